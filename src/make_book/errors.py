@@ -1,0 +1,66 @@
+"""Errors a user can cause, and the exit codes they map to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import click
+
+EXIT_OK = 0
+EXIT_BUILD_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as we can."""
+
+    file: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class BookError(click.ClickException):
+    """Base of every error make-book reports without a traceback."""
+
+    exit_code = EXIT_BUILD_FAILED
+
+    def __init__(self, problems: Iterable[Problem] | str) -> None:
+        if isinstance(problems, str):
+            self.problems: list[Problem] = []
+            message = problems
+        else:
+            self.problems = list(problems)
+            message = "\n".join(str(p) for p in self.problems)
+        super().__init__(message)
+
+    def show(self, file: object = None) -> None:  # noqa: D102 - one line per problem
+        click.echo(f"error: {self.format_message()}".replace("\n", "\nerror: "), err=True)
+
+
+class InputError(BookError):
+    """The user's manifest or sources are wrong: exit 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ManifestError(InputError):
+    """book.yaml is malformed or names something that does not exist."""
+
+
+class EssayError(InputError):
+    """An essay cannot be read or parsed."""
+
+
+class RenderError(BookError):
+    """A renderer failed on input that passed every check: exit 1."""
