@@ -1,0 +1,186 @@
+"""Settling an essay's HTML fragment: title, headings, ids, footnotes and images.
+
+Every id in an essay is prefixed with the essay's slug, so two essays that
+both have a heading "Notes" or a footnote [^1] never collide in a book that
+holds them all (the PDF is one document; the EPUB links across files).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree, html
+
+from make_book.model import Footnote
+
+_VOID = {"area", "br", "col", "hr", "img", "wbr"}
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+NOTEREF = re.compile(r'<a class="noteref( repeat)?" href="#([^"]+)"( id="([^"]+)")?>(\d+)</a>')
+
+
+@dataclass(frozen=True)
+class Settled:
+    """An essay body after `settle`."""
+
+    body_html: str
+    footnotes: tuple[Footnote, ...]
+    leading_heading_html: str  # inner HTML of a heading that opened the body, now removed
+    image_sources: tuple[str, ...]  # src attributes as written
+    word_count: int
+
+
+def parse_fragment(fragment: str) -> html.HtmlElement:
+    """Parse an HTML fragment into a <div> holding it."""
+    return html.fragment_fromstring(fragment or "", create_parent="div")
+
+
+def to_xhtml(element: etree._Element, inner: bool = True) -> str:
+    """Serialize as well-formed XHTML that HTML parsers read the same way."""
+    for node in element.iter():
+        if isinstance(node.tag, str) and node.tag not in _VOID and len(node) == 0 and not node.text:
+            node.text = ""  # write <a id="x"></a>, never <a id="x"/>, which HTML misreads
+    if not inner:
+        return etree.tostring(element, encoding="unicode", method="xml")
+    text = _escape(element.text or "")
+    return text + "".join(etree.tostring(c, encoding="unicode", method="xml") for c in element)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inner_xhtml(element: etree._Element) -> str:
+    """The content of an element (text and children) as XHTML, tail excluded."""
+    copy = html.fromstring(etree.tostring(element))
+    copy.tail = None
+    return to_xhtml(copy).strip()
+
+
+def settle(fragment: str, slug: str, title: str | None) -> Settled:
+    """Namespace ids, extract notes, drop a heading that repeats the title, nest headings."""
+    root = parse_fragment(fragment)
+    leading = _take_leading_heading(root, title)
+    footnotes = _extract_footnotes(root, slug)
+    _namespace_ids(root, slug)
+    _nest_headings(root)
+    images = tuple(img.get("src", "") for img in root.iter("img"))
+    words = len(root.text_content().split()) + sum(
+        len(parse_fragment(n.html).text_content().split()) for n in footnotes
+    )
+    return Settled(to_xhtml(root).strip(), footnotes, leading, images, words)
+
+
+def _take_leading_heading(root: html.HtmlElement, title: str | None) -> str:
+    """Remove a first heading that is (or, with no title given, becomes) the title."""
+    first = next((child for child in root if isinstance(child.tag, str)), None)
+    if first is None or first.tag not in _HEADINGS or (root.text or "").strip():
+        return ""
+    if title is not None and _norm(first.text_content()) != _norm(title):
+        return ""
+    if title is None and first.tag != "h1":
+        return ""
+    inner = inner_xhtml(first)
+    _remove_keeping_tail(first)
+    return inner
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", "", text).casefold().split())
+
+
+def _remove_keeping_tail(element: html.HtmlElement) -> None:
+    parent = element.getparent()
+    if element.tail and parent is not None:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    if parent is not None:
+        parent.remove(element)
+
+
+def _extract_footnotes(root: html.HtmlElement, slug: str) -> tuple[Footnote, ...]:
+    """Turn markdown-it's footnote list into Footnote records and canonical calls."""
+    numbers: dict[str, int] = {}
+    notes: list[Footnote] = []
+    for item in root.xpath('.//section[@class="footnotes"]//li[@class="footnote-item"]'):
+        number = len(notes) + 1
+        numbers[item.get("id", "")] = number
+        for back in item.xpath('.//a[@class="footnote-backref"]'):
+            _remove_keeping_tail(back)
+        _namespace_ids(item, slug)
+        notes.append(Footnote(number, f"{slug}--fn-{number}", f"{slug}--fnref-{number}", ""))
+        notes[-1] = _with_html(notes[-1], item)
+    for node in root.xpath('.//section[@class="footnotes"] | .//hr[@class="footnotes-sep"]'):
+        _remove_keeping_tail(node)
+    _canonical_calls(root, numbers, slug)
+    return tuple(notes)
+
+
+def _with_html(note: Footnote, item: html.HtmlElement) -> Footnote:
+    body = re.sub(r"\s+(</p>)", r"\1", inner_xhtml(item))  # space left by the back-links
+    return Footnote(note.number, note.id, note.ref_id, body)
+
+
+def _canonical_calls(root: html.HtmlElement, numbers: dict[str, int], slug: str) -> None:
+    seen: set[int] = set()
+    for sup in root.xpath('.//sup[@class="footnote-ref"]'):
+        link = sup.find("a")
+        number = numbers.get((link.get("href", "") if link is not None else "").lstrip("#"))
+        if number is None:
+            _remove_keeping_tail(sup)
+            continue
+        call = html.Element("a", {"class": "noteref", "href": f"#{slug}--fn-{number}"})
+        if number in seen:
+            call.set("class", "noteref repeat")
+        else:
+            call.set("id", f"{slug}--fnref-{number}")
+        seen.add(number)
+        call.text = str(number)
+        call.tail = sup.tail
+        sup.getparent().replace(sup, call)
+
+
+def _namespace_ids(root: html.HtmlElement, slug: str) -> None:
+    prefix = f"{slug}--"
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        ident = node.get("id")
+        if ident and not ident.startswith(prefix):
+            node.set("id", prefix + _id_safe(ident))
+        href = node.get("href") if node.tag == "a" else None
+        if href and href.startswith("#") and not href.startswith("#" + prefix):
+            node.set("href", "#" + prefix + _id_safe(href[1:]))
+
+
+def _id_safe(ident: str) -> str:
+    return re.sub(r"[^\w.-]", "-", ident)
+
+
+def _nest_headings(root: html.HtmlElement) -> None:
+    """The essay title is the only h1: the body's top heading level becomes h2."""
+    levels = [int(h.tag[1]) for h in root.iter(*_HEADINGS)]
+    if not levels:
+        return
+    shift = 2 - min(levels)
+    for heading in list(root.iter(*_HEADINGS)):
+        heading.tag = f"h{min(6, int(heading.tag[1]) + shift)}"
+
+
+def replace_noterefs(body_html: str, render: Callable[[int, bool], str]) -> str:
+    """Rewrite each footnote call; `render(number, first)` returns its replacement."""
+    return NOTEREF.sub(lambda m: render(int(m.group(5)), m.group(1) is None), body_html)
+
+
+def image_path(src: str, essay_file: Path, root: Path) -> Path | None:
+    """The book-relative path an <img src> names, or None when it leaves the book."""
+    target = (essay_file.parent / src).resolve()
+    try:
+        return target.relative_to(root.resolve())
+    except ValueError:
+        return None
