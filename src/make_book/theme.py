@@ -1,0 +1,59 @@
+"""Theme lookup: a project's own templates and styles first, then the packaged theme.
+
+A file in the book's `templates/` or `styles/` folder replaces the packaged
+file of the same name. The packaged originals stay reachable under the
+`default/` prefix, so an override can `{% extends "default/print.html" %}`
+or `@import` nothing and copy only what it changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from make_book.model import Book, join_names
+
+THEMES = Path(__file__).parent / "themes"
+
+
+def packaged_dirs(theme: str = "default") -> tuple[Path, ...]:
+    """The packaged theme's template, style and font folders."""
+    base = THEMES / theme
+    return (base / "templates", base / "styles", base / "fonts")
+
+
+def search_path(book: Book) -> tuple[Path, ...]:
+    """Where templates, stylesheets and fonts are looked up, in order."""
+    return book.theme_dirs + packaged_dirs()
+
+
+def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
+    """A Jinja environment over the theme's search path."""
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader([str(d) for d in search_path(book)]),
+            jinja2.PrefixLoader(
+                {"default": jinja2.FileSystemLoader([str(d) for d in packaged_dirs()])}
+            ),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["names"] = join_names
+    return env
+
+
+def find_file(book: Book, name: str) -> Path:
+    """The first file called `name` on the search path (project first)."""
+    for folder in search_path(book):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(name)
