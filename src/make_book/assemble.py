@@ -11,10 +11,11 @@ from pathlib import Path
 
 from make_book import markup
 from make_book.errors import EssayError, Problem
-from make_book.fragment import image_path, parse_fragment, settle
+from make_book.fragment import image_path, settle
 from make_book.manifest_types import Epigraph, EssayRef, Manifest, PartRef
 from make_book.model import Book, BookMeta, EpigraphText, Essay, Part
 from make_book.sources import SourceText, read_source
+from make_book.xhtml import parse_fragment
 
 # Titles front and back matter get when their essay names none.
 DEFAULT_TITLES = {
@@ -87,12 +88,18 @@ class _Builder:
 
     def front_matter(self) -> tuple[Essay, ...]:
         fm = self.manifest.front_matter
-        refs = [("foreword", fm.foreword), ("preface", fm.preface), ("introduction", fm.introduction)]
+        refs = [
+            ("foreword", fm.foreword),
+            ("preface", fm.preface),
+            ("introduction", fm.introduction),
+        ]
         return self._optional(refs)
 
     def back_matter(self) -> tuple[Essay, ...]:
         bm = self.manifest.back_matter
-        return self._optional([("afterword", bm.afterword), ("acknowledgements", bm.acknowledgements)])
+        return self._optional(
+            [("afterword", bm.afterword), ("acknowledgements", bm.acknowledgements)]
+        )
 
     def _optional(self, refs: list[tuple[str, EssayRef | None]]) -> tuple[Essay, ...]:
         essays = (self.essay(ref, kind) for kind, ref in refs if ref is not None)
@@ -129,7 +136,9 @@ class _Builder:
         body, title = _body_and_title(source, path, meta, language)
         slug = self.slugs.take(Path(ref.path).stem, kind)
         settled = settle(body, slug, title)
-        title_html = markup.inline_markdown(title, language) if title else settled.leading_heading_html
+        title_html = (
+            markup.inline_markdown(title, language) if title else settled.leading_heading_html
+        )
         if not title_html:
             title_html = DEFAULT_TITLES.get(kind, "")
         if not title_html:

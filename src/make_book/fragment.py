@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lxml import etree, html
+from lxml import html
 
 from make_book.model import Footnote
+from make_book.xhtml import inner_xhtml, parse_fragment, to_xhtml
 
-_VOID = {"area", "br", "col", "hr", "img", "wbr"}
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 NOTEREF = re.compile(r'<a class="noteref( repeat)?" href="#([^"]+)"( id="([^"]+)")?>(\d+)</a>')
 
@@ -30,33 +30,6 @@ class Settled:
     leading_heading_html: str  # inner HTML of a heading that opened the body, now removed
     image_sources: tuple[str, ...]  # src attributes as written
     word_count: int
-
-
-def parse_fragment(fragment: str) -> html.HtmlElement:
-    """Parse an HTML fragment into a <div> holding it."""
-    return html.fragment_fromstring(fragment or "", create_parent="div")
-
-
-def to_xhtml(element: etree._Element, inner: bool = True) -> str:
-    """Serialize as well-formed XHTML that HTML parsers read the same way."""
-    for node in element.iter():
-        if isinstance(node.tag, str) and node.tag not in _VOID and len(node) == 0 and not node.text:
-            node.text = ""  # write <a id="x"></a>, never <a id="x"/>, which HTML misreads
-    if not inner:
-        return etree.tostring(element, encoding="unicode", method="xml")
-    text = _escape(element.text or "")
-    return text + "".join(etree.tostring(c, encoding="unicode", method="xml") for c in element)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def inner_xhtml(element: etree._Element) -> str:
-    """The content of an element (text and children) as XHTML, tail excluded."""
-    copy = html.fromstring(etree.tostring(element))
-    copy.tail = None
-    return to_xhtml(copy).strip()
 
 
 def settle(fragment: str, slug: str, title: str | None) -> Settled:

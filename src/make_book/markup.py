@@ -19,6 +19,8 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from make_book.xhtml import xhtml
+
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -132,8 +134,8 @@ def html_to_html(text: str) -> str:
 
 
 def sanitize(fragment: str) -> str:
-    """Keep a documented safe subset of HTML: no scripts, handlers, forms or frames."""
-    return nh3.clean(
+    """Keep a documented safe subset of HTML (no scripts, handlers, forms, frames), as XHTML."""
+    cleaned = nh3.clean(
         fragment,
         tags=_SAFE_TAGS,
         attributes=_SAFE_ATTRIBUTES,
@@ -141,3 +143,4 @@ def sanitize(fragment: str) -> str:
         link_rel=None,
         strip_comments=True,
     )
+    return xhtml(cleaned)

@@ -79,7 +79,9 @@ def _parse_front_matter(text: str, display: str) -> dict[str, object]:
         return {}
     if not isinstance(data, dict):
         raise EssayError([Problem(display, "front matter must be a mapping of keys", 2, 1)])
-    problems = [_unknown_key(display, text, str(key)) for key in data if key not in FRONT_MATTER_KEYS]
+    problems = [
+        _unknown_key(display, text, str(key)) for key in data if key not in FRONT_MATTER_KEYS
+    ]
     if problems:
         raise EssayError(problems)
     return {str(k): _plain(v) for k, v in data.items()}

@@ -15,7 +15,7 @@ from make_book.fragment import replace_noterefs
 from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
-from make_book.render.base import Renderer, RenderContext
+from make_book.render.base import RenderContext, Renderer
 from make_book.theme import environment, find_file, packaged_dirs
 
 # The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
@@ -41,12 +41,12 @@ def settings_css(settings: PdfSettings) -> str:
     w, h = settings.trim
     s = settings
     return faces + (
-        f":root {{ --book-font: {family}\"{BOOK_FONT}\", {_FALLBACK};"
+        f':root {{ --book-font: {family}"{BOOK_FONT}", {_FALLBACK};'
         f" --book-size: {s.font_size}pt; --book-leading: {s.line_height};"
         f" --page-height: {h - s.margin_top - s.margin_bottom - 0.02:.3f}in }}\n"
         f"@page {{ size: {w}in {h}in; margin: {s.margin_top}in {s.margin_outside}in"
         f" {s.margin_bottom}in {s.margin_inside}in;"
-        f" font-family: {family}\"{BOOK_FONT}\", {_FALLBACK}; font-size: {s.font_size * 0.85}pt }}\n"
+        f' font-family: {family}"{BOOK_FONT}", {_FALLBACK}; font-size: {s.font_size * 0.85}pt }}\n'
         f"@page :left {{ margin-left: {s.margin_outside}in; margin-right: {s.margin_inside}in }}\n"
         f"@page :right {{ margin-left: {s.margin_inside}in; margin-right: {s.margin_outside}in }}\n"
     )
