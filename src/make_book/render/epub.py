@@ -18,10 +18,10 @@ from ebooklib import epub
 from markupsafe import Markup
 
 from make_book.cover import cover_png
-from make_book.fragment import replace_noterefs
-from make_book.model import Book, Essay, Footnote, Part
+from make_book.model import Book, Essay, Part
 from make_book.output import atomic_path
-from make_book.render.base import Renderer, RenderContext
+from make_book.render.base import RenderContext, Renderer
+from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type
 from make_book.theme import environment, find_file
 
@@ -56,33 +56,9 @@ class _Pages:
         return html.encode("utf-8")
 
     def essay(self, essay: Essay, matter: str) -> bytes:
-        body = self.links.rewrite(noterefs(essay.body_html, essay.footnotes), essay)
-        notes = [_with_backlink(n) for n in essay.footnotes]
+        body, notes = noterefs_with_backlinks(essay, self.links, epub=True)
         content = self.macros.essay(essay, self.book, body, notes, self.links.href, epub_type)
         return self.page(essay.title, content, matter, essay.language)
-
-
-def noterefs(body_html: str, notes: tuple[Footnote, ...]) -> str:
-    """Footnote calls as EPUB noterefs (reading systems show the note in a pop-up)."""
-    by_number = {n.number: n for n in notes}
-
-    def call(number: int, first: bool) -> str:
-        note = by_number[number]
-        ident = f' id="{note.ref_id}"' if first else ""
-        return (
-            f'<a class="noteref" epub:type="noteref" role="doc-noteref"'
-            f' href="#{note.id}"{ident}>{number}</a>'
-        )
-
-    return replace_noterefs(body_html, call)
-
-
-def _with_backlink(note: Footnote) -> Footnote:
-    back = f' <a class="backlink" href="#{note.ref_id}" role="doc-backlink">↩&#xFE0E;</a>'
-    html = re.sub(r"</p>\s*$", back + "</p>", note.html, count=1)
-    if html == note.html:
-        html = note.html + f"<p>{back}</p>"
-    return Footnote(note.number, note.id, note.ref_id, html)
 
 
 class EpubRenderer(Renderer):

@@ -1,0 +1,59 @@
+"""The build driver: manifest -> Book -> each selected renderer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from make_book.assemble import assemble
+from make_book.errors import BookError, RenderError
+from make_book.manifest import load_manifest
+from make_book.manifest_types import Manifest
+from make_book.model import Book
+from make_book.render.base import Renderer, RenderContext
+from make_book.render.epub import EpubRenderer
+from make_book.render.pdf import PdfRenderer
+from make_book.render.web import WebRenderer
+
+RENDERERS: dict[str, type[Renderer]] = {
+    "pdf": PdfRenderer,
+    "epub": EpubRenderer,
+    "html": WebRenderer,
+}
+log = logging.getLogger("make_book")
+
+
+@dataclass(frozen=True)
+class Built:
+    """One output that was written, and how long it took."""
+
+    format: str
+    path: Path
+    seconds: float
+
+
+def load(manifest_path: Path) -> tuple[Manifest, Book]:
+    """Validate the manifest and read every essay; render nothing."""
+    manifest = load_manifest(manifest_path)
+    return manifest, assemble(manifest)
+
+
+def build(manifest_path: Path, out_dir: Path, formats: Sequence[str]) -> list[Built]:
+    """Build the selected formats; a renderer's crash becomes a RenderError naming it."""
+    manifest, book = load(manifest_path)
+    ctx = RenderContext(manifest=manifest, out_dir=out_dir)
+    built: list[Built] = []
+    for name in formats:
+        started = time.perf_counter()
+        try:
+            path = RENDERERS[name]().render(book, ctx)
+        except BookError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as one line, traceback with --debug
+            log.debug("renderer %s failed", name, exc_info=True)
+            raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        built.append(Built(name, path, time.perf_counter() - started))
+    return built
