@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import unicodedata
@@ -16,6 +17,8 @@ from make_book.manifest_types import Epigraph, EssayRef, Manifest, PartRef
 from make_book.model import Book, BookMeta, EpigraphText, Essay, Part
 from make_book.sources import SourceText, read_source
 from make_book.xhtml import parse_fragment
+
+log = logging.getLogger("make_book")
 
 # Titles front and back matter get when their essay names none.
 DEFAULT_TITLES = {
@@ -146,13 +149,17 @@ class _Builder:
             raise EssayError([Problem(ref.path, f"essay has no title: {hint}")])
         if not settled.body_html.strip():
             raise EssayError([Problem(ref.path, "essay has no text after its front matter")])
+        images = self._images(settled.image_sources, path, ref.path)
+        for src in settled.images_without_alt:
+            log.warning("%s: image '%s' has no alt text; readers who cannot see it get nothing", ref.path, src)
+        body_html = _rebase_images(settled.body_html, settled.image_sources, images)
         return Essay(
             slug=slug,
             kind=kind,
             title=plain_text(title_html),
             title_html=title_html,
             source_path=path,
-            body_html=settled.body_html,
+            body_html=body_html,
             subtitle_html=_inline(meta.get("subtitle"), language),
             authors=_names(meta.get("author")),
             translators=_names(meta.get("translator")),
@@ -163,7 +170,7 @@ class _Builder:
             language=language if language != self.manifest.language else "",
             epigraph=epigraph_html(meta.get("epigraph"), language),
             footnotes=settled.footnotes,
-            images=self._images(settled.image_sources, path, ref.path),
+            images=images,
             word_count=settled.word_count,
         )
 
@@ -175,6 +182,13 @@ class _Builder:
                 raise EssayError([Problem(display, f"image '{src}': {problem}")])
             found.append(image_path(src, path, self.manifest.root) or Path(src))
         return tuple(found)
+
+
+def _rebase_images(body: str, written: tuple[str, ...], paths: tuple[Path, ...]) -> str:
+    """Image sources become relative to the book folder, as every renderer expects."""
+    for src, path in zip(written, paths):
+        body = body.replace(f'src="{src}"', f'src="{path.as_posix()}"')
+    return body
 
 
 def _image_problem(src: str, path: Path, root: Path) -> str:

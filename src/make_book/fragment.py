@@ -29,6 +29,7 @@ class Settled:
     footnotes: tuple[Footnote, ...]
     leading_heading_html: str  # inner HTML of a heading that opened the body, now removed
     image_sources: tuple[str, ...]  # src attributes as written
+    images_without_alt: tuple[str, ...]
     word_count: int
 
 
@@ -40,10 +41,11 @@ def settle(fragment: str, slug: str, title: str | None) -> Settled:
     _namespace_ids(root, slug)
     _nest_headings(root)
     images = tuple(img.get("src", "") for img in root.iter("img"))
+    no_alt = tuple(img.get("src", "") for img in root.iter("img") if not img.get("alt", "").strip())
     words = len(root.text_content().split()) + sum(
         len(parse_fragment(n.html).text_content().split()) for n in footnotes
     )
-    return Settled(to_xhtml(root).strip(), footnotes, leading, images, words)
+    return Settled(to_xhtml(root).strip(), footnotes, leading, images, no_alt, words)
 
 
 def _take_leading_heading(root: html.HtmlElement, title: str | None) -> str:
