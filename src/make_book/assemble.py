@@ -151,7 +151,11 @@ class _Builder:
             raise EssayError([Problem(ref.path, "essay has no text after its front matter")])
         images = self._images(settled.image_sources, path, ref.path)
         for src in settled.images_without_alt:
-            log.warning("%s: image '%s' has no alt text; readers who cannot see it get nothing", ref.path, src)
+            log.warning(
+                "%s: image '%s' has no alt text; readers who cannot see it get nothing",
+                ref.path,
+                src,
+            )
         body_html = _rebase_images(settled.body_html, settled.image_sources, images)
         return Essay(
             slug=slug,

@@ -13,7 +13,7 @@ from make_book.errors import BookError, RenderError
 from make_book.manifest import load_manifest
 from make_book.manifest_types import Manifest
 from make_book.model import Book
-from make_book.render.base import Renderer, RenderContext
+from make_book.render.base import RenderContext, Renderer
 from make_book.render.epub import EpubRenderer
 from make_book.render.pdf import PdfRenderer
 from make_book.render.web import WebRenderer

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,8 @@ from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
 from make_book.render.base import RenderContext, Renderer
-from make_book.theme import environment, find_file, packaged_dirs
+from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
+from make_book.theme import environment, find_file, search_path
 
 # The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
 BOOK_FONT = "Book Serif"
@@ -31,9 +36,8 @@ _FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek pol
 
 def settings_css(settings: PdfSettings) -> str:
     """Page geometry and type from book.yaml, as CSS written before the theme's."""
-    fonts_dir = packaged_dirs()[2]
     faces = "".join(
-        f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{(fonts_dir / f).as_uri()}");'
+        f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{FONTS_URL}{f}");'
         f" font-weight: {w}; font-style: {s} }}\n"
         for f, w, s in _FACES
     )
@@ -50,6 +54,11 @@ def settings_css(settings: PdfSettings) -> str:
         f"@page :left {{ margin-left: {s.margin_outside}in; margin-right: {s.margin_inside}in }}\n"
         f"@page :right {{ margin-left: {s.margin_inside}in; margin-right: {s.margin_outside}in }}\n"
     )
+
+
+def font_dirs(book: Book) -> tuple[Path, ...]:
+    """Font files: a project's own folders first (an override may add faces), then the theme's."""
+    return search_path(book)
 
 
 def footnoted_body(essay: Essay) -> str:
@@ -96,21 +105,25 @@ class PdfRenderer(Renderer):
         """Lay out the book and write the PDF atomically."""
         settings = ctx.manifest.pdf
         typeface = settings.font_family or "Linux Libertine"
-        document = self.layout(book, settings, typeface)
         target = ctx.out_dir / f"book{self.suffix}"
-        with atomic_path(target) as tmp:
+        with _captured_weasyprint_log(), _source_date(book), atomic_path(target) as tmp:
+            document = self.layout(book, settings, typeface)
             document.write_pdf(tmp, **self.pdf_options(book, document))
         return target
 
     def layout(self, book: Book, settings: PdfSettings, typeface: str) -> weasyprint.Document:
         """Render the HTML to laid-out pages, logging WeasyPrint's warnings as ours."""
-        html = weasyprint.HTML(string=print_html(book, typeface), base_url=str(book.root) + "/")
+        fetcher = BookFetcher(book.root, font_dirs(book))
+        html = weasyprint.HTML(
+            string=print_html(book, typeface), base_url=BOOK_URL, url_fetcher=fetcher
+        )
         fonts = _fonts()
         css = settings_css(settings) + find_file(book, "print.css").read_text("utf-8")
-        with _captured_weasyprint_log():
-            # @font-face rules only load when the stylesheet is parsed with the font config.
-            stylesheet = weasyprint.CSS(string=css, font_config=fonts)
-            return html.render(stylesheets=[stylesheet], font_config=fonts)
+        # @font-face rules only load when the stylesheet is parsed with the font config.
+        stylesheet = weasyprint.CSS(
+            string=css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=fonts
+        )
+        return html.render(stylesheets=[stylesheet], font_config=fonts)
 
     def pdf_options(self, book: Book, document: weasyprint.Document) -> dict[str, Any]:
         """Fixed identifier and page labels that match the printed folios."""
@@ -153,16 +166,34 @@ def _fonts() -> weasyprint.text.fonts.FontConfiguration:
     return _FONT_CONFIG
 
 
+@contextlib.contextmanager
+def _source_date(book: Book) -> Iterator[None]:
+    """fontTools stamps the clock into subset fonts unless SOURCE_DATE_EPOCH is set."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    when = dt.datetime.strptime(book.meta.modified, "%Y-%m-%dT%H:%M:%SZ")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.replace(tzinfo=dt.timezone.utc).timestamp()))
+    try:
+        yield
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+
+
 class _captured_weasyprint_log:
     """Route WeasyPrint's CSS and layout warnings to make-book's logger."""
 
     def __enter__(self) -> None:
         self.handler = _Forward()
-        logging.getLogger("weasyprint").addHandler(self.handler)
-        logging.getLogger("weasyprint").propagate = False
+        logger = logging.getLogger("weasyprint")
+        self.propagate = logger.propagate
+        logger.addHandler(self.handler)
+        logger.propagate = False
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger("weasyprint").removeHandler(self.handler)
+        logger = logging.getLogger("weasyprint")
+        logger.removeHandler(self.handler)
+        logger.propagate = self.propagate
 
 
 class _Forward(logging.Handler):

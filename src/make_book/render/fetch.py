@@ -1,0 +1,50 @@
+"""What WeasyPrint may read while laying out a book: the book's folder and the theme.
+
+Every resource gets a URL under a fixed virtual root, so the PDF does not
+depend on where the book sits on disk (WeasyPrint names images after their
+URL), and nothing outside the book folder or the theme's fonts is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+BOOK_URL = "file:///make-book/book/"
+FONTS_URL = "file:///make-book/fonts/"
+_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".otf": "font/otf",
+    ".ttf": "font/ttf",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".css": "text/css",
+}
+
+
+class BookFetcher(URLFetcher):
+    """Serves files from the book folder and the font folders; refuses the rest."""
+
+    def __init__(self, book_root: Path, font_dirs: tuple[Path, ...]) -> None:
+        super().__init__(allowed_protocols={"file"})
+        self.roots = [(BOOK_URL, book_root.resolve())]
+        self.roots += [(FONTS_URL, d.resolve()) for d in font_dirs]
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        """Read a file under one of the allowed roots, or raise ValueError."""
+        for prefix, root in self.roots:
+            if not url.startswith(prefix):
+                continue
+            relative = unquote(urlsplit(url).path[len(urlsplit(prefix).path) :])
+            target = (root / relative).resolve()
+            if target.is_relative_to(root) and target.is_file():
+                content_type = _TYPES.get(target.suffix.lower(), "application/octet-stream")
+                headers = {"Content-Type": content_type}
+                return URLFetcherResponse(url, target.read_bytes(), headers)
+        raise ValueError(f"not inside the book folder or the theme: {url}")
