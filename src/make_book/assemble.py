@@ -190,7 +190,7 @@ class _Builder:
 
 def _rebase_images(body: str, written: tuple[str, ...], paths: tuple[Path, ...]) -> str:
     """Image sources become relative to the book folder, as every renderer expects."""
-    for src, path in zip(written, paths):
+    for src, path in zip(written, paths, strict=True):
         body = body.replace(f'src="{src}"', f'src="{path.as_posix()}"')
     return body
 

@@ -13,6 +13,7 @@ import re
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from ebooklib import epub
 from markupsafe import Markup
@@ -46,7 +47,7 @@ class _Pages:
         self.book = book
         self.env = environment(book)
         self.env.globals["essay_type"] = essay_type
-        self.macros = self.env.get_template("pages.html").module
+        self.macros: Any = self.env.get_template("pages.html").module  # Jinja macros
         self.wrapper = self.env.get_template("epub/page.xhtml")
         self.links = LinkMap(book, ".xhtml")
 
@@ -223,10 +224,12 @@ class _Spine:
         section = f'<section class="copyright-page" epub:type="copyright-page">{colophon}</section>'
         self.add("copyright.xhtml", pages.page("Copyright", section, "frontmatter"))
         if meta.dedication_html:
-            body = f'<section class="dedication" epub:type="dedication">{meta.dedication_html}</section>'
+            dedication = meta.dedication_html
+            body = f'<section class="dedication" epub:type="dedication">{dedication}</section>'
             self.add("dedication.xhtml", pages.page("Dedication", body, "frontmatter"))
         if meta.epigraph:
-            body = f'<section class="epigraph-page">{macros.epigraph(meta.epigraph, epub_type)}</section>'
+            epigraph = macros.epigraph(meta.epigraph, epub_type)
+            body = f'<section class="epigraph-page">{epigraph}</section>'
             self.add("epigraph.xhtml", pages.page("Epigraph", body, "frontmatter"))
 
     def nav(self) -> None:

@@ -28,7 +28,7 @@ _TYPES = {
 }
 
 
-class BookFetcher(URLFetcher):
+class BookFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no types
     """Serves files from the book folder and the font folders; refuses the rest."""
 
     def __init__(self, book_root: Path, font_dirs: tuple[Path, ...]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
@@ -59,7 +60,7 @@ class _Site:
         self.out = out
         self.env = environment(book)
         self.env.globals["essay_type"] = essay_type
-        self.macros = self.env.get_template("pages.html").module
+        self.macros: Any = self.env.get_template("pages.html").module  # Jinja macros
         self.links = LinkMap(book, ".html")
         self.contributors = book.contributors if book.show_contributors else ()
         self.sources = book.sourced_essays if book.show_sources else ()
