@@ -27,8 +27,10 @@ from make_book.manifest_types import (
     PdfSettings,
     Where,
 )
+from make_book.markup import HTML_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+from make_book.sources import FRONT_MATTER_KEYS
 
-ESSAY_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".html", ".htm", ".xhtml")
+ESSAY_SUFFIXES = MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 TOP_KEYS = (
     "title",
@@ -50,17 +52,7 @@ TOP_KEYS = (
     "back_matter",
     "pdf",
 )
-OVERRIDE_KEYS = (
-    "title",
-    "subtitle",
-    "author",
-    "translator",
-    "date",
-    "source",
-    "rights",
-    "bio",
-    "epigraph",
-)
+OVERRIDE_KEYS = FRONT_MATTER_KEYS  # book.yaml may override any front-matter key
 ESSAY_KEYS = ("path", *OVERRIDE_KEYS)
 PART_KEYS = ("part", "chapters", "subtitle", "introduction")
 FRONT_KEYS = ("dedication", "epigraph", "foreword", "preface", "introduction")

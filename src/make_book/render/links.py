@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
+
 from make_book.model import Book, Essay, Part
 
 # The epub:type of each kind of text (the web edition uses it as a class).
 _TYPES = {"essay": "chapter", "part-introduction": "introduction"}
+
+
+def no_epub_type(_kind: str) -> Markup:
+    """Templates shared with the EPUB write epub:type through `t`; other outputs write none."""
+    return Markup("")
 
 
 def essay_type(kind: str) -> str:

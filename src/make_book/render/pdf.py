@@ -21,6 +21,7 @@ from make_book.model import Book, Essay
 from make_book.output import atomic_path
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
+from make_book.render.links import essay_type, no_epub_type
 from make_book.theme import environment, find_file, search_path
 
 # The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
@@ -92,6 +93,9 @@ def print_html(book: Book, typeface: str = "Linux Libertine") -> str:
         sources=book.sourced_essays if book.show_sources else (),
         typeface=typeface,
         version=__version__,
+        href=lambda anchor: f"#{anchor}",  # one document: every link is a fragment
+        t=no_epub_type,
+        essay_type=essay_type,
     )
 
 

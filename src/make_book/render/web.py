@@ -7,20 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from make_book import __version__
 from make_book.model import Book, Essay, Part
 from make_book.output import write_atomic
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.endnotes import noterefs_with_backlinks
-from make_book.render.links import LinkMap, essay_type
+from make_book.render.links import LinkMap, essay_type, no_epub_type
 from make_book.theme import environment, find_file
-
-
-def no_epub_type(_kind: str) -> Markup:
-    """The web edition carries no epub:type attributes."""
-    return Markup("")
 
 
 class WebRenderer(Renderer):

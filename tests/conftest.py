@@ -1,0 +1,72 @@
+"""Fixtures: fixture books copied out of the repository, and builds shared across tests.
+
+Building a book costs a second or two (the PDF), and EPUBCheck a few seconds, so each
+fixture book is built once per session (per set of formats) and checked once per EPUB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from helpers import EpubCheckResult, copy_book, epubcheck
+
+from make_book.build import build
+
+BookCopy = Callable[[str], Path]
+
+
+@pytest.fixture
+def book_copy(tmp_path: Path) -> BookCopy:
+    """`book_copy("mixed")`: a fresh copy of a fixture book in tmp_path; returns its book.yaml."""
+    counter = iter(range(1000))
+
+    def make(name: str) -> Path:
+        return copy_book(name, tmp_path / f"{name}-{next(counter)}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def session_book(tmp_path_factory: pytest.TempPathFactory) -> BookCopy:
+    """One read-only copy of a fixture book per session; returns its book.yaml."""
+    copies: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in copies:
+            copies[name] = copy_book(name, tmp_path_factory.mktemp(f"book-{name}"))
+        return copies[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def built(
+    session_book: BookCopy, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Path]:
+    """`built("mixed", ("epub",), out="a")`: the output folder of a session-wide build."""
+    outputs: dict[tuple[str, tuple[str, ...], str], Path] = {}
+
+    def get(name: str, formats: Sequence[str] = ("pdf", "epub", "html"), out: str = "") -> Path:
+        key = (name, tuple(formats), out)
+        if key not in outputs:
+            folder = tmp_path_factory.mktemp(f"out-{name}-{out or 'dist'}")
+            build(session_book(name), folder, list(formats))
+            outputs[key] = folder
+        return outputs[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def epubcheck_of() -> Callable[[Path], EpubCheckResult]:
+    """EPUBCheck's verdict on an EPUB, computed once per file."""
+    results: dict[Path, EpubCheckResult] = {}
+
+    def get(path: Path) -> EpubCheckResult:
+        if path not in results:
+            results[path] = epubcheck(path)
+        return results[path]
+
+    return get

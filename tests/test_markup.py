@@ -1,0 +1,238 @@
+"""Essay sources (Markdown, plain text, HTML) to safe, well-formed HTML fragments."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from make_book import markup
+
+
+def as_xml(fragment: str) -> etree._Element:
+    """The fragment parsed as XML inside a <div>: fails unless it is well-formed."""
+    return etree.fromstring(f"<div>{fragment}</div>")
+
+
+def texts(root: etree._Element, tag: str) -> list[str]:
+    return ["".join(e.itertext()) for e in root.iter(tag)]
+
+
+# Markdown: typography
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "<p>“Hello,” she said, ‘quietly’.</p>"),
+        ("en-GB", "<p>“Hello,” she said, ‘quietly’.</p>"),
+        ("de", "<p>„Hello,“ she said, ‚quietly‘.</p>"),
+        ("de-CH", "<p>„Hello,“ she said, ‚quietly‘.</p>"),
+        ("fr", "<p>«\u202fHello,\u202f» she said, ‹\u202fquietly\u202f›.</p>"),
+        ("xx", "<p>“Hello,” she said, ‘quietly’.</p>"),  # unknown: English quotes
+    ],
+)
+def test_smart_quotes_follow_the_language(language: str, expected: str) -> None:
+    assert markup.markdown_to_html("\"Hello,\" she said, 'quietly'.", language) == expected
+
+
+def test_dashes_and_ellipsis() -> None:
+    html = markup.markdown_to_html("pages 10--12 -- and then --- silence...", "en")
+    assert html == "<p>pages 10–12 – and then — silence…</p>"
+
+
+def test_apostrophes_are_typographic() -> None:
+    assert markup.markdown_to_html("It's Müller's café.", "en") == "<p>It’s Müller’s café.</p>"
+
+
+def test_inline_markdown_has_no_paragraph() -> None:
+    assert markup.inline_markdown('  Alpha: *An* "Essay"  ', "en") == "Alpha: <em>An</em> “Essay”"
+
+
+# Markdown: structure
+
+
+def test_tables() -> None:
+    html = markup.markdown_to_html("| Year | Title |\n|---|---|\n| 1580 | Essais |\n", "en")
+    root = as_xml(html)
+    assert texts(root, "th") == ["Year", "Title"]
+    assert texts(root, "td") == ["1580", "Essais"]
+    assert root.find("table/thead") is not None and root.find("table/tbody") is not None
+
+
+def test_footnote_markup() -> None:
+    html = markup.markdown_to_html("Text.[^a] Again.[^a]\n\n[^a]: The *note*.\n", "en")
+    root = as_xml(html)
+    calls = root.xpath('//sup[@class="footnote-ref"]/a')
+    assert len(calls) == 2
+    assert {a.get("href") for a in calls} == {"#fn1"}
+    (item,) = root.xpath('//section[@class="footnotes"]//li[@class="footnote-item"]')
+    assert item.get("id") == "fn1"
+    assert "".join(item.find("p").itertext()).startswith("The note.")
+    assert item.find("p/em").text == "note"
+
+
+def test_verse_keeps_line_breaks() -> None:
+    html = markup.markdown_to_html("::: verse\nline one\nline two\nline three\n:::\n", "en")
+    root = as_xml(html)
+    (verse,) = root.xpath('//div[@class="verse"]')
+    (para,) = verse.findall("p")
+    assert len(para.findall("br")) == 2
+    assert "<br/>" in html
+    assert [t.strip() for t in para.itertext()] == ["line one", "line two", "line three"]
+
+
+def test_outside_verse_soft_breaks_stay_soft() -> None:
+    assert "<br" not in markup.markdown_to_html("line one\nline two\n", "en")
+
+
+def test_headings_get_ids() -> None:
+    html = markup.markdown_to_html("# A Title\n\n## Notes\n\n## Notes\n", "en")
+    assert [h.get("id") for h in as_xml(html).iter("h1", "h2")] == ["a-title", "notes", "notes-1"]
+
+
+# Markdown: sanitizing
+
+
+DIRTY = """\
+<script>alert("x")</script>
+
+<p onclick="steal()" style="color: red">Hi <a href="javascript:alert(1)">bad</a>
+and <a href="https://example.org/" onmouseover="x()">good</a>.</p>
+
+<iframe src="https://example.com/"></iframe>
+
+<form action="/post"><input name="q"><button>Go</button></form>
+
+<img src="a.png" onerror="evil()" alt="A">
+
+<object data="x.swf"></object><embed src="y.swf"><style>p { color: red }</style>
+
+[markdown link](javascript:alert(2))
+"""
+
+
+def test_unsafe_html_is_removed() -> None:
+    html = markup.markdown_to_html(DIRTY, "en")
+    root = as_xml(html)
+    lowered = html.lower()
+    for bad in ("<script", "alert(\"x\")", "onclick", "onmouseover", "onerror", "<iframe",
+                "<form", "<input", "<button", "<object", "<embed", "<style", "style=",
+                'href="javascript'):  # fmt: skip
+        assert bad not in lowered, bad
+    links = {a.text: a.get("href") for a in root.iter("a")}
+    assert links == {"bad": None, "good": "https://example.org/"}
+    assert [img.get("alt") for img in root.iter("img")] == ["A"]
+    assert "Hi" in html
+
+
+def test_safe_html_in_markdown_is_kept() -> None:
+    html = markup.markdown_to_html("Some <b>bold</b>, <sup>2</sup> & <abbr title='x'>ab</abbr>", "en")
+    assert html == '<p>Some <b>bold</b>, <sup>2</sup> &amp; <abbr title="x">ab</abbr></p>'
+
+
+def test_entities_and_void_elements_come_out_as_xml() -> None:
+    html = markup.markdown_to_html("A&nbsp;B &copy; &mdash;<br> <img src='a.png'> <hr>", "en")
+    root = as_xml(html)
+    assert "A\u00a0B © —" in "".join(root.itertext())
+    assert "&nbsp;" not in html and "&copy;" not in html
+
+
+def test_unclosed_html_is_repaired() -> None:
+    html = markup.markdown_to_html("x <span>y <div><p>unclosed <em>em", "en")
+    as_xml(html)
+
+
+# Plain text
+
+
+LONG = "word " * 25  # 125 characters: an unwrapped paragraph
+
+
+def test_plain_text_long_lines_are_paragraphs() -> None:
+    html = markup.text_to_html(f"{LONG}\n{LONG}\n\n{LONG}\n", "en")
+    assert [p.strip() for p in texts(as_xml(html), "p")] == [LONG.strip()] * 3
+
+
+def test_plain_text_wrapped_blocks_are_paragraphs() -> None:
+    text = "A paragraph wrapped\nby hand at a modest\nwidth.\n\n  Second block\n  indented.\n\n\n"
+    html = markup.text_to_html(text, "en")
+    assert html == (
+        "<p>A paragraph wrapped by hand at a modest width.</p>\n<p>Second block indented.</p>\n"
+    )
+
+
+def test_plain_text_markup_is_escaped_and_typography_applied() -> None:
+    html = markup.text_to_html('Some <b>bold</b> & "quotes" -- *stars* ...\n', "en")
+    assert html == "<p>Some &lt;b&gt;bold&lt;/b&gt; &amp; “quotes” – *stars* …</p>\n"
+    root = as_xml(html)
+    assert root.find(".//b") is None
+    assert "<b>bold</b>" in "".join(root.itertext())
+
+
+def test_plain_text_quotes_follow_the_language() -> None:
+    assert markup.text_to_html('"Ja"', "de") == "<p>„Ja“</p>\n"
+
+
+def test_plain_text_script_stays_text() -> None:
+    html = markup.text_to_html("<script>alert(1)</script>", "en")
+    assert "<script" not in html
+    assert "".join(as_xml(html).itertext()).strip() == "<script>alert(1)</script>"
+
+
+# HTML fragments
+
+
+FULL_DOCUMENT = """\
+<!DOCTYPE html>
+<html><head><title>Ignored</title><script>alert(1)</script>
+<style>body { color: red }</style></head>
+<body class="page" onload="go()">
+<h1>From HTML</h1>
+<p onclick="steal()">Body &amp; <b>bold</b><br>
+<a href="javascript:alert(1)">bad</a> <a href="#part2">good</a></p>
+<iframe src="https://example.com/"></iframe>
+<form><input name="x"></form>
+<h2 id="part2">Part two</h2>
+<script>evil()</script>
+</body></html>
+"""
+
+
+def test_html_document_body_is_taken_and_sanitized() -> None:
+    html = markup.html_to_html(FULL_DOCUMENT)
+    root = as_xml(html)
+    assert root.find("h1").text == "From HTML"
+    for bad in ("Ignored", "<title", "<script", "alert", "evil", "<style", "onclick",
+                "onload", "<iframe", "<form", "<input", "<body", "<html", "<head"):  # fmt: skip
+        assert bad not in html, bad
+    assert {a.text: a.get("href") for a in root.iter("a")} == {"bad": None, "good": "#part2"}
+    assert root.find("h2").get("id") == "part2"
+
+
+def test_html_fragment_without_body_is_sanitized() -> None:
+    html = markup.html_to_html('<p>x <img src="x.png" onerror="e()" alt="X"></p><style>p{}</style>')
+    assert html == '<p>x <img src="x.png" alt="X"/></p>'
+
+
+def test_html_upper_case_body() -> None:
+    assert markup.html_to_html("<HTML><BODY><P>Upper</P></BODY></HTML>") == "<p>Upper</p>"
+
+
+# Well-formedness
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        markup.markdown_to_html(DIRTY, "en"),
+        markup.markdown_to_html("Text.[^1]\n\n[^1]: Note with <i>html</i> & more.\n", "fr"),
+        markup.markdown_to_html("::: verse\nÁ\nБ\nἈθῆναι\n:::\n\n| a |\n|---|\n| <br> |\n", "de"),
+        markup.markdown_to_html("Control\x0bcharacters\x01 here", "en"),
+        markup.text_to_html("a < b && c > d\n\x0c\n", "en"),
+        markup.html_to_html(FULL_DOCUMENT),
+        markup.html_to_html("<p>unclosed <b>bold <i>and</p> <br> <hr> &eacute;"),
+    ],
+    ids=["dirty-md", "notes-md", "verse-table", "control-chars", "text", "html-doc", "bad-html"],
+)
+def test_output_is_well_formed_xml(fragment: str) -> None:
+    as_xml(fragment)
