@@ -8,9 +8,11 @@ or `@import` nothing and copy only what it changes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from make_book.model import Book, join_names
 
@@ -47,7 +49,14 @@ def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["names"] = join_names
+    env.filters["sentence"] = as_sentence
     return env
+
+
+def as_sentence(fragment: str) -> Markup:
+    """An inline HTML fragment ending with a full stop unless it already ends a sentence."""
+    text = re.sub(r"<[^>]+>", "", fragment).rstrip()
+    return Markup(fragment if text.endswith((".", "!", "?", "…")) else fragment + ".")
 
 
 def find_file(book: Book, name: str) -> Path:
