@@ -10,11 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from helpers import EpubCheckResult, copy_book, epubcheck
 
+from helpers import BookCopy, EpubCheckResult, copy_book, epubcheck
 from make_book.build import build
-
-BookCopy = Callable[[str], Path]
 
 
 @pytest.fixture
@@ -42,9 +40,7 @@ def session_book(tmp_path_factory: pytest.TempPathFactory) -> BookCopy:
 
 
 @pytest.fixture(scope="session")
-def built(
-    session_book: BookCopy, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[..., Path]:
+def built(session_book: BookCopy, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """`built("mixed", ("epub",), out="a")`: the output folder of a session-wide build."""
     outputs: dict[tuple[str, tuple[str, ...], str], Path] = {}
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ NS = {
     "ncx": "http://www.daisy.org/z3986/2005/ncx/",
     "container": "urn:oasis:names:tc:opendocument:xmlns:container",
 }
+BookCopy = Callable[[str], Path]  # book_copy("mixed") -> the copy's book.yaml
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 

@@ -126,7 +126,9 @@ def test_unsafe_html_is_removed() -> None:
 
 
 def test_safe_html_in_markdown_is_kept() -> None:
-    html = markup.markdown_to_html("Some <b>bold</b>, <sup>2</sup> & <abbr title='x'>ab</abbr>", "en")
+    html = markup.markdown_to_html(
+        "Some <b>bold</b>, <sup>2</sup> & <abbr title='x'>ab</abbr>", "en"
+    )
     assert html == '<p>Some <b>bold</b>, <sup>2</sup> &amp; <abbr title="x">ab</abbr></p>'
 
 
