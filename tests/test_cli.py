@@ -232,11 +232,6 @@ def test_renderer_failure_exits_1_and_keeps_the_previous_outputs(book_copy: Book
     assert not list(dist.rglob("*.part"))
 
 
-@pytest.mark.xfail(
-    reason="BUG: -v promises tracebacks of failures, but the log formatter drops exc_info:"
-    " stderr has only 'debug: renderer pdf failed'",
-    strict=True,
-)
 def test_verbose_shows_the_traceback_of_a_renderer_failure(book_copy: BookCopy) -> None:
     manifest = book_copy("titles")
     (manifest.parent / "templates").mkdir()

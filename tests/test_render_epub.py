@@ -145,18 +145,10 @@ def test_book_translator_is_a_contributor_with_role_trl(
     assert ("Charles Cotton", role("trl")) in people(montaigne, "contributor")
 
 
-@pytest.mark.xfail(
-    reason="BUG: an essay's translator (front matter `translator:`) is not in the OPF at all",
-    strict=True,
-)
 def test_essay_translator_is_a_contributor_with_role_trl(mixed: Epub) -> None:
     assert ("Tom Translator", role("trl")) in people(mixed, "contributor")
 
 
-@pytest.mark.xfail(
-    reason="BUG: the book's author is listed twice: as dc:creator and again as dc:contributor",
-    strict=True,
-)
 def test_book_author_is_not_repeated_as_contributor(epub_of: Callable[[str], Epub]) -> None:
     names = [name for name, _ in people(epub_of("montaigne"), "contributor")]
     assert "Michel de Montaigne" not in names
@@ -404,19 +396,9 @@ def test_build_is_reproducible_across_copies(book_copy: BookCopy, tmp_path: Path
     [
         pytest.param(
             "nav",
-            marks=pytest.mark.xfail(
-                reason="BUG: an essay file named nav.md becomes nav.xhtml, a second zip"
-                " entry beside the navigation document",
-                strict=True,
-            ),
         ),
         pytest.param(
             "contributors",
-            marks=pytest.mark.xfail(
-                reason="BUG: an essay file named contributors.md collides with the generated"
-                " Contributors page (duplicate zip entry; the essay's text is lost)",
-                strict=True,
-            ),
         ),
         "afterword-essay",
     ],

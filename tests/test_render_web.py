@@ -144,11 +144,6 @@ def test_montaigne_web_edition_links_resolve(built: Callable[..., Path]) -> None
     assert [link for link in broken_links(folder) if link != pdf_link] == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: with --format html the contents page still links ../book.epub and"
-    " ../book.pdf, which were not built",
-    strict=True,
-)
 def test_html_only_build_has_no_dangling_download_links(built: Callable[..., Path]) -> None:
     folder = built("sample", ("html",), out="html-only") / "html"
     assert broken_links(folder) == []
@@ -164,11 +159,6 @@ def test_rebuild_replaces_the_site(book_copy: BookCopy, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["html"]  # no scratch folders left
 
 
-@pytest.mark.xfail(
-    reason="BUG: an essay file named index.md is written to index.html and then"
-    " overwritten by the contents page: the essay is missing from the web edition",
-    strict=True,
-)
 def test_essay_named_index_keeps_its_page(tmp_path: Path) -> None:
     (tmp_path / "chapters").mkdir()
     (tmp_path / "chapters" / "index.md").write_text(

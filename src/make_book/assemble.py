@@ -8,7 +8,9 @@ import os
 import re
 import unicodedata
 import uuid
+from html import escape
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from make_book import markup
 from make_book.errors import EssayError, Problem
@@ -33,8 +35,14 @@ DEFAULT_TITLES = {
 class _Slugs:
     """Hands out slugs that are unique in the book and valid as XML ids."""
 
+    # Names of generated pages (EPUB and web): an essay may not take them.
+    RESERVED = frozenset(
+        {"index", "nav", "toc", "cover", "titlepage", "copyright", "dedication", "epigraph"}
+        | {"contributors", "sources", "contents", "main-start", "style"}
+    )
+
     def __init__(self) -> None:
-        self.used: set[str] = set()
+        self.used: set[str] = set(self.RESERVED)
 
     def take(self, text: str, fallback: str) -> str:
         base = slugify(text) or fallback
@@ -149,7 +157,7 @@ class _Builder:
             raise EssayError([Problem(ref.path, f"essay has no title: {hint}")])
         if not settled.body_html.strip():
             raise EssayError([Problem(ref.path, "essay has no text after its front matter")])
-        images = self._images(settled.image_sources, path, ref.path)
+        images = self._images(source, settled.image_sources, path)
         for src in settled.images_without_alt:
             log.warning(
                 "%s: image '%s' has no alt text; readers who cannot see it get nothing",
@@ -178,27 +186,41 @@ class _Builder:
             word_count=settled.word_count,
         )
 
-    def _images(self, sources: tuple[str, ...], path: Path, display: str) -> tuple[Path, ...]:
+    def _images(self, source: SourceText, sources: tuple[str, ...], path: Path) -> tuple[Path, ...]:
         found: list[Path] = []
         for src in sources:
             problem = _image_problem(src, path, self.manifest.root)
             if problem:
-                raise EssayError([Problem(display, f"image '{src}': {problem}")])
-            found.append(image_path(src, path, self.manifest.root) or Path(src))
+                line, column = _locate(source, src)
+                shown = f"image '{src}'" if src else "image"
+                raise EssayError([Problem(source.display, f"{shown}: {problem}", line, column)])
+            found.append(image_path(unquote(src), path, self.manifest.root) or Path(src))
         return tuple(found)
+
+
+def _locate(source: SourceText, needle: str) -> tuple[int | None, int | None]:
+    """Line and column of the first place `needle` is written in an essay's body."""
+    for number, line in enumerate(source.body.splitlines()):
+        for candidate in (needle, unquote(needle)):
+            column = line.find(candidate) if candidate else -1
+            if column >= 0:
+                return source.body_line + number, column + 1
+    return None, None
 
 
 def _rebase_images(body: str, written: tuple[str, ...], paths: tuple[Path, ...]) -> str:
     """Image sources become relative to the book folder, as every renderer expects."""
     for src, path in zip(written, paths, strict=True):
-        body = body.replace(f'src="{src}"', f'src="{path.as_posix()}"')
+        new = escape(quote(path.as_posix(), safe="/!$&'()*+,;=:@~"), quote=True)
+        written_attr = escape(src, quote=False).replace('"', "&quot;")
+        body = body.replace(f'src="{written_attr}"', f'src="{new}"')
     return body
 
 
 def _image_problem(src: str, path: Path, root: Path) -> str:
-    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
+    if not src or re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
         return "remote and data images are not fetched; put the file in the book folder"
-    target = image_path(src, path, root)
+    target = image_path(unquote(src), path, root)
     if target is None:
         return "path leaves the book folder"
     if not (root / target).is_file():

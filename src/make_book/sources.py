@@ -56,15 +56,16 @@ def read_source(path: Path, display: str) -> SourceText:
 
 def decode_utf8(raw: bytes, display: str) -> str:
     """Decode UTF-8 with or without BOM; anything else names the first bad byte."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return raw.decode("utf-8")
+        return raw[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
-        raise EssayError([Problem(display, message, line, column)]) from None
+        offset = bom + exc.start  # in the file, as a hex editor shows it
+        line_start = raw.rfind(b"\n", 0, offset) + 1
+        line = raw.count(b"\n", 0, offset) + 1
+        before = raw[max(line_start, bom) : offset].decode("utf-8", "replace")
+        message = f"not UTF-8 text: byte 0x{raw[offset]:02x} at offset {offset}"
+        raise EssayError([Problem(display, message, line, len(before) + 1)]) from None
 
 
 def _parse_front_matter(text: str, display: str) -> dict[str, object]:

@@ -119,7 +119,7 @@ def _metadata(package: epub.EpubBook, book: Book) -> None:
             _contributor(package, name, "edt", uid)
         else:
             package.add_author(name, role="edt", uid=uid)
-    people = [(c.name, "aut") for c in book.contributors] + [(t, "trl") for t in meta.translators]
+    people = _contributors(book)
     for n, (name, role) in enumerate(people):
         _contributor(package, name, role, f"contributor-{n}")
     for key, value in (("publisher", meta.publisher), ("rights", meta.rights), ("date", meta.date)):
@@ -130,6 +130,16 @@ def _metadata(package: epub.EpubBook, book: Book) -> None:
     for subject in meta.subjects:
         package.add_metadata("DC", "subject", subject)
     _accessibility(package, book)
+
+
+def _contributors(book: Book) -> list[tuple[str, str]]:
+    """(name, MARC relator) of essay authors and translators, each once."""
+    meta = book.meta
+    people = [(c.name, "aut") for c in book.contributors] + [(t, "trl") for t in meta.translators]
+    people += [(t, "trl") for e in book.all_texts for t in e.translators]
+    # A single-author book names its author once, as dc:creator.
+    unique = dict.fromkeys(p for p in people if p[0] not in meta.authors or p[1] != "aut")
+    return list(unique)
 
 
 def _contributor(package: epub.EpubBook, name: str, role: str, uid: str) -> None:

@@ -28,7 +28,9 @@ class WebRenderer(Renderer):
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=ctx.out_dir, prefix=".html-"))
         try:
-            _Site(book, scratch).write()
+            downloads = [(f.split(".")[1].upper(), f) for f in ("book.epub", "book.pdf")]
+            present = [d for d in downloads if (ctx.out_dir / d[1]).is_file()]
+            _Site(book, scratch, present).write()
             _swap(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -48,8 +50,9 @@ def _swap(new: Path, target: Path) -> None:
 class _Site:
     """Renders the pages of one book into a folder."""
 
-    def __init__(self, book: Book, out: Path) -> None:
+    def __init__(self, book: Book, out: Path, downloads: list[tuple[str, str]]) -> None:
         self.book = book
+        self.downloads = downloads  # (label, file) of the other outputs beside html/
         self.out = out
         self.env = environment(book)
         self.env.globals["essay_type"] = essay_type
@@ -99,6 +102,7 @@ class _Site:
             contributors=self.contributors,
             sources=self.sources,
             typeface="Linux Libertine",
+            downloads=self.downloads,
         )
 
     def reading_order(self) -> list[tuple[str, str, str, str]]:
