@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,12 @@ class BookMeta:
     epigraph: EpigraphText | None = None
 
     @property
+    def modified_time(self) -> dt.datetime:
+        """`modified` as a UTC datetime."""
+        when = dt.datetime.strptime(self.modified, "%Y-%m-%dT%H:%M:%SZ")
+        return when.replace(tzinfo=dt.timezone.utc)
+
+    @property
     def creators(self) -> tuple[str, ...]:
         """Who the book is by: its authors, else its editors."""
         return self.authors or self.editors
@@ -148,6 +155,16 @@ class Book:
                 if essay.bio_html and len(essay.authors) == 1:
                     bios.setdefault(name, essay.bio_html)
         return tuple(Contributor(n, tuple(e), bios.get(n, "")) for n, e in order.items())
+
+    @property
+    def contributors_page(self) -> tuple[Contributor, ...]:
+        """What the generated Contributors page lists (nothing when it is switched off)."""
+        return self.contributors if self.show_contributors else ()
+
+    @property
+    def sources_page(self) -> tuple[Essay, ...]:
+        """What the generated Sources page lists (nothing when it is switched off)."""
+        return self.sourced_essays if self.show_sources else ()
 
     @property
     def sourced_essays(self) -> tuple[Essay, ...]:

@@ -75,15 +75,12 @@ class EpubRenderer(Renderer):
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=ctx.out_dir, prefix=".epub-") as scratch:
             raw = Path(scratch) / "raw.epub"
-            options = {"epub3_pages": False, "raise_exceptions": True, "mtime": _mtime(book)}
+            when = book.meta.modified_time
+            options = {"epub3_pages": False, "raise_exceptions": True, "mtime": when}
             epub.write_epub(str(raw), package, options)
             with atomic_path(target) as tmp:
-                normalize_zip(raw, tmp, _mtime(book))
+                normalize_zip(raw, tmp, when)
         return target
-
-
-def _mtime(book: Book) -> dt.datetime:
-    return dt.datetime.strptime(book.meta.modified, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def normalize_zip(source: Path, target: Path, when: dt.datetime) -> None:
@@ -262,11 +259,11 @@ class _Spine:
 
     @property
     def contributors(self) -> tuple[object, ...]:
-        return self.book.contributors if self.book.show_contributors else ()
+        return self.book.contributors_page
 
     @property
     def sources(self) -> tuple[Essay, ...]:
-        return self.book.sourced_essays if self.book.show_sources else ()
+        return self.book.sources_page
 
     def essay(self, essay: Essay, matter: str) -> epub.Link:
         self.add(f"{essay.slug}.xhtml", self.pages.essay(essay, matter))

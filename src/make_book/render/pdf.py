@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import re
@@ -57,11 +56,6 @@ def settings_css(settings: PdfSettings) -> str:
     )
 
 
-def font_dirs(book: Book) -> tuple[Path, ...]:
-    """Font files: a project's own folders first (an override may add faces), then the theme's."""
-    return search_path(book)
-
-
 def footnoted_body(essay: Essay) -> str:
     """The essay body with each note moved to its call, for `float: footnote`."""
     notes = {note.number: note for note in essay.footnotes}
@@ -89,8 +83,8 @@ def print_html(book: Book, typeface: str = "Linux Libertine") -> str:
         book=book,
         meta=book.meta,
         notes=footnoted_body,
-        contributors=book.contributors if book.show_contributors else (),
-        sources=book.sourced_essays if book.show_sources else (),
+        contributors=book.contributors_page,
+        sources=book.sources_page,
         typeface=typeface,
         version=__version__,
         href=lambda anchor: f"#{anchor}",  # one document: every link is a fragment
@@ -117,7 +111,8 @@ class PdfRenderer(Renderer):
 
     def layout(self, book: Book, settings: PdfSettings, typeface: str) -> weasyprint.Document:
         """Render the HTML to laid-out pages, logging WeasyPrint's warnings as ours."""
-        fetcher = BookFetcher(book.root, font_dirs(book))
+        # Fonts resolve along the theme search path: a project's folders may add faces.
+        fetcher = BookFetcher(book.root, search_path(book))
         html = weasyprint.HTML(
             string=print_html(book, typeface), base_url=BOOK_URL, url_fetcher=fetcher
         )
@@ -176,8 +171,7 @@ def _source_date(book: Book) -> Iterator[None]:
     if "SOURCE_DATE_EPOCH" in os.environ:
         yield
         return
-    when = dt.datetime.strptime(book.meta.modified, "%Y-%m-%dT%H:%M:%SZ")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.replace(tzinfo=dt.timezone.utc).timestamp()))
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(book.meta.modified_time.timestamp()))
     try:
         yield
     finally:

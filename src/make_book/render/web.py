@@ -58,8 +58,8 @@ class _Site:
         self.env.globals["essay_type"] = essay_type
         self.macros: Any = self.env.get_template("pages.html").module  # Jinja macros
         self.links = LinkMap(book, ".html")
-        self.contributors = book.contributors if book.show_contributors else ()
-        self.sources = book.sourced_essays if book.show_sources else ()
+        self.contributors = book.contributors_page
+        self.sources = book.sources_page
 
     def write(self) -> None:
         """Write the index, every page, the stylesheet and the images."""
