@@ -28,6 +28,7 @@ from make_book.manifest_types import (
     Where,
 )
 from make_book.markup import HTML_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+from make_book.profiles import PROFILES
 from make_book.sources import FRONT_MATTER_KEYS
 
 ESSAY_SUFFIXES = MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES
@@ -44,6 +45,7 @@ TOP_KEYS = (
     "rights",
     "identifier",
     "description",
+    "back_cover",
     "subjects",
     "cover",
     "theme",
@@ -58,7 +60,17 @@ PART_KEYS = ("part", "chapters", "subtitle", "introduction")
 FRONT_KEYS = ("dedication", "epigraph", "foreword", "preface", "introduction")
 BACK_KEYS = ("acknowledgements", "afterword", "contributors", "sources")
 EPIGRAPH_KEYS = ("text", "source")
-PDF_KEYS = ("trim", "margins", "font_size", "line_height", "font_family")
+PDF_KEYS = (
+    "trim",
+    "margins",
+    "font_size",
+    "line_height",
+    "font_family",
+    "profile",
+    "bleed",
+    "paper",
+)
+PAPER = {"white": 0.002252, "cream": 0.0025}  # inches per page (KDP's figures)
 MARGIN_KEYS = ("top", "bottom", "inside", "outside")
 
 _MM = 1 / 25.4
@@ -703,10 +715,36 @@ class _Checker:
             font_size=self.font_size(self.field(m, "font_size", v.path), default.font_size),
             line_height=self.line_height(self.field(m, "line_height", v.path), default),
             font_family=self.text(self.field(m, "font_family", v.path)),
+            profile=self.profile(self.field(m, "profile", v.path)),
+            bleed=self.flag(self.field(m, "bleed", v.path), default.bleed),
+            **self.paper(self.field(m, "paper", v.path)),
         )
         if len(self.problems) == before:
             self.check_room(v, settings)
         return settings
+
+    def profile(self, v: _Value | None) -> str:
+        """One of the print profiles."""
+        if v is None:
+            return PdfSettings.profile
+        name = _as_text(v)
+        if name not in PROFILES:
+            self.wrong(v, "one of " + ", ".join(PROFILES))
+            return PdfSettings.profile
+        return name
+
+    def paper(self, v: _Value | None) -> dict[str, Any]:
+        """`white`, `cream` or a thickness per page such as 0.0023in."""
+        if v is None:
+            return {}
+        text = _as_text(v)
+        if text in PAPER:
+            return {"paper": text, "paper_thickness": PAPER[text]}
+        inches = _length(text) if text else None
+        if inches is None or not 0.001 <= inches <= 0.01:
+            self.wrong(v, "white, cream, or a thickness per page such as 0.0023in")
+            return {}
+        return {"paper": text, "paper_thickness": inches}
 
     def trim(self, v: _Value | None, default: tuple[float, float]) -> tuple[float, float]:
         """The page size in inches."""
@@ -796,6 +834,7 @@ class _Checker:
             rights=self.text(get("rights")),
             identifier=self.text(get("identifier")),
             description=self.text(get("description")),
+            back_cover=self.text(get("back_cover")),
             subjects=self.names(get("subjects")),
             cover=self.cover(get("cover")),
             theme=self.text(get("theme")) or "default",

@@ -60,6 +60,10 @@ class PdfSettings:
     font_size: float = 10.5  # points
     line_height: float = 1.35  # times the font size
     font_family: str = ""  # empty: the theme's bundled face
+    profile: str = "screen"  # screen, kdp, ingram or archive (see make_book.profiles)
+    bleed: bool = False  # print profiles: 0.125in beyond the trim on top, bottom and outside
+    paper: str = "white"  # for the cover's spine: white, cream, or inches per page
+    paper_thickness: float = 0.002252  # inches per page, from `paper`
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,8 @@ class Manifest:
     date: str = ""  # ISO 8601 (YYYY, YYYY-MM or YYYY-MM-DD)
     rights: str = ""  # the copyright line
     identifier: str = ""  # ISBN or URN; derived from the title when empty
-    description: str = ""
+    description: str = ""  # also the back cover's text unless back_cover is given
+    back_cover: str = ""  # Markdown for the back of the wrap cover
     subjects: tuple[str, ...] = ()
     cover: str = ""  # path to a JPEG or PNG; a typographic cover is drawn when empty
     theme: str = "default"

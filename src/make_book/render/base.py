@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from make_book.manifest_types import Manifest
 from make_book.model import Book
+from make_book.pagemap import PageStart
+from make_book.profiles import PROFILES, Profile
+
+
+@dataclass
+class PrintFacts:
+    """What laying out the interior found out, for the renderers that come after it.
+
+    The cover needs the final page count; the EPUB's page-list needs where each
+    printed page begins. Filled by the PDF renderer (or on demand by `interior`).
+    """
+
+    page_count: int | None = None
+    page_starts: list[PageStart] = field(default_factory=list)
+    profile: str = ""  # the profile those pages were laid out for
+    source: str = ""  # what the page-list cites as its source (dc:source)
 
 
 @dataclass(frozen=True)
 class RenderContext:
-    """Where to write, and the manifest the book came from."""
+    """Where to write, the manifest the book came from, and the print profile."""
 
     manifest: Manifest
     out_dir: Path
+    profile_name: str = ""  # empty: the manifest's pdf.profile
+    facts: PrintFacts = field(default_factory=PrintFacts)
+
+    @property
+    def profile(self) -> Profile:
+        """The print profile this build lays the PDF out for."""
+        return PROFILES[self.profile_name or self.manifest.pdf.profile]
 
 
 class Renderer:
