@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from make_book import __version__
 from make_book.build import RENDERERS, build, load
-from make_book.errors import InputError
+from make_book.errors import InputError, RenderError
+from make_book.preflight import preflight as run_preflight
+from make_book.profiles import PROFILES
 from make_book.scaffold import scaffold
 
 EPILOG = """\b
@@ -71,18 +74,43 @@ manifest_argument = click.argument(
     help="Output folder (default: dist/ beside book.yaml).",
 )
 @click.option(
-    "--format", "formats", default="all", show_default=True, help="pdf, epub, html, or all."
+    "--format",
+    "formats",
+    default="all",
+    show_default=True,
+    help="pdf, cover, epub, html, or all (a comma-separated list).",
 )
-def build_command(manifest: Path, out_dir: Path | None, formats: str) -> None:
+@click.option(
+    "--profile",
+    "profiles",
+    default="",
+    help="Print profile(s) for the PDF and cover: "
+    + ", ".join(PROFILES)
+    + " (default: pdf.profile).",
+)
+def build_command(manifest: Path, out_dir: Path | None, formats: str, profiles: str) -> None:
     """Build the book: MANIFEST (default ./book.yaml) -> dist/."""
-    try:
-        chosen = _formats(formats)
-    except click.BadParameter as exc:
-        exc.param_hint = "'--format'"
-        raise
+    chosen = _option(_formats, formats, "'--format'")
+    chosen_profiles = _option(_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
-    for item in build(manifest, out, chosen):
+    for item in build(manifest, out, chosen, chosen_profiles):
         click.echo(f"{item.format:5} {item.path}  ({item.seconds:.1f} s)")
+
+
+def _option(parse: Callable[[str], list[str]], value: str, hint: str) -> list[str]:
+    try:
+        return parse(value)
+    except click.BadParameter as exc:
+        exc.param_hint = hint
+        raise
+
+
+def _profiles(value: str) -> list[str]:
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROFILES]
+    if unknown:
+        raise click.BadParameter(f"unknown profile {', '.join(unknown)}; use {', '.join(PROFILES)}")
+    return names
 
 
 build_command.name = "build"
@@ -95,6 +123,28 @@ def check(manifest: Path) -> None:
     _, book = load(manifest)
     words = sum(e.word_count for e in book.all_texts)
     click.echo(f"ok: {len(book.all_texts)} texts, {words} words")
+
+
+@main.command(epilog=EPILOG)
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--profile",
+    "profile_name",
+    type=click.Choice(list(PROFILES)),
+    default="screen",
+    show_default=True,
+    help="The rules to check against.",
+)
+def preflight(pdf: Path, profile_name: str) -> None:
+    """Check a finished PDF against a print profile; exit 1 on any finding."""
+    findings = run_preflight(pdf, PROFILES[profile_name])
+    for finding in findings:
+        click.echo(f"{pdf}: {finding}", err=True)
+    if findings:
+        raise RenderError(
+            f"{pdf}: {len(findings)} preflight findings for the {profile_name} profile"
+        )
+    click.echo(f"ok: {pdf} meets the {profile_name} profile")
 
 
 @main.command(epilog=EPILOG)

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,18 @@ import pydyf
 import weasyprint
 
 from make_book import __version__
+from make_book.errors import RenderError
 from make_book.fragment import replace_noterefs
 from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
+from make_book.pagemap import mark_blocks
+from make_book.profiles import BLEED, Profile
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
 from make_book.render.links import essay_type, no_epub_type
+from make_book.render.pagestarts import page_starts
+from make_book.render.press import finish
 from make_book.theme import environment, find_file, search_path
 
 # The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
@@ -31,11 +37,17 @@ _FACES = (
     ("LinLibertine_RB.otf", 700, "normal"),
     ("LinLibertine_RBI.otf", 700, "italic"),
 )
+HEAD_ROOM = 0.3  # inches between a printer's safe line and the text block, for heads and folios
 _FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek polytonic, CJK…)
 
 
-def settings_css(settings: PdfSettings) -> str:
-    """Page geometry and type from book.yaml, as CSS written before the theme's."""
+def settings_css(settings: PdfSettings, bleed: bool = False, safe: float = 0.0) -> str:
+    """Page geometry and type from book.yaml, as CSS written before the theme's.
+
+    `bleed`: 0.125in beyond the trim on the top, bottom and outside edges (never
+    the gutter). `safe`: a printer's least distance from the trim to any text,
+    so the running heads and folios sit against the text block, clear of it.
+    """
     faces = "".join(
         f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{FONTS_URL}{f}");'
         f" font-weight: {w}; font-style: {s} }}\n"
@@ -44,7 +56,7 @@ def settings_css(settings: PdfSettings) -> str:
     family = f'"{settings.font_family}", ' if settings.font_family else ""
     w, h = settings.trim
     s = settings
-    return faces + (
+    css = faces + (
         f':root {{ --book-font: {family}"{BOOK_FONT}", {_FALLBACK};'
         f" --book-size: {s.font_size}pt; --book-leading: {s.line_height};"
         f" --page-height: {h - s.margin_top - s.margin_bottom - 0.02:.3f}in }}\n"
@@ -54,10 +66,46 @@ def settings_css(settings: PdfSettings) -> str:
         f"@page :left {{ margin-left: {s.margin_outside}in; margin-right: {s.margin_inside}in }}\n"
         f"@page :right {{ margin-left: {s.margin_inside}in; margin-right: {s.margin_outside}in }}\n"
     )
+    if bleed:
+        edges = f"bleed-top: {BLEED}in; bleed-bottom: {BLEED}in"
+        css += f"@page :left {{ {edges}; bleed-left: {BLEED}in; bleed-right: 0 }}\n"
+        css += f"@page :right {{ {edges}; bleed-right: {BLEED}in; bleed-left: 0 }}\n"
+    if safe:
+        css += _margin_boxes_near_text()
+    return css
+
+
+def _margin_boxes_near_text() -> str:
+    near = "vertical-align: bottom; padding-bottom: 0.2in"
+    far = "vertical-align: top; padding-top: 0.2in"
+    boxes = [f"@top-{side} {{ {near} }}" for side in ("left", "center", "right")]
+    boxes += [f"@bottom-{side} {{ {far} }}" for side in ("left", "center", "right")]
+    return "@page { " + " ".join(boxes) + " }\n"
+
+
+def print_settings(settings: PdfSettings, profile: Profile, pages: int) -> PdfSettings:
+    """The settings a profile needs: its least margins and the gutter for this page count."""
+    safe = _safe_margin(settings, profile)
+    head_room = HEAD_ROOM if safe else 0.0
+    return replace(
+        settings,
+        margin_inside=max(settings.margin_inside, profile.gutter(pages), safe),
+        margin_outside=max(settings.margin_outside, safe),
+        margin_top=max(settings.margin_top, safe + head_room),
+        margin_bottom=max(settings.margin_bottom, safe + head_room),
+    )
+
+
+def _safe_margin(settings: PdfSettings, profile: Profile) -> float:
+    bleed = settings.bleed and profile.bleed_allowed
+    return profile.min_margin_with_bleed if bleed else profile.min_margin
 
 
 def footnoted_body(essay: Essay) -> str:
-    """The essay body with each note moved to its call, for `float: footnote`."""
+    """The essay body with each note moved to its call, for `float: footnote`.
+
+    Blocks are numbered first (data-b) so the layout can say where pages begin.
+    """
     notes = {note.number: note for note in essay.footnotes}
 
     def place(number: int, first: bool) -> str:
@@ -66,7 +114,7 @@ def footnoted_body(essay: Essay) -> str:
             return f'<a class="noteref-repeat" href="#{note.id}">{number}</a>'
         return f'<span class="footnote" id="{note.id}">{_inline_blocks(note.html)}</span>'
 
-    return replace_noterefs(essay.body_html, place)
+    return replace_noterefs(mark_blocks(essay.body_html), place)
 
 
 def _inline_blocks(note_html: str) -> str:
@@ -94,48 +142,119 @@ def print_html(book: Book, typeface: str = "Linux Libertine") -> str:
 
 
 class PdfRenderer(Renderer):
-    """book.yaml -> dist/book.pdf"""
+    """book.yaml -> dist/book.pdf (or book-kdp.pdf… for the print profiles)"""
 
     name = "pdf"
     suffix = ".pdf"
 
     def render(self, book: Book, ctx: RenderContext) -> Path:
-        """Lay out the book and write the PDF atomically."""
-        settings = ctx.manifest.pdf
-        typeface = settings.font_family or "Linux Libertine"
-        target = ctx.out_dir / f"book{self.suffix}"
+        """Lay out the book, finish it for the profile, preflight it, then write it atomically."""
+        profile = ctx.profile
+        target = ctx.out_dir / profile.file_name("book")
         with _captured_weasyprint_log(), _source_date(book), atomic_path(target) as tmp:
-            document = self.layout(book, settings, typeface)
-            document.write_pdf(tmp, **self.pdf_options(book, document))
+            document, settings = fitted_layout(book, ctx.manifest.pdf, profile)
+            document.write_pdf(tmp, **pdf_options(book, document, profile))
+            if profile.is_print:
+                finish(tmp, profile, book.meta.title)
+            _preflight_or_fail(tmp, profile, settings)
+            _record(ctx, book, document, settings, profile)
         return target
 
-    def layout(self, book: Book, settings: PdfSettings, typeface: str) -> weasyprint.Document:
-        """Render the HTML to laid-out pages, logging WeasyPrint's warnings as ours."""
-        # Fonts resolve along the theme search path: a project's folders may add faces.
-        fetcher = BookFetcher(book.root, search_path(book))
-        html = weasyprint.HTML(
-            string=print_html(book, typeface), base_url=BOOK_URL, url_fetcher=fetcher
-        )
-        fonts = _fonts()
-        css = settings_css(settings) + find_file(book, "print.css").read_text("utf-8")
-        # @font-face rules only load when the stylesheet is parsed with the font config.
-        stylesheet = weasyprint.CSS(
-            string=css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=fonts
-        )
-        return html.render(stylesheets=[stylesheet], font_config=fonts)
 
-    def pdf_options(self, book: Book, document: weasyprint.Document) -> dict[str, Any]:
-        """Fixed identifier and page labels that match the printed folios."""
-        opener = _opener_index(document)
+def fitted_layout(
+    book: Book, settings: PdfSettings, profile: Profile
+) -> tuple[weasyprint.Document, PdfSettings]:
+    """Lay out until the margins suit the page count (KDP's gutter grows with the book)."""
+    chosen = print_settings(settings, profile, pages=0)
+    for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
+        document = layout(book, chosen, profile)
+        wanted = print_settings(settings, profile, padded_count(len(document.pages), profile))
+        if wanted == chosen:
+            break
+        chosen = wanted
+    return document, chosen
 
-        def finisher(_doc: weasyprint.Document, pdf: pydyf.PDF) -> None:
-            pdf.catalog["PageLabels"] = page_labels(opener)
-            pdf.catalog["Lang"] = pydyf.String(book.meta.language)
 
-        return {
-            "pdf_identifier": book.meta.identifier.encode("utf-8"),
-            "finisher": finisher,
-        }
+def padded_count(pages: int, profile: Profile) -> int:
+    """The page count after press.py's blank pages: the service's minimum, then even."""
+    pages = max(pages, profile.min_pages)
+    return pages + 1 if profile.even_pages and pages % 2 else pages
+
+
+def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Document:
+    """Render the HTML to laid-out pages, logging WeasyPrint's warnings as ours."""
+    # Fonts resolve along the theme search path: a project's folders may add faces.
+    fetcher = BookFetcher(book.root, search_path(book))
+    typeface = settings.font_family or "Linux Libertine"
+    html = weasyprint.HTML(
+        string=print_html(book, typeface), base_url=BOOK_URL, url_fetcher=fetcher
+    )
+    fonts = _fonts()
+    bleed = settings.bleed and profile.bleed_allowed
+    page_css = settings_css(settings, bleed, _safe_margin(settings, profile))
+    css = page_css + find_file(book, "print.css").read_text("utf-8")
+    # @font-face rules only load when the stylesheet is parsed with the font config.
+    stylesheet = weasyprint.CSS(
+        string=css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=fonts
+    )
+    return html.render(stylesheets=[stylesheet], font_config=fonts)
+
+
+def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> dict[str, Any]:
+    """Fixed identifier, page labels that match the printed folios, the profile's variant."""
+    opener = _opener_index(document)
+
+    def finisher(_doc: weasyprint.Document, pdf: pydyf.PDF) -> None:
+        pdf.catalog["PageLabels"] = page_labels(opener)
+        pdf.catalog["Lang"] = pydyf.String(book.meta.language)
+
+    options: dict[str, Any] = {
+        "pdf_identifier": book.meta.identifier.encode("utf-8"),
+        "finisher": finisher,
+        "pdf_tags": profile.tagged,
+        "pdf_variant": profile.weasyprint_variant,
+    }
+    if profile.min_dpi:
+        options["dpi"] = profile.min_dpi  # printers want 300 dpi, and nothing gains from more
+    return options
+
+
+def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:
+    """A file that does not meet its profile is never written under the book's name."""
+    from make_book.preflight import preflight  # TEMP until the module lands
+
+    bleed = settings.bleed and profile.bleed_allowed
+    findings = preflight(path, profile, trim=settings.trim, bleed=bleed)
+    if findings:
+        lines = [f"pdf ({profile.name} profile) fails its preflight: {f}" for f in findings]
+        raise RenderError(*lines)
+
+
+def _record(
+    ctx: RenderContext,
+    book: Book,
+    document: weasyprint.Document,
+    settings: PdfSettings,
+    profile: Profile,
+) -> None:
+    """What the cover and the EPUB's page-list need from this layout."""
+    if ctx.facts.page_count is not None:
+        return  # the first PDF of the build is the print edition the others follow
+    ctx.facts.page_count = padded_count(len(document.pages), profile)
+    ctx.facts.page_starts = page_starts(document, _opener_index(document))
+    ctx.facts.profile = profile.name
+    width, height = settings.trim
+    ctx.facts.source = f"{book.meta.title}, print edition ({width:g} x {height:g} in)"
+
+
+def interior_page_count(book: Book, ctx: RenderContext) -> int:
+    """Lay the interior out (without writing it) when no PDF was built in this run."""
+    if ctx.facts.page_count is None:
+        with _captured_weasyprint_log(), _source_date(book):
+            document, settings = fitted_layout(book, ctx.manifest.pdf, ctx.profile)
+            _record(ctx, book, document, settings, ctx.profile)
+    assert ctx.facts.page_count is not None
+    return ctx.facts.page_count
 
 
 def _opener_index(document: weasyprint.Document) -> int:
