@@ -111,8 +111,9 @@ def test_screen_declares_pdf_ua_and_archive_pdf_a(press: Builder) -> None:
 def test_ingram_is_pdf_x1a_2001_in_black_only(press: Builder, book: str) -> None:
     with pikepdf.open(press(book, "ingram")) as pdf:
         assert pdf.pdf_version == "1.3"
-        assert str(pdf.docinfo.GTS_PDFXVersion) == "PDF/X-1a:2001"
-        assert pdf.docinfo.Trapped == pikepdf.Name.False_
+        assert str(pdf.docinfo.GTS_PDFXVersion) == "PDF/X-1:2001"
+        assert str(pdf.docinfo.GTS_PDFXConformance) == "PDF/X-1a:2001"
+        assert pdf.docinfo.Trapped == pikepdf.Name("/False")
         intent = pdf.Root.OutputIntents[0]
         assert intent.S == "/GTS_PDFX" and intent.DestOutputProfile.N == 4
         operators = set()
@@ -177,7 +178,7 @@ def test_kdp_gutter_follows_the_page_count() -> None:
 def test_safe_margins_grow_for_ingram_and_bleed() -> None:
     tight = PdfSettings(margin_top=0.3, margin_bottom=0.3, margin_outside=0.2, margin_inside=0.2)
     ingram = print_settings(tight, PROFILES["ingram"], 100)
-    assert ingram.margin_outside >= 0.5 and ingram.margin_top >= 0.5 + 0.3
+    assert ingram.margin_outside >= 0.5 and ingram.margin_top >= 0.5 + 0.4
     bled = print_settings(PdfSettings(margin_outside=0.3, bleed=True), PROFILES["kdp"], 100)
     assert bled.margin_outside == 0.375
 

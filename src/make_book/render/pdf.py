@@ -37,7 +37,7 @@ _FACES = (
     ("LinLibertine_RB.otf", 700, "normal"),
     ("LinLibertine_RBI.otf", 700, "italic"),
 )
-HEAD_ROOM = 0.3  # inches between a printer's safe line and the text block, for heads and folios
+HEAD_ROOM = 0.4  # inches between a printer's safe line and the text block, for heads and folios
 _FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek polytonic, CJK…)
 
 
@@ -227,7 +227,7 @@ def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> N
     findings = preflight(path, profile, trim=settings.trim, bleed=bleed)
     if findings:
         lines = [f"pdf ({profile.name} profile) fails its preflight: {f}" for f in findings]
-        raise RenderError(*lines)
+        raise RenderError("\n".join(lines))
 
 
 def _record(

@@ -24,7 +24,8 @@ from make_book.profiles import Profile
 
 log = logging.getLogger("make_book")
 
-PDFX_VERSION = "PDF/X-1a:2001"
+PDFX_VERSION = "PDF/X-1a:2001"  # the profile's identification, and the conformance level
+PDFX_INFO_VERSION = "PDF/X-1:2001"  # ISO 15930-1 names the part in GTS_PDFXVersion
 OUTPUT_CONDITION = "FOGRA39"  # registered at color.org: "Coated FOGRA39 (ISO 12647-2:2004)"
 ICC_PROFILE = "FOGRA39-make-book.icc"
 
@@ -104,9 +105,9 @@ def _make_pdfx1a(pdf: pikepdf.Pdf, title: str) -> None:
     if "/Metadata" in pdf.Root:
         del pdf.Root["/Metadata"]  # WeasyPrint's XMP would not match the 2001 label
     info = pdf.docinfo
-    info["/GTS_PDFXVersion"] = PDFX_VERSION
+    info["/GTS_PDFXVersion"] = PDFX_INFO_VERSION
     info["/GTS_PDFXConformance"] = PDFX_VERSION
-    info["/Trapped"] = pikepdf.Name.False_
+    info["/Trapped"] = pikepdf.Name("/False")
     if "/Title" not in info:
         info["/Title"] = title
     pdf.Root["/OutputIntents"] = pikepdf.Array([_output_intent(pdf)])
