@@ -55,9 +55,11 @@ def test_build_prints_every_output(book_copy: BookCopy) -> None:
     result = run("build", manifest)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["pdf", "epub", "html"]
+    assert [line.split()[0] for line in lines] == ["pdf", "cover", "epub", "html"]
     for line, path in zip(
-        lines, [dist / "book.pdf", dist / "book.epub", dist / "html"], strict=True
+        lines,
+        [dist / "book.pdf", dist / "cover.pdf", dist / "book.epub", dist / "html"],
+        strict=True,
     ):
         assert line.split()[1] == str(path)
         assert line.endswith(" s)")
@@ -86,9 +88,9 @@ def test_build_several_formats(book_copy: BookCopy) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("docx", "unknown format docx; use pdf, epub, html, all"),
-        ("pdf,mobi", "unknown format mobi; use pdf, epub, html, all"),
-        ("", "unknown format (none); use pdf, epub, html, all"),
+        ("docx", "unknown format docx; use pdf, cover, epub, html, all"),
+        ("pdf,mobi", "unknown format mobi; use pdf, cover, epub, html, all"),
+        ("", "unknown format (none); use pdf, cover, epub, html, all"),
     ],
 )
 def test_unknown_format_exits_2(book_copy: BookCopy, value: str, message: str) -> None:

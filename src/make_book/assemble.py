@@ -38,7 +38,8 @@ class _Slugs:
     # Names of generated pages (EPUB and web): an essay may not take them.
     RESERVED = frozenset(
         {"index", "nav", "toc", "cover", "titlepage", "copyright", "dedication", "epigraph"}
-        | {"contributors", "sources", "contents", "main-start", "style"}
+        | {"contributors", "sources", "contents", "main-start", "style", "title-page"}
+        | {"half-title", "page"}
     )
 
     def __init__(self) -> None:

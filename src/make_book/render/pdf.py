@@ -21,6 +21,7 @@ from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
 from make_book.pagemap import mark_blocks
+from make_book.preflight import preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
@@ -221,8 +222,6 @@ def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> 
 
 def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:
     """A file that does not meet its profile is never written under the book's name."""
-    from make_book.preflight import preflight  # TEMP until the module lands
-
     bleed = settings.bleed and profile.bleed_allowed
     findings = preflight(path, profile, trim=settings.trim, bleed=bleed)
     if findings:
