@@ -72,6 +72,7 @@ _ROLES = {
 # Essay kinds whose epub:type is spelled otherwise (the vocabulary is American).
 _TYPE_SPELLING = {"acknowledgements": "acknowledgments"}
 
+
 def epub_type(kind: str) -> Markup:
     """` epub:type="kind"` and its ARIA role, for templates shared with the web edition."""
     role = _ROLES.get(kind)

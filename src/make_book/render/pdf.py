@@ -38,6 +38,7 @@ _FACES = (
     ("LinLibertine_RB.otf", 700, "normal"),
     ("LinLibertine_RBI.otf", 700, "italic"),
 )
+WARNING_RULES = frozenset({"image-dpi"})  # preflight findings a build reports but survives
 HEAD_ROOM = 0.4  # inches between a printer's safe line and the text block, for heads and folios
 _FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek polytonic, CJK…)
 
@@ -221,11 +222,19 @@ def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> 
 
 
 def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:
-    """A file that does not meet its profile is never written under the book's name."""
+    """A file that does not meet its profile is never written under the book's name.
+
+    Low image resolution is the one finding that only warns: the services
+    themselves accept such images after a warning, and only the author can fix it.
+    """
     bleed = settings.bleed and profile.bleed_allowed
     findings = preflight(path, profile, trim=settings.trim, bleed=bleed)
-    if findings:
-        lines = [f"pdf ({profile.name} profile) fails its preflight: {f}" for f in findings]
+    for finding in findings:
+        if finding.rule in WARNING_RULES:
+            log.warning("pdf (%s profile): %s", profile.name, finding)
+    failures = [f for f in findings if f.rule not in WARNING_RULES]
+    if failures:
+        lines = [f"pdf ({profile.name} profile) fails its preflight: {f}" for f in failures]
         raise RenderError("\n".join(lines))
 
 
@@ -272,6 +281,7 @@ def page_labels(opener: int) -> pydyf.Dictionary:
     return pydyf.Dictionary({"Nums": pydyf.Array(nums)})
 
 
+log = logging.getLogger("make_book")
 _FONT_CONFIG: weasyprint.text.fonts.FontConfiguration | None = None
 
 

@@ -137,7 +137,7 @@ def _convert_page(pdf: pikepdf.Pdf, page: pikepdf.Dictionary) -> None:
 
 
 def _convert_resources(
-    pdf: pikepdf.Pdf, resources: pikepdf.Dictionary, seen: set[tuple[int, int]]
+    pdf: pikepdf.Pdf, resources: pikepdf.Object, seen: set[tuple[int, int]]
 ) -> None:
     """The images and form XObjects a content stream uses, recursively."""
     _check_graphics_states(resources)
@@ -154,7 +154,7 @@ def _convert_resources(
                 xobject.write(data)
 
 
-def _check_graphics_states(resources: pikepdf.Dictionary) -> None:
+def _check_graphics_states(resources: pikepdf.Object) -> None:
     for name, state in resources.get("/ExtGState", pikepdf.Dictionary()).items():
         for key in ("/ca", "/CA"):
             if key in state and float(state[key]) < 1:
@@ -171,34 +171,39 @@ _RGB_TO_CMYK = {"rg": "k", "RG": "K"}
 _COLOUR_SPACE_OPERATORS = {"cs", "CS", "sc", "SC", "scn", "SCN"}
 
 
-def _colours_to_k(instructions: list[pikepdf.ContentStreamInstruction]) -> bytes | None:
+def _colours_to_k(
+    instructions: list[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage],
+) -> bytes | None:
     """RGB fills and strokes as K only, from their luminance (never rich black).
 
     None when the stream has no RGB colour and can stay as it is.
     """
-    out: list[pikepdf.ContentStreamInstruction] = []
+    out: list[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage] = []
     changed = False
-    for operands, operator in instructions:
+    for instruction in instructions:
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+            raise PressError("an inline image cannot be converted for PDF/X-1a")
+        operands, operator = list(instruction.operands), instruction.operator
         op = str(operator)
         if op in _COLOUR_SPACE_OPERATORS:
             raise PressError(f"colour operator {op} cannot be converted for PDF/X-1a")
         if op in _RGB_TO_CMYK:
             red, green, blue = (float(v) for v in operands)
             black = round(1 - (0.299 * red + 0.587 * green + 0.114 * blue), 4)
-            operands = [0, 0, 0, black]
+            operands = [0, 0, 0, black]  # type: ignore[list-item]
             operator = pikepdf.Operator(_RGB_TO_CMYK[op])
             changed = True
         out.append(pikepdf.ContentStreamInstruction(operands, operator))
     return pikepdf.unparse_content_stream(out) if changed else None
 
 
-def _gray_image(image: pikepdf.Stream, name: str) -> None:
+def _gray_image(image: pikepdf.Object, name: str) -> None:
     """Black-and-white interiors print gray: convert, flattening any alpha onto white."""
     if image.get("/ColorSpace") == pikepdf.Name.DeviceGray and "/SMask" not in image:
         return
-    picture = pikepdf.PdfImage(image).as_pil_image().convert("RGB")
+    picture = _pil(image).convert("RGB")
     if "/SMask" in image:
-        alpha = pikepdf.PdfImage(image.SMask).as_pil_image().convert("L")
+        alpha = _pil(image.SMask).convert("L")
         flat = Image.new("RGB", picture.size, "white")
         flat.paste(picture, mask=alpha)
         picture = flat
@@ -210,6 +215,12 @@ def _gray_image(image: pikepdf.Stream, name: str) -> None:
     image["/ColorSpace"] = pikepdf.Name.DeviceGray
     image["/BitsPerComponent"] = 8
     log.debug("press: image %s converted to gray", name)
+
+
+def _pil(image: pikepdf.Object) -> Image.Image:
+    if not isinstance(image, pikepdf.Stream):
+        raise PressError("an image XObject is not a stream")
+    return pikepdf.PdfImage(image).as_pil_image()
 
 
 _BARE_CFF = {"/CIDFontType0": pikepdf.Name.CIDFontType0C, "/Type1": pikepdf.Name.Type1C}
