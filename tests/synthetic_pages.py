@@ -100,6 +100,6 @@ def build_paged_epub(manifest: Path, out_dir: Path) -> tuple[Path, Book, list[Pa
     """Build only the EPUB of a book, as if its print edition had been laid out first."""
     loaded, book = load(manifest)
     starts = synthetic_starts(book)
-    facts = PrintFacts(page_starts=starts, source=SOURCE)
+    facts = PrintFacts(page_count=len(starts), page_starts=starts, source=SOURCE)
     ctx = RenderContext(manifest=loaded, out_dir=out_dir, facts=facts)
     return EpubRenderer().render(book, ctx), book, starts

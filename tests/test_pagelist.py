@@ -20,6 +20,8 @@ from helpers import (
 from make_book.build import build, load
 from make_book.model import Book
 from make_book.pagemap import PageStart, block_words, body_blocks
+from make_book.render.base import PrintFacts, RenderContext
+from make_book.render.epub import EpubRenderer
 from make_book.render.pagelist import mark_pages, page_ids
 from make_book.xhtml import parse_fragment
 from synthetic_pages import SOURCE, build_paged_epub, listed
@@ -326,7 +328,9 @@ def test_package_names_the_page_source(
 
 
 def test_without_page_starts_there_is_no_page_list(tmp_path: Path, book_copy: BookCopy) -> None:
-    build(book_copy("sample"), tmp_path, ["epub"])
+    manifest, book = load(book_copy("sample"))
+    facts = PrintFacts(page_count=0, page_starts=[])  # a print edition with nothing to cite
+    EpubRenderer().render(book, RenderContext(manifest=manifest, out_dir=tmp_path, facts=facts))
     epub = Epub(tmp_path / "book.epub")
     nav = epub.document("nav.xhtml")
     assert not nav.xpath("//xhtml:nav[@epub:type='page-list']", namespaces=NS)
@@ -336,6 +340,16 @@ def test_without_page_starts_there_is_no_page_list(tmp_path: Path, book_copy: Bo
     )
     features = epub.xpath("//opf:meta[@property='schema:accessibilityFeature']/text()")
     assert "pageBreakMarkers" not in features
+
+
+def test_an_epub_alone_still_carries_the_print_pages(tmp_path: Path, book_copy: BookCopy) -> None:
+    """The same EPUB whichever formats were asked for: it lays the print edition out itself."""
+    manifest = book_copy("sample")
+    build(manifest, tmp_path / "alone", ["epub"])
+    build(manifest, tmp_path / "all", ["pdf", "epub"])
+    alone = (tmp_path / "alone" / "book.epub").read_bytes()
+    assert alone == (tmp_path / "all" / "book.epub").read_bytes()
+    assert len(page_list(Epub(tmp_path / "alone" / "book.epub"))) >= 5
 
 
 def test_ebooklib_writes_no_page_list_of_its_own(
@@ -354,3 +368,46 @@ def test_the_real_print_layout_feeds_the_page_list(tmp_path: Path, book_copy: Bo
     entries = page_list(epub)
     assert len(entries) >= 5
     assert [href for href, _ in entries] == [href for href, _ in markers_in_reading_order(epub)]
+
+
+def _pdf_essay_starts(path: Path) -> dict[str, str]:
+    """Bookmark title -> the page label of its page, read from the PDF itself."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    found: dict[str, str] = {}
+
+    def walk(items: list) -> None:  # type: ignore[type-arg]
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                found[item.title] = reader.page_labels[reader.get_destination_page_number(item)]
+
+    walk(reader.outline)
+    return found
+
+
+def _epub_text_starts(epub: Epub) -> dict[str, str]:
+    """Heading of each document -> the label of the marker that opens the document."""
+    found: dict[str, str] = {}
+    for href in epub.spine_hrefs():
+        body = epub.document(href).find("{http://www.w3.org/1999/xhtml}body")
+        first = body[0] if body is not None and len(body) else None
+        heading = body.xpath(".//xhtml:h1", namespaces=NS) if body is not None else []
+        if first is not None and first.get("role") == "doc-pagebreak" and heading:
+            found["".join(heading[0].itertext()).strip()] = first.get("aria-label")
+    return found
+
+
+@pytest.mark.parametrize("name", ["sample", "montaigne"])
+def test_page_list_matches_the_pdf_at_every_essay_start(
+    name: str, session_book: BookCopy, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp(f"starts-{name}")
+    build(session_book(name), out, ["pdf", "epub"])
+    pdf = _pdf_essay_starts(out / "book.pdf")
+    epub = _epub_text_starts(Epub(out / "book.epub"))
+    essays = [title for title in pdf if title in epub]
+    assert len(essays) >= len(pdf) - 1 >= 2  # every bookmarked essay (Contents has no <h1> doc)
+    assert {t: epub[t] for t in essays} == {t: pdf[t] for t in essays}

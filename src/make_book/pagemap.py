@@ -106,7 +106,15 @@ def own_text(block: etree._Element) -> Iterator[tuple[etree._Element, str]]:
             yield child, "tail"
 
 
+def after_break(owner: etree._Element, attribute: str) -> bool:
+    """True for the text after a <br>: a line break ends a word, as in the printed line."""
+    return attribute == "tail" and _local(owner.tag) == "br"
+
+
 def block_words(block: etree._Element) -> list[str]:
     """The block's own words, as the page map counts them."""
-    text = "".join(getattr(owner, attr) or "" for owner, attr in own_text(block))
-    return text.split()
+    pieces = (
+        (" " if after_break(owner, attr) else "") + (getattr(owner, attr) or "")
+        for owner, attr in own_text(block)
+    )
+    return "".join(pieces).split()

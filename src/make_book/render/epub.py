@@ -31,6 +31,7 @@ from make_book.render.base import PrintFacts, RenderContext, Renderer
 from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type
 from make_book.render.pagelist import mark_pages, markers, page_ids, pagebreaks
+from make_book.render.pdf import interior_page_count
 from make_book.theme import environment, find_file
 
 _IMAGE_TYPES = {
@@ -154,6 +155,9 @@ class EpubRenderer(Renderer):
 
     def render(self, book: Book, ctx: RenderContext) -> Path:
         """Build the EPUB and write it atomically with fixed zip timestamps."""
+        # The page-list follows the print edition: lay it out if this build made no PDF,
+        # so an EPUB is the same file whichever formats were asked for.
+        interior_page_count(book, ctx)
         package = _package(book, ctx.facts)
         target = ctx.out_dir / f"book{self.suffix}"
         ctx.out_dir.mkdir(parents=True, exist_ok=True)

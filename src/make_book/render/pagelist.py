@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from lxml import etree, html
 
-from make_book.pagemap import PageStart, body_blocks, own_text
+from make_book.pagemap import PageStart, after_break, body_blocks, own_text
 from make_book.xhtml import parse_fragment, to_xhtml
 
 log = logging.getLogger("make_book")
@@ -133,6 +133,7 @@ def _word_spot(block: etree._Element, word: int) -> _Spot | None:
     count, in_word, last = 0, False, None
     for owner, attribute in own_text(block):
         text = getattr(owner, attribute) or ""
+        in_word = in_word and not after_break(owner, attribute)
         for offset, char in enumerate(text):
             if char.isspace():
                 in_word = False
