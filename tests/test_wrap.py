@@ -14,9 +14,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from helpers import BookCopy
-from make_book.build import load
+from make_book.build import build, load
 from make_book.manifest_types import PdfSettings
-from make_book.render import pdf as pdf_module
 from make_book.render.base import PrintFacts, RenderContext
 from make_book.render.wrap import (
     Box,
@@ -375,12 +374,16 @@ def test_two_builds_are_byte_identical(session_book: BookCopy, tmp_path: Path) -
     assert first.path.read_bytes() == second.path.read_bytes()
 
 
-def test_unknown_page_count_is_a_clear_error(
-    session_book: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_cover_alone_lays_out_the_interior_for_its_page_count(
+    session_book: BookCopy, tmp_path: Path
 ) -> None:
-    monkeypatch.delattr(pdf_module, "interior_page_count", raising=False)
     manifest, book = load(session_book("sample"))
-    ctx = RenderContext(manifest=manifest, out_dir=tmp_path, profile_name="kdp")
-    with pytest.raises(RuntimeError, match="page count"):
-        WrapCoverRenderer().render(book, ctx)
-    assert not list(tmp_path.iterdir())  # nothing half-written
+    alone = RenderContext(manifest=manifest, out_dir=tmp_path / "alone", profile_name="kdp")
+    WrapCoverRenderer().render(book, alone)
+    both = tmp_path / "both"
+    built = build(session_book("sample"), both, ["pdf", "cover"], ["kdp"])
+    assert alone.facts.page_count == 24  # 21 pages, padded to KDP's minimum
+    assert (tmp_path / "alone" / "cover-kdp.pdf").read_bytes() == (
+        both / "cover-kdp.pdf"
+    ).read_bytes()
+    assert built[1].note == "12.304 x 9.25 in (spine 0.054 in, 24 pages, white paper)"

@@ -38,6 +38,7 @@ class Built:
     path: Path
     seconds: float
     profile: str = ""
+    note: str = ""  # e.g. the cover's dimensions
 
 
 def load(manifest_path: Path) -> tuple[Manifest, Book]:
@@ -78,4 +79,5 @@ def _render(name: str, book: Book, ctx: RenderContext) -> Built:
     except Exception as exc:  # noqa: BLE001 - reported as one line, traceback with --verbose
         log.debug("renderer %s failed", name, exc_info=True)
         raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc
-    return Built(name, path, time.perf_counter() - started, ctx.profile.name)
+    seconds = time.perf_counter() - started
+    return Built(name, path, seconds, ctx.profile.name, ctx.facts.notes.get(name, ""))

@@ -94,7 +94,8 @@ def build_command(manifest: Path, out_dir: Path | None, formats: str, profiles: 
     chosen_profiles = _option(_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
     for item in build(manifest, out, chosen, chosen_profiles):
-        click.echo(f"{item.format:5} {item.path}  ({item.seconds:.1f} s)")
+        note = f"  {item.note}" if item.note else ""
+        click.echo(f"{item.format:5} {item.path}  ({item.seconds:.1f} s){note}")
 
 
 def _option(parse: Callable[[str], list[str]], value: str, hint: str) -> list[str]:

@@ -23,6 +23,7 @@ class PrintFacts:
     page_starts: list[PageStart] = field(default_factory=list)
     profile: str = ""  # the profile those pages were laid out for
     source: str = ""  # what the page-list cites as its source (dc:source)
+    notes: dict[str, str] = field(default_factory=dict)  # format -> a line for the build's output
 
 
 @dataclass(frozen=True)

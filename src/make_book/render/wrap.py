@@ -14,7 +14,6 @@ and the spine, and nothing important within 0.25 in of a trim edge.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import os
@@ -44,6 +43,7 @@ from make_book.render.pdf import (
     _captured_weasyprint_log,
     _fonts,
     _source_date,
+    interior_page_count,
 )
 from make_book.theme import environment, find_file, search_path
 
@@ -194,7 +194,8 @@ class WrapCoverRenderer(Renderer):
 
     def render(self, book: Book, ctx: RenderContext) -> Path:
         """Lay out the sheet and write the PDF atomically."""
-        geometry = cover_geometry(ctx.manifest.pdf, page_count(book, ctx))
+        geometry = cover_geometry(ctx.manifest.pdf, interior_page_count(book, ctx))
+        ctx.facts.notes[self.name] = geometry.describe()
         if book.meta.cover:
             warn_low_resolution(book.meta.cover, geometry)
         target = ctx.out_dir / ctx.profile.file_name("cover")
@@ -206,22 +207,6 @@ class WrapCoverRenderer(Renderer):
                 finisher=pdf_boxes(geometry),
             )
         return target
-
-
-def page_count(book: Book, ctx: RenderContext) -> int:
-    """The interior's page count: from this build's PDF, else laid out on demand."""
-    if ctx.facts.page_count is not None:
-        return ctx.facts.page_count
-    # Imported late: the PDF renderer may not provide it in every version of make-book.
-    module = importlib.import_module("make_book.render.pdf")
-    counter: Callable[[Book, RenderContext], int] | None = getattr(
-        module, "interior_page_count", None
-    )
-    if counter is None:
-        raise RuntimeError(
-            "cover: the interior's page count is unknown; build the pdf format first"
-        )
-    return int(counter(book, ctx))
 
 
 def cover_dpi(image: Path, geometry: CoverGeometry) -> float:
