@@ -254,3 +254,44 @@ def test_a_profile_that_cannot_be_met_fails_and_writes_nothing(
     with pytest.raises(RenderError, match="transparency"):
         build(manifest, tmp_path / "out", ["pdf"], ["ingram"])
     assert list((tmp_path / "out").iterdir()) == []  # not even a temporary file
+
+
+@pytest.fixture(scope="module")
+def covers(session_book: BookCopy, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("covers")
+    build(session_book("sample"), out, ["pdf", "cover"], list(PROFILES))
+    return out
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_each_profile_has_a_cover_that_passes_the_cover_rules(covers: Path, profile: str) -> None:
+    path = covers / PROFILES[profile].file_name("cover")
+    assert preflight(path, PROFILES[profile].for_cover()) == []
+    with pikepdf.open(path) as pdf:
+        assert len(pdf.pages) == 1 and "/Outlines" not in pdf.Root
+        media, trim = pdf.pages[0].mediabox, pdf.pages[0].trimbox
+        assert [float(m) - float(t) for m, t in zip(media[:2], trim[:2], strict=True)] == [-9, -9]
+
+
+def test_the_ingram_cover_is_pdf_x1a_in_managed_cmyk(covers: Path) -> None:
+    with pikepdf.open(covers / "cover-ingram.pdf") as pdf:
+        assert pdf.pdf_version == "1.3"
+        assert str(pdf.docinfo.GTS_PDFXConformance) == "PDF/X-1a:2001"
+        fills = [
+            [float(v) for v in ins.operands]
+            for ins in pikepdf.parse_content_stream(pdf.pages[0])
+            if str(ins.operator) in ("k", "K", "rg", "RG")
+        ]
+        operators = {str(ins.operator) for ins in pikepdf.parse_content_stream(pdf.pages[0])}
+    assert not operators & {"rg", "RG"}
+    assert any(min(fill[:3]) > 0.1 for fill in fills)  # real colour, not only K
+    assert all(sum(fill) <= 2.4 + 1e-6 for fill in fills)  # IngramSpark's 240% ink limit
+
+
+def test_a_cover_sheet_of_the_wrong_size_fails_its_preflight(covers: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "cover.pdf"
+    with pikepdf.open(covers / "cover-ingram.pdf") as pdf:
+        pdf.pages[0].mediabox = pikepdf.Array([0, 0, 612, 792])
+        pdf.save(broken)
+    rules = [f.rule for f in preflight(broken, PROFILES["ingram"].for_cover())]
+    assert "page-size" in rules

@@ -5,7 +5,7 @@ set -eu
 work=$(mktemp -d)
 cp /usr/share/color/icc/FOGRA39L.ti3 "$work/"
 cd "$work"
-colprof -ql -l300 -L95 \
+colprof -ql -l240 -L95 \
   -D "FOGRA39 (Coated FOGRA39, ISO 12647-2:2004) - make-book" \
   -C "Built from FOGRA39L.ti3 (Kai-Uwe Behrmann, Zlib licence) with ArgyllCMS colprof" \
   -O fogra39.icc FOGRA39L

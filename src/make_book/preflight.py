@@ -264,11 +264,15 @@ def _inside_edge(index: int) -> str:
     return "left" if _is_recto(index) else "right"
 
 
-def _expected_bleed(index: int, bleed: bool) -> dict[str, float]:
-    """Bleed on the top, bottom and outside edges; none at the gutter, where pages bind."""
+def _expected_bleed(index: int, bleed: bool, sheet: bool = False) -> dict[str, float]:
+    """Bleed on the top, bottom and outside edges; none at the gutter, where pages bind.
+
+    A cover sheet (`sheet`) is trimmed on all four edges, so it bleeds on all four.
+    """
     size = BLEED * POINTS_PER_INCH if bleed else 0.0
     expected = dict.fromkeys(("top", "bottom", "left", "right"), size)
-    expected[_inside_edge(index)] = 0.0
+    if not sheet:
+        expected[_inside_edge(index)] = 0.0
     return expected
 
 
@@ -902,7 +906,8 @@ class _Preflight:
             boxes.has_trim_box or boxes.has_art_box
         ):
             yield "page-size", "no TrimBox: PDF/X needs one on every page"
-        expected, actual = _expected_bleed(index, self.bleed), boxes.bleed()
+        expected = _expected_bleed(index, self.bleed, self.profile.cover_sheet)
+        actual = boxes.bleed()
         if any(abs(expected[edge] - actual[edge]) > TOLERANCE for edge in expected):
             page_side = "right-hand" if _is_recto(index) else "left-hand"
             yield (
@@ -950,8 +955,8 @@ class _Preflight:
         for name, font in marks.fonts.values():
             yield from self._font(font, name)
         yield from self._resolution(marks)
-        if self.profile.gray_only:
-            yield from _colour_problems(marks)
+        if self.profile.gray_only or self.profile.identification.startswith("PDF/X"):
+            yield from _colour_problems(marks, black_text_k_only=self.profile.gray_only)
         if self.no_transparency:
             for name, state in marks.states.values():
                 yield from _transparency(name, state)
@@ -1023,8 +1028,9 @@ def _transparency(name: str, state: pikepdf.Object) -> Iterator[Problem]:
         yield "transparency", f"graphics state {name} sets blend mode {blend}"
 
 
-def _colour_problems(marks: _Marks) -> Iterator[Problem]:
-    """For gray presses: no RGB anywhere, black text of K alone, ink within the limit."""
+def _colour_problems(marks: _Marks, black_text_k_only: bool) -> Iterator[Problem]:
+    """For presses: no RGB anywhere, ink within the limit, and on gray presses
+    (`black_text_k_only`) black text of K alone."""
     for image, _, _ in marks.placements:
         if image.space is not None and image.space.family == "rgb":
             width, height = image.pixels
@@ -1036,7 +1042,7 @@ def _colour_problems(marks: _Marks) -> Iterator[Problem]:
         if cmyk is None:
             continue
         c, m, y, k = cmyk
-        if what == "text" and k > RICH_BLACK_K and max(c, m, y) > 0:
+        if black_text_k_only and what == "text" and k > RICH_BLACK_K and max(c, m, y) > 0:
             inks = f"C {c:.0%} M {m:.0%} Y {y:.0%} K {k:.0%}"
             yield "rich-black", f"text in rich black ({inks}); black text must be K alone"
         if sum(cmyk) > MAX_TOTAL_INK + 1e-6:

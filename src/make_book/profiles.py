@@ -7,7 +7,7 @@ services' published rules (sources in the README, "Print profiles").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 BLEED = 0.125  # inches beyond the trim on the top, bottom and outside edges
 
@@ -32,6 +32,28 @@ class Profile:
     max_pages: int
     even_pages: bool  # pad with blank pages so the count is even
     min_dpi: int  # images at their placed size; 0: not checked
+    cover_sheet: bool = False  # a one-piece wrap cover: bleed on all four edges
+
+    def for_cover(self) -> Profile:
+        """The rules for this profile's wrap cover: one sheet, colour allowed (CMYK for PDF/X)."""
+        return replace(
+            self,
+            name=f"{self.name} cover",
+            bookmarks=False,
+            links=False,
+            tagged=False,
+            weasyprint_variant=None,
+            identification=self.identification if self.identification.startswith("PDF/X") else "",
+            gray_only=False,
+            min_margin=0.0,
+            min_margin_with_bleed=0.0,
+            bleed_allowed=True,
+            gutter_by_pages=(),
+            min_pages=1,
+            max_pages=1,
+            even_pages=False,
+            cover_sheet=True,
+        )
 
     def gutter(self, pages: int) -> float:
         """The least inside margin for a book of this many pages (0 when none is set)."""

@@ -222,19 +222,25 @@ def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> 
 
 
 def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:
+    bleed = settings.bleed and profile.bleed_allowed
+    preflight_or_fail(path, profile, settings.trim, bleed)
+
+
+def preflight_or_fail(
+    path: Path, profile: Profile, trim: tuple[float, float], bleed: bool, what: str = "pdf"
+) -> None:
     """A file that does not meet its profile is never written under the book's name.
 
     Low image resolution is the one finding that only warns: the services
     themselves accept such images after a warning, and only the author can fix it.
     """
-    bleed = settings.bleed and profile.bleed_allowed
-    findings = preflight(path, profile, trim=settings.trim, bleed=bleed)
+    findings = preflight(path, profile, trim=trim, bleed=bleed)
     for finding in findings:
         if finding.rule in WARNING_RULES:
-            log.warning("pdf (%s profile): %s", profile.name, finding)
+            log.warning("%s (%s profile): %s", what, profile.name, finding)
     failures = [f for f in findings if f.rule not in WARNING_RULES]
     if failures:
-        lines = [f"pdf ({profile.name} profile) fails its preflight: {f}" for f in failures]
+        lines = [f"{what} ({profile.name} profile) fails its preflight: {f}" for f in failures]
         raise RenderError("\n".join(lines))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pikepdf
 from fontTools.ttLib import TTFont
-from PIL import Image
+from PIL import Image, ImageCms
 
 from make_book.profiles import Profile
 
@@ -34,7 +34,45 @@ class PressError(Exception):
     """The file cannot be made to meet the profile (reported, never written)."""
 
 
-def finish(path: Path, profile: Profile, title: str) -> None:
+class Inks:
+    """How RGB becomes printable ink: K only from luminance (black-and-white interiors)."""
+
+    def colour(self, red: float, green: float, blue: float) -> tuple[float, ...]:
+        """CMYK (0-1) for an RGB colour (0-1)."""
+        black = round(1 - (0.299 * red + 0.587 * green + 0.114 * blue), 4)
+        return (0, 0, 0, black)
+
+    def image(self, picture: Image.Image) -> tuple[Image.Image, str]:
+        """The picture in printable ink, and its PDF colour space."""
+        return picture.convert("L"), "/DeviceGray"
+
+
+class ManagedInks(Inks):
+    """RGB to the output intent's CMYK through littleCMS (Pillow's ImageCms): covers."""
+
+    def __init__(self) -> None:
+        srgb = ImageCms.createProfile("sRGB")
+        cmyk = ImageCms.ImageCmsProfile(io.BytesIO(_icc_profile()))
+        intent = ImageCms.Intent.RELATIVE_COLORIMETRIC
+        self.transform = ImageCms.buildTransform(srgb, cmyk, "RGB", "CMYK", intent)
+        self.cache: dict[tuple[float, float, float], tuple[float, ...]] = {}
+
+    def colour(self, red: float, green: float, blue: float) -> tuple[float, ...]:
+        key = (red, green, blue)
+        if key not in self.cache:
+            rgb = tuple(round(v * 255) for v in key)
+            pixel = ImageCms.applyTransform(Image.new("RGB", (1, 1), rgb), self.transform)
+            assert pixel is not None
+            self.cache[key] = tuple(round(v / 255, 4) for v in pixel.getpixel((0, 0)))  # type: ignore[union-attr]
+        return self.cache[key]
+
+    def image(self, picture: Image.Image) -> tuple[Image.Image, str]:
+        converted = ImageCms.applyTransform(picture.convert("RGB"), self.transform)
+        assert converted is not None
+        return converted, "/DeviceCMYK"
+
+
+def finish(path: Path, profile: Profile, title: str, inks: Inks | None = None) -> None:
     """Rewrite the PDF at `path` in place to meet `profile`."""
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         if not profile.bookmarks:
@@ -44,7 +82,7 @@ def finish(path: Path, profile: Profile, title: str) -> None:
         _pad_pages(pdf, profile)
         version = "1.3" if profile.identification == PDFX_VERSION else ""
         if version:
-            _make_pdfx1a(pdf, title)
+            _make_pdfx1a(pdf, title, inks or Inks())
         pdf.save(
             path,
             deterministic_id=True,
@@ -98,9 +136,9 @@ def _pad_pages(pdf: pikepdf.Pdf, profile: Profile) -> None:
 # ---------- PDF/X-1a:2001 ----------
 
 
-def _make_pdfx1a(pdf: pikepdf.Pdf, title: str) -> None:
+def _make_pdfx1a(pdf: pikepdf.Pdf, title: str, inks: Inks) -> None:
     for page in pdf.pages:
-        _convert_page(pdf, page.obj)
+        _convert_page(pdf, page.obj, inks)
     _bare_cff_fonts(pdf)
     if "/Metadata" in pdf.Root:
         del pdf.Root["/Metadata"]  # WeasyPrint's XMP would not match the 2001 label
@@ -114,8 +152,7 @@ def _make_pdfx1a(pdf: pikepdf.Pdf, title: str) -> None:
 
 
 def _output_intent(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:
-    icc = (files("make_book") / "icc" / ICC_PROFILE).read_bytes()
-    stream = pikepdf.Stream(pdf, icc)
+    stream = pikepdf.Stream(pdf, _icc_profile())
     stream["/N"] = 4
     return pikepdf.Dictionary(
         Type=pikepdf.Name.OutputIntent,
@@ -128,16 +165,20 @@ def _output_intent(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:
     )
 
 
-def _convert_page(pdf: pikepdf.Pdf, page: pikepdf.Dictionary) -> None:
-    """Colours to K, images to gray, opaque graphics states: one page."""
-    _convert_resources(pdf, page.get("/Resources", pikepdf.Dictionary()), set())
-    data = _colours_to_k(pikepdf.parse_content_stream(pikepdf.Page(page)))
+def _icc_profile() -> bytes:
+    return (files("make_book") / "icc" / ICC_PROFILE).read_bytes()
+
+
+def _convert_page(pdf: pikepdf.Pdf, page: pikepdf.Dictionary, inks: Inks) -> None:
+    """Colours and images to ink, opaque graphics states: one page."""
+    _convert_resources(pdf, page.get("/Resources", pikepdf.Dictionary()), set(), inks)
+    data = _colours_to_ink(pikepdf.parse_content_stream(pikepdf.Page(page)), inks)
     if data is not None:
         page["/Contents"] = pdf.make_stream(data)
 
 
 def _convert_resources(
-    pdf: pikepdf.Pdf, resources: pikepdf.Object, seen: set[tuple[int, int]]
+    pdf: pikepdf.Pdf, resources: pikepdf.Object, seen: set[tuple[int, int]], inks: Inks
 ) -> None:
     """The images and form XObjects a content stream uses, recursively."""
     _check_graphics_states(resources)
@@ -146,10 +187,11 @@ def _convert_resources(
             continue
         seen.add(xobject.objgen)
         if xobject.get("/Subtype") == pikepdf.Name.Image:
-            _gray_image(xobject, name)
+            _ink_image(xobject, name, inks)
         elif xobject.get("/Subtype") == pikepdf.Name.Form:
-            _convert_resources(pdf, xobject.get("/Resources", pikepdf.Dictionary()), seen)
-            data = _colours_to_k(pikepdf.parse_content_stream(xobject))
+            form_resources = xobject.get("/Resources", pikepdf.Dictionary())
+            _convert_resources(pdf, form_resources, seen, inks)
+            data = _colours_to_ink(pikepdf.parse_content_stream(xobject), inks)
             if data is not None:
                 xobject.write(data)
 
@@ -171,10 +213,11 @@ _RGB_TO_CMYK = {"rg": "k", "RG": "K"}
 _COLOUR_SPACE_OPERATORS = {"cs", "CS", "sc", "SC", "scn", "SCN"}
 
 
-def _colours_to_k(
+def _colours_to_ink(
     instructions: list[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage],
+    inks: Inks,
 ) -> bytes | None:
-    """RGB fills and strokes as K only, from their luminance (never rich black).
+    """RGB fills and strokes as CMYK (K only for interiors: never rich black).
 
     None when the stream has no RGB colour and can stay as it is.
     """
@@ -189,17 +232,17 @@ def _colours_to_k(
             raise PressError(f"colour operator {op} cannot be converted for PDF/X-1a")
         if op in _RGB_TO_CMYK:
             red, green, blue = (float(v) for v in operands)
-            black = round(1 - (0.299 * red + 0.587 * green + 0.114 * blue), 4)
-            operands = [0, 0, 0, black]  # type: ignore[list-item]
+            operands = list(inks.colour(red, green, blue))  # type: ignore[arg-type]
             operator = pikepdf.Operator(_RGB_TO_CMYK[op])
             changed = True
         out.append(pikepdf.ContentStreamInstruction(operands, operator))
     return pikepdf.unparse_content_stream(out) if changed else None
 
 
-def _gray_image(image: pikepdf.Object, name: str) -> None:
-    """Black-and-white interiors print gray: convert, flattening any alpha onto white."""
-    if image.get("/ColorSpace") == pikepdf.Name.DeviceGray and "/SMask" not in image:
+def _ink_image(image: pikepdf.Object, name: str, inks: Inks) -> None:
+    """An image in printable ink (gray for interiors), any alpha flattened onto white."""
+    printable = (pikepdf.Name.DeviceGray, pikepdf.Name.DeviceCMYK)
+    if image.get("/ColorSpace") in printable and "/SMask" not in image:
         return
     picture = _pil(image).convert("RGB")
     if "/SMask" in image:
@@ -207,14 +250,14 @@ def _gray_image(image: pikepdf.Object, name: str) -> None:
         flat = Image.new("RGB", picture.size, "white")
         flat.paste(picture, mask=alpha)
         picture = flat
-    gray = picture.convert("L")
+    converted, space = inks.image(picture)
     for key in ("/SMask", "/DecodeParms", "/Decode", "/Mask", "/Intent"):
         if key in image:
             del image[key]
-    image.write(zlib.compress(gray.tobytes(), 9), filter=pikepdf.Name.FlateDecode)
-    image["/ColorSpace"] = pikepdf.Name.DeviceGray
+    image.write(zlib.compress(converted.tobytes(), 9), filter=pikepdf.Name.FlateDecode)
+    image["/ColorSpace"] = pikepdf.Name(space)
     image["/BitsPerComponent"] = 8
-    log.debug("press: image %s converted to gray", name)
+    log.debug("press: image %s converted to %s", name, space)
 
 
 def _pil(image: pikepdf.Object) -> Image.Image:

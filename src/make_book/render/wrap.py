@@ -33,7 +33,7 @@ from make_book import __version__, markup
 from make_book.manifest_types import Manifest, PdfSettings
 from make_book.model import Book, join_names
 from make_book.output import atomic_path
-from make_book.profiles import BLEED
+from make_book.profiles import BLEED, Profile
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
 from make_book.render.pdf import (
@@ -44,7 +44,9 @@ from make_book.render.pdf import (
     _fonts,
     _source_date,
     interior_page_count,
+    preflight_or_fail,
 )
+from make_book.render.press import ManagedInks, finish
 from make_book.theme import environment, find_file, search_path
 
 log = logging.getLogger("make_book")
@@ -206,7 +208,15 @@ class WrapCoverRenderer(Renderer):
                 pdf_identifier=f"{book.meta.identifier}#cover".encode(),
                 finisher=pdf_boxes(geometry),
             )
+            _finish_for_press(tmp, book, ctx.profile.for_cover(), geometry)
         return target
+
+
+def _finish_for_press(path: Path, book: Book, rules: Profile, geometry: CoverGeometry) -> None:
+    """PDF/X covers in colour-managed CMYK; every cover preflighted before it is written."""
+    finish(path, rules, book.meta.title, ManagedInks() if rules.identification else None)
+    trim = (geometry.full_width - 2 * geometry.bleed, geometry.full_height - 2 * geometry.bleed)
+    preflight_or_fail(path, rules, trim, bleed=True, what="cover")
 
 
 def cover_dpi(image: Path, geometry: CoverGeometry) -> float:
