@@ -36,6 +36,18 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 
 
+def text_matrix(tm: list[float], cm: list[float]) -> list[float]:
+    """Where pypdf's visitor_text puts a run: its text matrix times the CTM (PDF points)."""
+    return [
+        tm[0] * cm[0] + tm[1] * cm[2],
+        tm[0] * cm[1] + tm[1] * cm[3],
+        tm[2] * cm[0] + tm[3] * cm[2],
+        tm[2] * cm[1] + tm[3] * cm[3],
+        tm[4] * cm[0] + tm[5] * cm[2] + cm[4],
+        tm[4] * cm[1] + tm[5] * cm[3] + cm[5],
+    ]
+
+
 def copy_book(name: str, dest: Path) -> Path:
     """Copy the fixture book `name` (a folder of tests/books, "sample" or "montaigne")
     into `dest` and return the copy's book.yaml. The repository is never written to."""

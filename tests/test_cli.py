@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -62,8 +63,9 @@ def test_build_prints_every_output(book_copy: BookCopy) -> None:
         strict=True,
     ):
         assert line.split()[1] == str(path)
-        assert line.endswith(" s)")
+        assert re.search(r"  \(\d+\.\d s\)", line)
         assert path.exists()
+    assert lines[1].endswith("in (spine 0.061 in, 27 pages, white paper)")  # the cover's size
     assert (dist / "book.pdf").read_bytes().startswith(b"%PDF-")
     assert result.stderr == ""
 
@@ -244,3 +246,34 @@ def test_verbose_shows_the_traceback_of_a_renderer_failure(book_copy: BookCopy) 
     assert result.exit_code == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert "jinja2.exceptions.UndefinedError" in result.stderr
+
+
+def test_build_with_an_unknown_profile_is_a_usage_error(book_copy: BookCopy) -> None:
+    result = run("build", book_copy("titles"), "--profile", "kdp,lulu")
+    assert result.exit_code == 2
+    assert "unknown profile lulu; use screen, kdp, ingram, archive" in result.stderr
+    assert not (book_copy("titles").parent / "dist").exists()
+
+
+def test_preflight_passes_a_profile_file_and_fails_another(book_copy: BookCopy) -> None:
+    manifest = book_copy("titles")
+    assert run("build", manifest, "--format", "pdf", "--profile", "screen,kdp").exit_code == 0
+    dist = manifest.parent / "dist"
+    passed = run("preflight", dist / "book-kdp.pdf", "--profile", "kdp")
+    assert passed.exit_code == 0 and passed.stdout.startswith("ok: ")
+    failed = run("preflight", dist / "book.pdf", "--profile", "kdp")
+    assert failed.exit_code == 1
+    findings = failed.stderr.splitlines()
+    assert any("bookmarks" in line for line in findings)
+    assert any("page 1: " in line and "annotation" in line for line in findings) or any(
+        "annotation" in line for line in findings
+    )
+    assert (
+        findings[-1].startswith("error: ")
+        and "preflight findings for the kdp profile" in findings[-1]
+    )
+
+
+def test_preflight_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("preflight", tmp_path / "nope.pdf")
+    assert result.exit_code == 2

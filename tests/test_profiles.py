@@ -138,7 +138,8 @@ def test_ingram_text_is_one_hundred_percent_k(press: Builder) -> None:
     assert all(c == m == y == 0 for c, m, y, _ in fills)
 
 
-def test_ingram_renders_in_ghostscript(press: Builder) -> None:
+@pytest.mark.parametrize("book", BOOKS)
+def test_ingram_renders_in_ghostscript(press: Builder, book: str) -> None:
     if shutil.which("gs") is None:
         pytest.skip("Ghostscript is not installed (.ci/run installs it)")
     run = subprocess.run(
@@ -149,7 +150,7 @@ def test_ingram_renders_in_ghostscript(press: Builder) -> None:
             "-dBATCH",
             "-dSAFER",
             "-sDEVICE=nullpage",
-            str(press("sample", "ingram")),
+            str(press(book, "ingram")),
         ],
         capture_output=True,
         text=True,

@@ -12,6 +12,7 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import Destination
 
+from helpers import text_matrix
 from make_book.build import build, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,17 +43,6 @@ def pdf_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return PdfBook(built.path, PdfReader(built.path), manifest)
 
 
-def _matrix(a: list[float], b: list[float]) -> list[float]:
-    return [
-        a[0] * b[0] + a[1] * b[2],
-        a[0] * b[1] + a[1] * b[3],
-        a[2] * b[0] + a[3] * b[2],
-        a[2] * b[1] + a[3] * b[3],
-        a[4] * b[0] + a[5] * b[2] + b[4],
-        a[4] * b[1] + a[5] * b[3] + b[5],
-    ]
-
-
 def head_text(reader: PdfReader, index: int) -> str:
     """The text printed above the top margin of a page: running head and folio."""
     page = reader.pages[index]
@@ -60,7 +50,7 @@ def head_text(reader: PdfReader, index: int) -> str:
     found: list[str] = []
 
     def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
-        if text.strip() and _matrix(tm, cm)[5] > top - HEAD_ZONE:
+        if text.strip() and text_matrix(tm, cm)[5] > top - HEAD_ZONE:
             found.append(text.strip())
 
     page.extract_text(visitor_text=visit)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from helpers import BookCopy
+from helpers import BookCopy, text_matrix
 from make_book.build import build, load
 from make_book.manifest_types import PdfSettings
 from make_book.render.base import PrintFacts, RenderContext
@@ -139,7 +139,7 @@ class Cover:
 
         def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
             if text.strip():
-                m = _matrix(tm, cm)
+                m = text_matrix(tm, cm)
                 found.append(Placed(text.strip(), m[4] / PT, height - m[5] / PT, m[0], m[1]))
 
         self.reader.pages[0].extract_text(visitor_text=visit)
@@ -156,17 +156,6 @@ class Placed:
     y: float  # inches from its top edge (the baseline's start)
     dx: float  # the text's direction in PDF space
     dy: float
-
-
-def _matrix(a: list[float], b: list[float]) -> list[float]:
-    return [
-        a[0] * b[0] + a[1] * b[2],
-        a[0] * b[1] + a[1] * b[3],
-        a[2] * b[0] + a[3] * b[2],
-        a[2] * b[1] + a[3] * b[3],
-        a[4] * b[0] + a[5] * b[2] + b[4],
-        a[4] * b[1] + a[5] * b[3] + b[5],
-    ]
 
 
 def render_cover(
