@@ -249,10 +249,11 @@ def test_verbose_shows_the_traceback_of_a_renderer_failure(book_copy: BookCopy) 
 
 
 def test_build_with_an_unknown_profile_is_a_usage_error(book_copy: BookCopy) -> None:
-    result = run("build", book_copy("titles"), "--profile", "kdp,lulu")
+    manifest = book_copy("titles")
+    result = run("build", manifest, "--profile", "kdp,lulu")
     assert result.exit_code == 2
     assert "unknown profile lulu; use screen, kdp, ingram, archive" in result.stderr
-    assert not (book_copy("titles").parent / "dist").exists()
+    assert not (manifest.parent / "dist").exists()
 
 
 def test_preflight_passes_a_profile_file_and_fails_another(book_copy: BookCopy) -> None:
@@ -265,9 +266,7 @@ def test_preflight_passes_a_profile_file_and_fails_another(book_copy: BookCopy) 
     assert failed.exit_code == 1
     findings = failed.stderr.splitlines()
     assert any("bookmarks" in line for line in findings)
-    assert any("page 1: " in line and "annotation" in line for line in findings) or any(
-        "annotation" in line for line in findings
-    )
+    assert any("annotation" in line for line in findings)
     assert (
         findings[-1].startswith("error: ")
         and "preflight findings for the kdp profile" in findings[-1]
