@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from make_book.assemble import assemble
-from make_book.errors import BookError, RenderError
+from make_book.errors import BookError, RenderError, StrictError
+from make_book.lint import lint
 from make_book.manifest import load_manifest
 from make_book.manifest_types import Manifest
 from make_book.model import Book
@@ -18,6 +19,8 @@ from make_book.render.epub import EpubRenderer
 from make_book.render.pdf import PdfRenderer
 from make_book.render.web import WebRenderer
 from make_book.render.wrap import WrapCoverRenderer
+from make_book.staging import staged
+from make_book.warnings_log import collected_warnings
 
 # In build order: the PDF first, since the cover and the EPUB's page-list use its pages.
 RENDERERS: dict[str, type[Renderer]] = {
@@ -42,9 +45,22 @@ class Built:
 
 
 def load(manifest_path: Path) -> tuple[Manifest, Book]:
-    """Validate the manifest and read every essay; render nothing."""
+    """Validate the manifest and read every essay; render nothing (warnings are logged)."""
     manifest = load_manifest(manifest_path)
-    return manifest, assemble(manifest)
+    book = assemble(manifest)
+    lint(book)
+    return manifest, book
+
+
+@dataclass
+class BuildRun:
+    """Everything one build did: for the command's output and the JSON report."""
+
+    book: Book
+    built: list[Built] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    page_counts: dict[str, int] = field(default_factory=dict)  # profile -> pages
+    seconds: float = 0.0
 
 
 def build(
@@ -53,21 +69,48 @@ def build(
     formats: Sequence[str],
     profiles: Sequence[str] = (),
 ) -> list[Built]:
+    """Build the selected formats and return what was written."""
+    return run_build(manifest_path, out_dir, formats, profiles).built
+
+
+def run_build(
+    manifest_path: Path,
+    out_dir: Path,
+    formats: Sequence[str],
+    profiles: Sequence[str] = (),
+    strict: bool = False,
+) -> BuildRun:
     """Build the selected formats; a renderer's crash becomes a RenderError naming it.
 
     The PDF and the cover are made once per print profile (default: the
     manifest's); the EPUB's page-list follows the first profile's pages.
+    `strict`: any warning fails the build, and nothing is published unless the
+    whole build is clean (outputs are made in a staging folder, then moved).
     """
-    manifest, book = load(manifest_path)
-    contexts = [
-        RenderContext(manifest=manifest, out_dir=out_dir, profile_name=name)
-        for name in (profiles or [manifest.pdf.profile])
-    ]
-    built: list[Built] = []
-    for ctx in contexts:
-        built += [_render(name, book, ctx) for name in formats if name in PER_PROFILE]
-    built += [_render(name, book, contexts[0]) for name in formats if name not in PER_PROFILE]
-    return built
+    started = time.perf_counter()
+    with collected_warnings() as warnings:
+        manifest, book = load(manifest_path)
+        _stop_if_strict(strict, warnings)
+        with staged(out_dir, strict) as folder:
+            run = BuildRun(book, warnings=warnings)
+            contexts = [
+                RenderContext(manifest=manifest, out_dir=folder, profile_name=name)
+                for name in (profiles or [manifest.pdf.profile])
+            ]
+            for ctx in contexts:
+                run.built += [_render(n, book, ctx) for n in formats if n in PER_PROFILE]
+            first = contexts[0]
+            run.built += [_render(n, book, first) for n in formats if n not in PER_PROFILE]
+            _stop_if_strict(strict, warnings)
+    run.built = [replace(b, path=out_dir / b.path.relative_to(folder)) for b in run.built]
+    run.page_counts = {c.profile.name: c.facts.page_count for c in contexts if c.facts.page_count}
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _stop_if_strict(strict: bool, warnings: list[str]) -> None:
+    if strict and warnings:
+        raise StrictError(warnings)
 
 
 def _render(name: str, book: Book, ctx: RenderContext) -> Built:

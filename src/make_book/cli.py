@@ -10,11 +10,13 @@ from pathlib import Path
 import click
 
 from make_book import __version__
-from make_book.build import RENDERERS, build, load
-from make_book.errors import InputError, RenderError
+from make_book.build import RENDERERS, load, run_build
+from make_book.errors import BookError, InputError, RenderError
 from make_book.preflight import preflight as run_preflight
 from make_book.profiles import PROFILES
+from make_book.report import write_failure_report, write_report
 from make_book.scaffold import scaffold
+from make_book.verify import verify_outputs
 
 EPILOG = """\b
 Exit codes:
@@ -88,14 +90,40 @@ manifest_argument = click.argument(
     + ", ".join(PROFILES)
     + " (default: pdf.profile).",
 )
-def build_command(manifest: Path, out_dir: Path | None, formats: str, profiles: str) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on any warning (each listed); nothing is written unless the build is clean.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON report: outputs with sizes and sha256, pages, words, warnings, timings.",
+)
+def build_command(
+    manifest: Path,
+    out_dir: Path | None,
+    formats: str,
+    profiles: str,
+    strict: bool,
+    report_path: Path | None,
+) -> None:
     """Build the book: MANIFEST (default ./book.yaml) -> dist/."""
     chosen = _option(_formats, formats, "'--format'")
     chosen_profiles = _option(_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
-    for item in build(manifest, out, chosen, chosen_profiles):
+    try:
+        run = run_build(manifest, out, chosen, chosen_profiles, strict=strict)
+    except BookError as exc:
+        if report_path is not None:
+            write_failure_report(exc, report_path)
+        raise
+    for item in run.built:
         note = f"  {item.note}" if item.note else ""
         click.echo(f"{item.format:5} {item.path}  ({item.seconds:.1f} s){note}")
+    if report_path is not None:
+        write_report(run, report_path)
 
 
 def _option(parse: Callable[[str], list[str]], value: str, hint: str) -> list[str]:
@@ -119,11 +147,37 @@ build_command.name = "build"
 
 @main.command(epilog=EPILOG)
 @manifest_argument
-def check(manifest: Path) -> None:
-    """Validate the manifest and every essay; render nothing."""
+@click.option(
+    "--outputs",
+    "outputs",
+    is_flag=True,
+    help="Also check the built files: EPUBCheck on the EPUB, the preflight on each PDF.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the outputs are (default: dist/ beside book.yaml).",
+)
+def check(manifest: Path, outputs: bool, out_dir: Path | None) -> None:
+    """Validate the manifest and every essay (and with --outputs, the built files)."""
     _, book = load(manifest)
     words = sum(e.word_count for e in book.all_texts)
     click.echo(f"ok: {len(book.all_texts)} texts, {words} words")
+    if outputs:
+        _check_outputs(out_dir if out_dir is not None else manifest.parent / "dist")
+
+
+def _check_outputs(out_dir: Path) -> None:
+    failed = 0
+    for verdict in verify_outputs(out_dir):
+        for finding in verdict.findings:
+            click.echo(f"{verdict.path}: {verdict.checker}: {finding}", err=True)
+        failed += bool(verdict.findings)
+        if not verdict.findings:
+            click.echo(f"ok: {verdict.path} ({verdict.checker})")
+    if failed:
+        raise RenderError(f"{failed} output(s) failed their checks")
 
 
 @main.command(epilog=EPILOG)

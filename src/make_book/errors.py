@@ -64,3 +64,12 @@ class EssayError(InputError):
 
 class RenderError(BookError):
     """A renderer failed on input that passed every check: exit 1."""
+
+
+class StrictError(InputError):
+    """--strict and the build warned: exit 2. The warnings were printed as they came."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.warnings = list(warnings)
+        count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+        super().__init__(f"--strict: {count} (listed above); nothing was written")

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pydyf
 import weasyprint
 
@@ -159,6 +160,7 @@ class PdfRenderer(Renderer):
             if profile.is_print:
                 finish(tmp, profile, book.meta.title)
             _preflight_or_fail(tmp, profile, settings)
+            _warn_fallback_fonts(tmp, settings)
             _record(ctx, book, document, settings, profile)
         return target
 
@@ -219,6 +221,29 @@ def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> 
     if profile.min_dpi:
         options["dpi"] = profile.min_dpi  # printers want 300 dpi, and nothing gains from more
     return options
+
+
+def _warn_fallback_fonts(path: Path, settings: PdfSettings) -> None:
+    """Glyphs the book's face lacks are set in a fallback face: say which, once."""
+    wanted = {_font_key(BOOK_FONT)} | (
+        {_font_key(settings.font_family)} if settings.font_family else set()
+    )
+    with pikepdf.open(path) as pdf:
+        names = {
+            str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
+            for page in pdf.pages
+            for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
+        }
+    fallbacks = sorted(n for n in names if not any(_font_key(n).startswith(w) for w in wanted))
+    if fallbacks:
+        log.warning(
+            "pdf: some characters are not in the book's typeface and were set in %s",
+            ", ".join(fallbacks),
+        )
+
+
+def _font_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:

@@ -13,6 +13,7 @@ from make_book.output import write_atomic
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type, no_epub_type
+from make_book.staging import swap_folder
 from make_book.theme import environment, find_file
 
 
@@ -31,20 +32,10 @@ class WebRenderer(Renderer):
             downloads = [(f.split(".")[1].upper(), f) for f in ("book.epub", "book.pdf")]
             present = [d for d in downloads if (ctx.out_dir / d[1]).is_file()]
             _Site(book, scratch, present).write()
-            _swap(scratch, target)
+            swap_folder(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return target
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace `target` by `new` with renames, so the old site survives a failed build."""
-    old = target.with_name(f".{target.name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class _Site:

@@ -1,0 +1,146 @@
+"""CI-facing behaviour: --strict, the JSON report, check --outputs, book-wide warnings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pikepdf
+from click.testing import CliRunner, Result
+
+from helpers import BookCopy
+from make_book.cli import main
+
+CJK = "\n\nA line with 中文 in it.\n"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_strict_fails_on_a_warning_and_writes_nothing(book_copy: BookCopy) -> None:
+    manifest = book_copy("sample")
+    dist = manifest.parent / "dist"
+    assert run("build", manifest, "--strict").exit_code == 0  # the sample is clean
+    before = _snapshot(dist)
+    essay = manifest.parent / "chapters" / "02-the-anora-ending.md"
+    essay.write_text(essay.read_text("utf-8") + CJK, "utf-8")
+    result = run("build", manifest, "--strict")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert "warning: pdf: some characters are not in the book's typeface" in lines[0]
+    assert lines[-1] == "error: --strict: 1 warning (listed above); nothing was written"
+    assert _snapshot(dist) == before  # not even the EPUB or the web edition changed
+    assert not [p for p in dist.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_without_strict_the_same_warning_builds(book_copy: BookCopy) -> None:
+    manifest = book_copy("sample")
+    essay = manifest.parent / "chapters" / "02-the-anora-ending.md"
+    essay.write_text(essay.read_text("utf-8") + CJK, "utf-8")
+    result = run("build", manifest, "--format", "pdf")
+    assert result.exit_code == 0
+    assert "were set in" in result.stderr
+
+
+def test_book_wide_warnings_name_their_files(book_copy: BookCopy) -> None:
+    manifest = book_copy("mixed")
+    result = run("check", manifest)
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any(
+        w.endswith("chapters/gamma.txt: no author, though the book lists its contributors")
+        for w in warnings
+    )
+    yaml = manifest.read_text("utf-8").replace("language: en", "language: tlh")
+    manifest.write_text(yaml if "language:" in yaml else yaml + "language: tlh\n", "utf-8")
+    result = run("check", manifest)
+    assert "warning: book.yaml: no hyphenation dictionary for language 'tlh'" in result.stderr
+
+
+def test_report_lists_outputs_with_hashes_pages_and_words(book_copy: BookCopy) -> None:
+    manifest = book_copy("sample")
+    report_path = manifest.parent / "dist" / "report.json"
+    result = run("build", manifest, "--report", report_path, "--profile", "kdp")
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text("utf-8"))
+    assert report["ok"] is True
+    outputs = {o["format"]: o for o in report["outputs"]}
+    assert set(outputs) == {"pdf", "cover", "epub", "html"}
+    pdf = Path(outputs["pdf"]["path"])
+    assert pdf.name == "book-kdp.pdf" and outputs["pdf"]["profile"] == "kdp"
+    assert outputs["pdf"]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert outputs["pdf"]["bytes"] == pdf.stat().st_size
+    with pikepdf.open(pdf) as opened:
+        assert outputs["pdf"]["pages"] == len(opened.pages) == report["page_counts"]["kdp"] == 24
+    assert outputs["cover"]["note"].endswith("(spine 0.054 in, 24 pages, white paper)")
+    assert any(f["name"] == "index.html" for f in outputs["html"]["files"])
+    assert [e["slug"] for e in report["essays"]] == ["foreword", "making-magic", "the-anora-ending"]
+    assert all(e["words"] > 100 for e in report["essays"][1:])
+    assert report["book"]["words"] == sum(e["words"] for e in report["essays"])
+    assert report["warnings"] == [
+        "kdp: the book has 21 pages; 3 blank pages added to reach the minimum of 24"
+    ]
+    assert all(o["seconds"] >= 0 for o in report["outputs"]) and report["seconds"] > 0
+
+
+def test_a_failed_build_still_writes_its_report(book_copy: BookCopy) -> None:
+    manifest = book_copy("sample")
+    manifest.write_text(manifest.read_text("utf-8").replace("title:", "titel:", 1), "utf-8")
+    report_path = manifest.parent / "report.json"
+    result = run("build", manifest, "--report", report_path)
+    assert result.exit_code == 2
+    report = json.loads(report_path.read_text("utf-8"))
+    assert report["ok"] is False
+    assert any("titel: unknown key" in line for line in report["errors"])
+
+
+def test_check_outputs_passes_a_fresh_build(book_copy: BookCopy) -> None:
+    manifest = book_copy("sample")
+    assert run("build", manifest, "--profile", "screen,ingram").exit_code == 0
+    result = run("check", manifest, "--outputs")
+    assert result.exit_code == 0, result.output
+    checked = [
+        line for line in result.stdout.splitlines() if line.startswith("ok: ") and "(" in line
+    ]
+    assert len(checked) == 5  # the EPUB, two interiors, two covers
+    assert any("book-ingram.pdf (preflight (ingram))" in line for line in checked)
+
+
+def test_check_outputs_fails_with_the_validators_findings(book_copy: BookCopy) -> None:
+    manifest = book_copy("sample")
+    dist = manifest.parent / "dist"
+    assert run("build", manifest, "--format", "pdf,epub", "--profile", "kdp").exit_code == 0
+    with pikepdf.open(dist / "book-kdp.pdf", allow_overwriting_input=True) as pdf:
+        del pdf.pages[-1]  # 23 pages: under KDP's minimum
+        pdf.save(dist / "book-kdp.pdf")
+    _break_epub(dist / "book.epub")
+    result = run("check", manifest, "--outputs")
+    assert result.exit_code == 1
+    assert "page-count" in result.stderr or "23 pages" in result.stderr
+    assert "EPUBCheck: ERROR" in result.stderr
+    assert result.stderr.splitlines()[-1] == "error: 2 output(s) failed their checks"
+
+
+def _break_epub(path: Path) -> None:
+    """Rewrite the EPUB with a dangling link in one chapter."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        items = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for info, data in items:
+            if info.filename.endswith("making-magic.xhtml"):
+                data = data.replace(b"</body>", b'<p><a href="missing.xhtml">x</a></p></body>')
+            target.writestr(info, data)
+
+
+def test_check_outputs_without_outputs_is_a_clear_error(book_copy: BookCopy) -> None:
+    result = run("check", book_copy("sample"), "--outputs")
+    assert result.exit_code == 1
+    assert "no book.epub or PDF to check; build first" in result.stderr
