@@ -19,7 +19,7 @@ from make_book.build import build
 from make_book.manifest_types import PdfSettings
 from make_book.preflight import preflight
 from make_book.profiles import KDP_GUTTER, PROFILES
-from make_book.render.pdf import padded_count, print_settings
+from make_book.render.pdf import print_settings
 
 PT = 72.0
 Builder = Callable[[str, str], Path]
@@ -236,9 +236,9 @@ def test_kdp_bleed_adds_an_eighth_inch_on_the_outside_edges(
 
 def test_padding_reaches_the_minimum_then_an_even_count() -> None:
     kdp, ingram, screen = PROFILES["kdp"], PROFILES["ingram"], PROFILES["screen"]
-    assert [padded_count(n, kdp) for n in (3, 24, 25, 200)] == [24, 24, 26, 200]
-    assert [padded_count(n, ingram) for n in (3, 19, 20)] == [18, 20, 20]
-    assert padded_count(21, screen) == 21
+    assert [kdp.padded(n) for n in (3, 24, 25, 200)] == [24, 24, 26, 200]
+    assert [ingram.padded(n) for n in (3, 19, 20)] == [18, 20, 20]
+    assert screen.padded(21) == 21
 
 
 def test_a_profile_that_cannot_be_met_fails_and_writes_nothing(
@@ -296,3 +296,33 @@ def test_a_cover_sheet_of_the_wrong_size_fails_its_preflight(covers: Path, tmp_p
         pdf.save(broken)
     rules = [f.rule for f in preflight(broken, PROFILES["ingram"].for_cover())]
     assert "page-size" in rules
+
+
+def test_print_images_are_downsampled_to_300_dpi_and_gray_for_ingram(
+    book_copy: BookCopy, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    manifest = book_copy("sample")
+    images = manifest.parent / "images"
+    images.mkdir()
+    Image.new("CMYK", (1800, 1200), (0, 200, 200, 0)).save(images / "red.jpg")  # CMYK JPEG
+    essay = manifest.parent / "chapters" / "01-making-magic.md"
+    essay.write_text(essay.read_text("utf-8") + "\n\n![A red field](../images/red.jpg)\n", "utf-8")
+    build(manifest, tmp_path, ["pdf"], ["kdp", "ingram"])
+    for name, space in (("book-kdp.pdf", None), ("book-ingram.pdf", "/DeviceGray")):
+        with pikepdf.open(tmp_path / name) as pdf:
+            found = {x.objgen: x for page in pdf.pages for x in page.get_images().values()}
+            (image,) = [pikepdf.PdfImage(x) for x in found.values()]
+            assert image.width < 1800  # WeasyPrint resampled it to the placed size at 300 dpi
+            if space:
+                assert str(image.colorspace) == space
+    assert preflight(tmp_path / "book-ingram.pdf", PROFILES["ingram"]) == []
+
+
+def test_preflight_of_an_encrypted_pdf_is_a_finding(press: Builder, tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pdf"
+    with pikepdf.open(press("sample", "screen")) as pdf:
+        pdf.save(locked, encryption=pikepdf.Encryption(owner="o", user="u"))
+    (finding,) = preflight(locked, PROFILES["kdp"])
+    assert finding.rule == "unreadable" and "encrypted" in finding.message

@@ -83,7 +83,7 @@ def run_build(
     """Build the selected formats; a renderer's crash becomes a RenderError naming it.
 
     The PDF and the cover are made once per print profile (default: the
-    manifest's); the EPUB's page-list follows the first profile's pages.
+    manifest's); the EPUB's page-list follows the manifest's profile.
     `strict`: any warning fails the build, and nothing is published unless the
     whole build is clean (outputs are made in a staging folder, then moved).
     """
@@ -99,8 +99,13 @@ def run_build(
             ]
             for ctx in contexts:
                 run.built += [_render(n, book, ctx) for n in formats if n in PER_PROFILE]
-            first = contexts[0]
-            run.built += [_render(n, book, first) for n in formats if n not in PER_PROFILE]
+            # The EPUB's page-list cites the book's own print edition, whichever profiles
+            # this run builds, so the EPUB does not depend on the command line.
+            edition = next(
+                (c for c in contexts if c.profile.name == manifest.pdf.profile),
+                RenderContext(manifest=manifest, out_dir=folder),
+            )
+            run.built += [_render(n, book, edition) for n in formats if n not in PER_PROFILE]
             _stop_if_strict(strict, warnings)
     run.built = [replace(b, path=out_dir / b.path.relative_to(folder)) for b in run.built]
     run.page_counts = {c.profile.name: c.facts.page_count for c in contexts if c.facts.page_count}

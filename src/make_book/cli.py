@@ -190,9 +190,13 @@ def _check_outputs(out_dir: Path) -> None:
     show_default=True,
     help="The rules to check against.",
 )
-def preflight(pdf: Path, profile_name: str) -> None:
+@click.option(
+    "--cover", is_flag=True, help="The file is a wrap cover: one sheet with bleed on every edge."
+)
+def preflight(pdf: Path, profile_name: str, cover: bool) -> None:
     """Check a finished PDF against a print profile; exit 1 on any finding."""
-    findings = run_preflight(pdf, PROFILES[profile_name])
+    rules = PROFILES[profile_name].for_cover() if cover else PROFILES[profile_name]
+    findings = run_preflight(pdf, rules, bleed=True if cover else None)
     for finding in findings:
         click.echo(f"{pdf}: {finding}", err=True)
     if findings:

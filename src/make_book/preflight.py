@@ -80,9 +80,15 @@ def preflight(
             if warnings:
                 return [Finding("unreadable", f"{path.name} is damaged: {warnings[0]}")]
             findings = _Preflight(pdf, profile, trim, bleed).run()
+    except pikepdf.PasswordError:
+        return [Finding("unreadable", f"{path.name} is encrypted; printers need it unlocked")]
     except (pikepdf.PdfError, OSError) as error:
         reason = str(error).removeprefix(f"{path}: ")
         return [Finding("unreadable", f"cannot read {path.name} as a PDF: {reason}")]
+    except Exception as error:  # noqa: BLE001 - a malformed file must give a finding, not a crash
+        return [
+            Finding("unreadable", f"{path.name} is malformed ({type(error).__name__}: {error})")
+        ]
     return _collapse(findings)
 
 
@@ -1035,6 +1041,9 @@ def _colour_problems(marks: _Marks, black_text_k_only: bool) -> Iterator[Problem
         if image.space is not None and image.space.family == "rgb":
             width, height = image.pixels
             yield "colour-space", f"{image.space.label} image {width}×{height} px"
+        elif image.space is not None and image.space.family == "cmyk" and black_text_k_only:
+            width, height = image.pixels  # a gray press prints black only
+            yield "colour-space", f"colour ({image.space.label}) image {width}×{height} px"
     for what, colour in marks.paints:
         if colour.space.family == "rgb":
             yield "colour-space", f"{colour.space.label} colour used for {what}"

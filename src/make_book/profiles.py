@@ -62,6 +62,19 @@ class Profile:
                 return inches
         return self.gutter_by_pages[-1][1] if self.gutter_by_pages else 0.0
 
+    def padded(self, pages: int) -> int:
+        """The page count after the blank pages a printer needs: its minimum, then even."""
+        pages = max(pages, self.min_pages)
+        return pages + 1 if self.even_pages and pages % 2 else pages
+
+    def bleeds(self, asked: bool) -> bool:
+        """Whether the file has bleed: asked for in book.yaml, and allowed here."""
+        return asked and self.bleed_allowed
+
+    def safe_margin(self, bleed: bool) -> float:
+        """The least distance from the trim to any text."""
+        return self.min_margin_with_bleed if bleed else self.min_margin
+
     @property
     def is_print(self) -> bool:
         """For a printer: no outline or links, page count padded."""

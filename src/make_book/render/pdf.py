@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,23 +22,22 @@ from make_book.pagemap import mark_blocks
 from make_book.preflight import preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import RenderContext, Renderer
-from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
+from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.links import essay_type, no_epub_type
 from make_book.render.pagestarts import page_starts
 from make_book.render.press import finish
+from make_book.render.weasy import (
+    BOOK_FONT,
+    FALLBACK,
+    captured_weasyprint_log,
+    font_config,
+    font_faces_css,
+    source_date,
+)
 from make_book.theme import environment, find_file, search_path
 
-# The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
-BOOK_FONT = "Book Serif"
-_FACES = (
-    ("LinLibertine_R.otf", 400, "normal"),
-    ("LinLibertine_RI.otf", 400, "italic"),
-    ("LinLibertine_RB.otf", 700, "normal"),
-    ("LinLibertine_RBI.otf", 700, "italic"),
-)
 WARNING_RULES = frozenset({"image-dpi"})  # preflight findings a build reports but survives
 HEAD_ROOM = 0.4  # inches between a printer's safe line and the text block, for heads and folios
-_FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek polytonic, CJK…)
 
 
 def settings_css(settings: PdfSettings, bleed: bool = False, safe: float = 0.0) -> str:
@@ -51,21 +47,17 @@ def settings_css(settings: PdfSettings, bleed: bool = False, safe: float = 0.0) 
     the gutter). `safe`: a printer's least distance from the trim to any text,
     so the running heads and folios sit against the text block, clear of it.
     """
-    faces = "".join(
-        f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{FONTS_URL}{f}");'
-        f" font-weight: {w}; font-style: {s} }}\n"
-        for f, w, s in _FACES
-    )
+    faces = font_faces_css()
     family = f'"{settings.font_family}", ' if settings.font_family else ""
     w, h = settings.trim
     s = settings
     css = faces + (
-        f':root {{ --book-font: {family}"{BOOK_FONT}", {_FALLBACK};'
+        f':root {{ --book-font: {family}"{BOOK_FONT}", {FALLBACK};'
         f" --book-size: {s.font_size}pt; --book-leading: {s.line_height};"
         f" --page-height: {h - s.margin_top - s.margin_bottom - 0.02:.3f}in }}\n"
         f"@page {{ size: {w}in {h}in; margin: {s.margin_top}in {s.margin_outside}in"
         f" {s.margin_bottom}in {s.margin_inside}in;"
-        f' font-family: {family}"{BOOK_FONT}", {_FALLBACK}; font-size: {s.font_size * 0.85}pt }}\n'
+        f' font-family: {family}"{BOOK_FONT}", {FALLBACK}; font-size: {s.font_size * 0.85}pt }}\n'
         f"@page :left {{ margin-left: {s.margin_outside}in; margin-right: {s.margin_inside}in }}\n"
         f"@page :right {{ margin-left: {s.margin_inside}in; margin-right: {s.margin_outside}in }}\n"
     )
@@ -100,8 +92,7 @@ def print_settings(settings: PdfSettings, profile: Profile, pages: int) -> PdfSe
 
 
 def _safe_margin(settings: PdfSettings, profile: Profile) -> float:
-    bleed = settings.bleed and profile.bleed_allowed
-    return profile.min_margin_with_bleed if bleed else profile.min_margin
+    return profile.safe_margin(profile.bleeds(settings.bleed))
 
 
 def footnoted_body(essay: Essay) -> str:
@@ -153,8 +144,10 @@ class PdfRenderer(Renderer):
     def render(self, book: Book, ctx: RenderContext) -> Path:
         """Lay out the book, finish it for the profile, preflight it, then write it atomically."""
         profile = ctx.profile
+        if ctx.manifest.pdf.bleed and not profile.bleed_allowed:
+            log.warning("pdf.bleed is for printers: the %s profile has no bleed", profile.name)
         target = ctx.out_dir / profile.file_name("book")
-        with _captured_weasyprint_log(), _source_date(book), atomic_path(target) as tmp:
+        with captured_weasyprint_log(), source_date(book), atomic_path(target) as tmp:
             document, settings = fitted_layout(book, ctx.manifest.pdf, profile)
             document.write_pdf(tmp, **pdf_options(book, document, profile))
             if profile.is_print:
@@ -172,17 +165,11 @@ def fitted_layout(
     chosen = print_settings(settings, profile, pages=0)
     for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
         document = layout(book, chosen, profile)
-        wanted = print_settings(settings, profile, padded_count(len(document.pages), profile))
+        wanted = print_settings(settings, profile, profile.padded(len(document.pages)))
         if wanted == chosen:
             break
         chosen = wanted
     return document, chosen
-
-
-def padded_count(pages: int, profile: Profile) -> int:
-    """The page count after press.py's blank pages: the service's minimum, then even."""
-    pages = max(pages, profile.min_pages)
-    return pages + 1 if profile.even_pages and pages % 2 else pages
 
 
 def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Document:
@@ -193,15 +180,18 @@ def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Do
     html = weasyprint.HTML(
         string=print_html(book, typeface), base_url=BOOK_URL, url_fetcher=fetcher
     )
-    fonts = _fonts()
-    bleed = settings.bleed and profile.bleed_allowed
-    page_css = settings_css(settings, bleed, _safe_margin(settings, profile))
+    fonts = font_config()
+    page_css = settings_css(
+        settings, profile.bleeds(settings.bleed), _safe_margin(settings, profile)
+    )
     css = page_css + find_file(book, "print.css").read_text("utf-8")
     # @font-face rules only load when the stylesheet is parsed with the font config.
     stylesheet = weasyprint.CSS(
         string=css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=fonts
     )
-    return html.render(stylesheets=[stylesheet], font_config=fonts)
+    # Printers want 300 dpi and gain nothing from more: WeasyPrint downsamples while laying out.
+    dpi = {"dpi": profile.min_dpi} if profile.min_dpi else {}
+    return html.render(stylesheets=[stylesheet], font_config=fonts, **dpi)
 
 
 def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> dict[str, Any]:
@@ -218,8 +208,6 @@ def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> 
         "pdf_tags": profile.tagged,
         "pdf_variant": profile.weasyprint_variant,
     }
-    if profile.min_dpi:
-        options["dpi"] = profile.min_dpi  # printers want 300 dpi, and nothing gains from more
     return options
 
 
@@ -247,12 +235,16 @@ def _font_key(name: str) -> str:
 
 
 def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:
-    bleed = settings.bleed and profile.bleed_allowed
-    preflight_or_fail(path, profile, settings.trim, bleed)
+    preflight_or_fail(path, profile, settings.trim, profile.bleeds(settings.bleed))
 
 
 def preflight_or_fail(
-    path: Path, profile: Profile, trim: tuple[float, float], bleed: bool, what: str = "pdf"
+    path: Path,
+    profile: Profile,
+    trim: tuple[float, float],
+    bleed: bool,
+    what: str = "pdf",
+    quiet: frozenset[str] = frozenset(),
 ) -> None:
     """A file that does not meet its profile is never written under the book's name.
 
@@ -261,7 +253,7 @@ def preflight_or_fail(
     """
     findings = preflight(path, profile, trim=trim, bleed=bleed)
     for finding in findings:
-        if finding.rule in WARNING_RULES:
+        if finding.rule in WARNING_RULES - quiet:
             log.warning("%s (%s profile): %s", what, profile.name, finding)
     failures = [f for f in findings if f.rule not in WARNING_RULES]
     if failures:
@@ -278,8 +270,8 @@ def _record(
 ) -> None:
     """What the cover and the EPUB's page-list need from this layout."""
     if ctx.facts.page_count is not None:
-        return  # the first PDF of the build is the print edition the others follow
-    ctx.facts.page_count = padded_count(len(document.pages), profile)
+        return  # laid out already for this profile in this run
+    ctx.facts.page_count = profile.padded(len(document.pages))
     ctx.facts.page_starts = page_starts(document, _opener_index(document))
     ctx.facts.profile = profile.name
     width, height = settings.trim
@@ -289,7 +281,7 @@ def _record(
 def interior_page_count(book: Book, ctx: RenderContext) -> int:
     """Lay the interior out (without writing it) when no PDF was built in this run."""
     if ctx.facts.page_count is None:
-        with _captured_weasyprint_log(), _source_date(book):
+        with captured_weasyprint_log(), source_date(book):
             document, settings = fitted_layout(book, ctx.manifest.pdf, ctx.profile)
             _record(ctx, book, document, settings, ctx.profile)
     assert ctx.facts.page_count is not None
@@ -313,47 +305,3 @@ def page_labels(opener: int) -> pydyf.Dictionary:
 
 
 log = logging.getLogger("make_book")
-_FONT_CONFIG: weasyprint.text.fonts.FontConfiguration | None = None
-
-
-def _fonts() -> weasyprint.text.fonts.FontConfiguration:
-    """One FontConfiguration per process: loading @font-face files is the slow part."""
-    global _FONT_CONFIG
-    if _FONT_CONFIG is None:
-        _FONT_CONFIG = weasyprint.text.fonts.FontConfiguration()
-    return _FONT_CONFIG
-
-
-@contextlib.contextmanager
-def _source_date(book: Book) -> Iterator[None]:
-    """fontTools stamps the clock into subset fonts unless SOURCE_DATE_EPOCH is set."""
-    if "SOURCE_DATE_EPOCH" in os.environ:
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(book.meta.modified_time.timestamp()))
-    try:
-        yield
-    finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
-
-
-class _captured_weasyprint_log:
-    """Route WeasyPrint's CSS and layout warnings to make-book's logger."""
-
-    def __enter__(self) -> None:
-        self.handler = _Forward()
-        logger = logging.getLogger("weasyprint")
-        self.propagate = logger.propagate
-        logger.addHandler(self.handler)
-        logger.propagate = False
-
-    def __exit__(self, *exc: object) -> None:
-        logger = logging.getLogger("weasyprint")
-        logger.removeHandler(self.handler)
-        logger.propagate = self.propagate
-
-
-class _Forward(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING and "HarfBuzz-Subset" not in record.getMessage():
-            logging.getLogger("make_book").warning("pdf: %s", record.getMessage())

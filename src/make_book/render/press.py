@@ -37,6 +37,8 @@ class PressError(Exception):
 class Inks:
     """How RGB becomes printable ink: K only from luminance (black-and-white interiors)."""
 
+    printable: tuple[str, ...] = ("/DeviceGray",)  # image colour spaces kept as they are
+
     def colour(self, red: float, green: float, blue: float) -> tuple[float, ...]:
         """CMYK (0-1) for an RGB colour (0-1)."""
         black = round(1 - (0.299 * red + 0.587 * green + 0.114 * blue), 4)
@@ -49,6 +51,8 @@ class Inks:
 
 class ManagedInks(Inks):
     """RGB to the output intent's CMYK through littleCMS (Pillow's ImageCms): covers."""
+
+    printable = ("/DeviceGray", "/DeviceCMYK")
 
     def __init__(self) -> None:
         srgb = ImageCms.createProfile("sRGB")
@@ -112,9 +116,7 @@ def _drop_annotations(pdf: pikepdf.Pdf) -> None:
 def _pad_pages(pdf: pikepdf.Pdf, profile: Profile) -> None:
     """Blank pages at the end, up to the service's minimum and an even count."""
     count = len(pdf.pages)
-    wanted = max(count, profile.min_pages)
-    if profile.even_pages and wanted % 2:
-        wanted += 1
+    wanted = profile.padded(count)
     if wanted - count and count < profile.min_pages:
         log.warning(
             "%s: the book has %d pages; %d blank pages added to reach the minimum of %d",
@@ -241,9 +243,16 @@ def _colours_to_ink(
 
 def _ink_image(image: pikepdf.Object, name: str, inks: Inks) -> None:
     """An image in printable ink (gray for interiors), any alpha flattened onto white."""
-    printable = (pikepdf.Name.DeviceGray, pikepdf.Name.DeviceCMYK)
-    if image.get("/ColorSpace") in printable and "/SMask" not in image:
+    if str(image.get("/ColorSpace")) in inks.printable and "/SMask" not in image:
         return
+    try:
+        _convert_image(image, name, inks)
+    except (ValueError, OSError, NotImplementedError, pikepdf.PdfError) as exc:
+        width, height = image.get("/Width"), image.get("/Height")
+        raise PressError(f"an image ({width}×{height} px) cannot be converted: {exc}") from exc
+
+
+def _convert_image(image: pikepdf.Object, name: str, inks: Inks) -> None:
     picture = _pil(image).convert("RGB")
     if "/SMask" in image:
         alpha = _pil(image.SMask).convert("L")

@@ -29,7 +29,8 @@ class WebRenderer(Renderer):
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=ctx.out_dir, prefix=".html-"))
         try:
-            downloads = [(f.split(".")[1].upper(), f) for f in ("book.epub", "book.pdf")]
+            names = ("book.epub", ctx.profile.file_name("book"))
+            downloads = [(f.rsplit(".", 1)[1].upper(), f) for f in names]
             present = [d for d in downloads if (ctx.out_dir / d[1]).is_file()]
             _Site(book, scratch, present).write()
             swap_folder(scratch, target)

@@ -35,18 +35,17 @@ from make_book.model import Book, join_names
 from make_book.output import atomic_path
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import RenderContext, Renderer
-from make_book.render.fetch import BOOK_URL, FONTS_URL, BookFetcher
-from make_book.render.pdf import (
-    _FACES,
-    _FALLBACK,
-    BOOK_FONT,
-    _captured_weasyprint_log,
-    _fonts,
-    _source_date,
-    interior_page_count,
-    preflight_or_fail,
-)
+from make_book.render.fetch import BOOK_URL, BookFetcher
+from make_book.render.pdf import interior_page_count, preflight_or_fail
 from make_book.render.press import ManagedInks, finish
+from make_book.render.weasy import (
+    BOOK_FONT,
+    FALLBACK,
+    captured_weasyprint_log,
+    font_config,
+    font_faces_css,
+    source_date,
+)
 from make_book.theme import environment, find_file, search_path
 
 log = logging.getLogger("make_book")
@@ -196,12 +195,13 @@ class WrapCoverRenderer(Renderer):
 
     def render(self, book: Book, ctx: RenderContext) -> Path:
         """Lay out the sheet and write the PDF atomically."""
-        geometry = cover_geometry(ctx.manifest.pdf, interior_page_count(book, ctx))
+        pages = interior_page_count(book, ctx)
+        geometry = cover_geometry(ctx.manifest.pdf, pages + pages % 2)  # a bound book is even
         ctx.facts.notes[self.name] = geometry.describe()
         if book.meta.cover:
             warn_low_resolution(book.meta.cover, geometry)
         target = ctx.out_dir / ctx.profile.file_name("cover")
-        with _captured_weasyprint_log(), _source_date(book), atomic_path(target) as tmp:
+        with captured_weasyprint_log("cover"), source_date(book), atomic_path(target) as tmp:
             document = layout(book, ctx.manifest, geometry)
             document.write_pdf(
                 tmp,
@@ -216,7 +216,8 @@ def _finish_for_press(path: Path, book: Book, rules: Profile, geometry: CoverGeo
     """PDF/X covers in colour-managed CMYK; every cover preflighted before it is written."""
     finish(path, rules, book.meta.title, ManagedInks() if rules.identification else None)
     trim = (geometry.full_width - 2 * geometry.bleed, geometry.full_height - 2 * geometry.bleed)
-    preflight_or_fail(path, rules, trim, bleed=True, what="cover")
+    # The cover image's resolution was already reported, with its file name.
+    preflight_or_fail(path, rules, trim, bleed=True, what="cover", quiet=frozenset({"image-dpi"}))
 
 
 def cover_dpi(image: Path, geometry: CoverGeometry) -> float:
@@ -350,7 +351,7 @@ def _render(
 ) -> weasyprint.Document:
     fetcher = BookFetcher(book.root, search_path(book))
     document = weasyprint.HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher)
-    fonts = _fonts()
+    fonts = font_config()
     css = geometry_css(settings, geometry, fit)
     css += find_file(book, "wrap.css").read_text("utf-8")
     # @font-face rules only load when the stylesheet is parsed with the font config.
@@ -413,14 +414,8 @@ def cover_url(book: Book) -> str:
 def geometry_css(settings: PdfSettings, geometry: CoverGeometry, fit: Fit) -> str:
     """Faces, sheet size and where every panel sits, written before the theme's wrap.css."""
     hidden = "".join(f"#{item} {{ display: none }}\n" for item in fit.spine_hidden)
-    return _font_faces() + _custom_properties(settings, geometry, fit) + _places(geometry) + hidden
-
-
-def _font_faces() -> str:
-    return "".join(
-        f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{FONTS_URL}{f}");'
-        f" font-weight: {w}; font-style: {s} }}\n"
-        for f, w, s in _FACES
+    return (
+        font_faces_css() + _custom_properties(settings, geometry, fit) + _places(geometry) + hidden
     )
 
 
@@ -431,7 +426,7 @@ def _custom_properties(settings: PdfSettings, g: CoverGeometry, fit: Fit) -> str
     small_pt = max(spine_pt * 0.82, min(spine_pt, SPINE_MIN_PT))
     measure = f"{fit.title_measure:.3f}em" if fit.title_measure else "none"
     return (
-        f':root {{ --cover-font: {family}"{BOOK_FONT}", {_FALLBACK};'
+        f':root {{ --cover-font: {family}"{BOOK_FONT}", {FALLBACK};'
         f" --front-type: {front_pt * fit.front:.2f}pt; --back-type: {DESIGN_PT * fit.back:.2f}pt;"
         f" --spine-type: {spine_pt:.2f}pt; --spine-small: {small_pt:.2f}pt;"
         f" --spine-room: {g.spine_room:.4f}in; --title-measure: {measure};"
