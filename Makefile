@@ -5,13 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test lint typecheck check clean
+.PHONY: book test verify lint typecheck check clean
 
 book: $(STAMP)
-	$(BIN)/make-book build
+	$(BIN)/make-book build --report dist/report.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+verify: $(STAMP)
+	$(BIN)/make-book check --outputs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
