@@ -144,3 +144,14 @@ def test_check_outputs_without_outputs_is_a_clear_error(book_copy: BookCopy) -> 
     result = run("check", book_copy("sample"), "--outputs")
     assert result.exit_code == 1
     assert "no book.epub or PDF to check; build first" in result.stderr
+
+
+def test_a_skipped_heading_level_warns_and_fails_strict(tmp_path: Path) -> None:
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "book.yaml").write_text("title: T\ncontents:\n  - chapters/a.md\n", "utf-8")
+    essay = "---\ntitle: A\nauthor: X\n---\n\nText.\n\n## Two\n\nMore.\n\n#### Four\n\nEnd.\n"
+    (tmp_path / "chapters" / "a.md").write_text(essay, "utf-8")
+    result = run("build", tmp_path / "book.yaml", "--format", "epub", "--strict")
+    assert result.exit_code == 2
+    expected = "warning: chapters/a.md: heading h4 'Four' after an h2 (a skipped level)"
+    assert expected in result.stderr.splitlines()

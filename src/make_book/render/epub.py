@@ -12,6 +12,7 @@ in the text (render/pagelist.py) and listed in the nav's page-list.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import tempfile
 import zipfile
@@ -27,6 +28,7 @@ from make_book.cover import cover_png
 from make_book.model import Book, Essay, Part
 from make_book.output import atomic_path
 from make_book.pagemap import PageStart
+from make_book.render.a11y import heading_faults
 from make_book.render.base import PrintFacts, RenderContext, Renderer
 from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type
@@ -72,6 +74,8 @@ _ROLES = {
 }
 # Essay kinds whose epub:type is spelled otherwise (the vocabulary is American).
 _TYPE_SPELLING = {"acknowledgements": "acknowledgments"}
+
+log = logging.getLogger("make_book")
 
 
 def epub_type(kind: str) -> Markup:
@@ -410,7 +414,10 @@ class _Spine:
         return self.book.sources_page
 
     def essay(self, essay: Essay, matter: str) -> epub.Link:
-        self.add(f"{essay.slug}.xhtml", self.pages.essay(essay, matter))
+        content = self.pages.essay(essay, matter)
+        for fault in heading_faults(content):  # screen readers move by headings
+            log.warning("%s: heading %s", essay.source_path, fault)
+        self.add(f"{essay.slug}.xhtml", content)
         if matter == "bodymatter" and not any(k == "bodymatter" for k, _, _ in self.landmarks):
             self.landmarks.append(("bodymatter", f"{essay.slug}.xhtml", "Start of Content"))
         link = epub.Link(f"{essay.slug}.xhtml", essay.title, essay.slug)
