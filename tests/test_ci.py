@@ -153,5 +153,5 @@ def test_a_skipped_heading_level_warns_and_fails_strict(tmp_path: Path) -> None:
     (tmp_path / "chapters" / "a.md").write_text(essay, "utf-8")
     result = run("build", tmp_path / "book.yaml", "--format", "epub", "--strict")
     assert result.exit_code == 2
-    expected = "warning: chapters/a.md: heading h4 'Four' after an h2 (a skipped level)"
+    expected = f"warning: {tmp_path}/chapters/a.md: heading h4 'Four' after an h2 (a skipped level)"
     assert expected in result.stderr.splitlines()
