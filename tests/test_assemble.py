@@ -349,8 +349,8 @@ def test_data_image_is_named_as_such(tmp_path: Path) -> None:
     src = "data:image/png;base64,iVBORw0KGgo="
     manifest = write_book(tmp_path, {"chapters/a.md": f"# T\n\n![A]({src})\n"})
     assert problems(manifest) == [
-        # The sanitizer drops a data: src before the check sees it, so it cannot be quoted.
-        "chapters/a.md: image: remote and data images are not fetched;"
+        # Read before the sanitizer drops it, so it is quoted and located.
+        f"chapters/a.md:3:6: image '{src}': remote and data images are not fetched;"
         " put the file in the book folder"
     ]
 

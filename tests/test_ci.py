@@ -155,3 +155,15 @@ def test_a_skipped_heading_level_warns_and_fails_strict(tmp_path: Path) -> None:
     assert result.exit_code == 2
     expected = f"warning: {tmp_path}/chapters/a.md: heading h4 'Four' after an h2 (a skipped level)"
     assert expected in result.stderr.splitlines()
+
+
+def test_a_template_cannot_reach_python(book_copy: BookCopy, tmp_path: Path) -> None:
+    manifest = book_copy("sample")
+    marker = tmp_path / "pwned"
+    (manifest.parent / "templates").mkdir()
+    attack = f'{{{{ cycler.__init__.__globals__.os.popen("touch {marker}").read() }}}}'
+    (manifest.parent / "templates" / "colophon.html").write_text(attack, "utf-8")
+    result = run("build", manifest, "--format", "pdf")
+    assert result.exit_code == 1
+    assert "SecurityError: access to attribute '__init__'" in result.stderr
+    assert not marker.exists()

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from make_book.errors import ManifestError
 from make_book.manifest import load_manifest
@@ -42,6 +43,7 @@ def book(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in FILES:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("# An essay\n", encoding="utf-8")
+    Image.new("RGB", (4, 6), "white").save(folder / "cover.jpg")  # the manifest reads it whole
     (tmp_path / "outside.md").write_text("# Elsewhere\n", encoding="utf-8")
     monkeypatch.chdir(folder)
     return folder
@@ -314,7 +316,8 @@ def test_missing_book_yaml(tmp_path: Path) -> None:
 def test_symlink_out_of_the_book_folder(book: Path) -> None:
     (book / "chapters" / "link.md").symlink_to(book.parent / "outside.md")
     assert problems("title: T\ncontents: [chapters/link.md]\n") == [
-        "book.yaml:2:12: contents[0]: path leaves the book folder"
+        "book.yaml:2:12: contents[0]:"
+        " 'chapters/link.md' is a link to a file outside the book folder"
     ]
 
 

@@ -112,7 +112,8 @@ and <a href="https://example.org/" onmouseover="x()">good</a>.</p>
 
 
 def test_unsafe_html_is_removed() -> None:
-    html = markup.markdown_to_html(DIRTY, "en")
+    converted = markup.markdown_essay(DIRTY, "en")
+    html = converted.html
     root = as_xml(html)
     lowered = html.lower()
     for bad in ("<script", "alert(\"x\")", "onclick", "onmouseover", "onerror", "<iframe",
@@ -120,9 +121,24 @@ def test_unsafe_html_is_removed() -> None:
                 'href="javascript'):  # fmt: skip
         assert bad not in lowered, bad
     links = {a.text: a.get("href") for a in root.iter("a")}
-    assert links == {"bad": None, "good": "https://example.org/"}
+    assert links == {"bad": None, "good": "https://example.org/", "markdown link": None}
     assert [img.get("alt") for img in root.iter("img")] == ["A"]
     assert "Hi" in html
+    assert [(f.message, f.refused) for f in converted.findings] == [
+        ("<script> removed", False),
+        ("onclick attribute removed", False),
+        ("link to 'javascript:' removed", False),
+        ("onmouseover attribute removed", False),
+        ("<iframe> removed", False),
+        ("<form> removed", False),
+        ("<input> removed", False),
+        ("<button> removed", False),
+        ("onerror attribute removed", False),
+        ("<object> removed", False),
+        ("<embed> removed", False),
+        ("<style> removed", False),
+    ]
+    assert converted.images == ("a.png",)
 
 
 def test_safe_html_in_markdown_is_kept() -> None:

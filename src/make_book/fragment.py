@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from lxml import html
 
@@ -28,7 +27,7 @@ class Settled:
     body_html: str
     footnotes: tuple[Footnote, ...]
     leading_heading_html: str  # inner HTML of a heading that opened the body, now removed
-    image_sources: tuple[str, ...]  # src attributes as written
+    image_sources: tuple[str, ...]  # src attributes as written, the notes' included
     images_without_alt: tuple[str, ...]
     word_count: int
 
@@ -37,11 +36,12 @@ def settle(fragment: str, slug: str, title: str | None) -> Settled:
     """Namespace ids, extract notes, drop a heading that repeats the title, nest headings."""
     root = parse_fragment(fragment)
     leading = _take_leading_heading(root, title)
+    # Before the notes leave the tree: an image in a note is checked and packaged too.
+    images = tuple(img.get("src", "") for img in root.iter("img"))
+    no_alt = tuple(img.get("src", "") for img in root.iter("img") if not img.get("alt", "").strip())
     footnotes = _extract_footnotes(root, slug)
     _namespace_ids(root, slug)
     _nest_headings(root)
-    images = tuple(img.get("src", "") for img in root.iter("img"))
-    no_alt = tuple(img.get("src", "") for img in root.iter("img") if not img.get("alt", "").strip())
     words = len(root.text_content().split()) + sum(
         len(parse_fragment(n.html).text_content().split()) for n in footnotes
     )
@@ -150,12 +150,3 @@ def _nest_headings(root: html.HtmlElement) -> None:
 def replace_noterefs(body_html: str, render: Callable[[int, bool], str]) -> str:
     """Rewrite each footnote call; `render(number, first)` returns its replacement."""
     return NOTEREF.sub(lambda m: render(int(m.group(5)), m.group(1) is None), body_html)
-
-
-def image_path(src: str, essay_file: Path, root: Path) -> Path | None:
-    """The book-relative path an <img src> names, or None when it leaves the book."""
-    target = (essay_file.parent / src).resolve()
-    try:
-        return target.relative_to(root.resolve())
-    except ValueError:
-        return None

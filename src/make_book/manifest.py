@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
-from make_book.errors import ManifestError, Problem
+from make_book.errors import EssayError, ManifestError, Problem
+from make_book.images import image_problem
 from make_book.manifest_types import (
     BackMatter,
     Epigraph,
@@ -29,7 +31,15 @@ from make_book.manifest_types import (
 )
 from make_book.markup import HTML_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 from make_book.profiles import PROFILES
-from make_book.sources import FRONT_MATTER_KEYS
+from make_book.sources import (
+    FRONT_MATTER_KEYS,
+    LANGUAGE_RE,
+    MAX_VALUE,
+    BoundedLoader,
+    compose,
+    read_bounded,
+    reader_position,
+)
 
 ESSAY_SUFFIXES = MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -97,7 +107,9 @@ _UNIT = r"(in|mm|cm|pt)"
 TRIM_RE = re.compile(rf"{_NUMBER}[x×]{_NUMBER}{_UNIT}")
 LENGTH_RE = re.compile(rf"{_NUMBER}{_UNIT}")
 POINTS_RE = re.compile(rf"{_NUMBER}pt")
-LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# A font family is written into CSS strings: letters, digits, spaces and a few marks only.
+FONT_FAMILY_RE = re.compile(r"[\w .'-]+")
+MAX_MANIFEST_BYTES = 1024 * 1024
 DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 DATE_EXPECTED = "YYYY, YYYY-MM or YYYY-MM-DD"
 TRIM_EXPECTED = (
@@ -120,6 +132,8 @@ _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
 def load_manifest(path: Path) -> Manifest:
     """Read and validate book.yaml at `path`; raise ManifestError listing every problem."""
     file = str(path)
+    if path.is_symlink() and not path.resolve().is_relative_to(path.parent.resolve()):
+        raise ManifestError([Problem(file, "is a link to a file outside the book folder")])
     data = _parse(_read_text(path, file), file)
     checker = _Checker(file, path.parent)
     manifest = checker.manifest(path, data)
@@ -159,15 +173,8 @@ def _plain(node: Node) -> str | None:
     return None
 
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader whose mappings and sequences keep each node's start mark."""
-
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        """Construct as usual, turning a stray ValueError into a located YAML error."""
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, OverflowError) as error:
-            raise ConstructorError(None, None, str(error), node.start_mark) from error
+class _Loader(BoundedLoader):
+    """A bounded safe loader whose mappings and sequences keep each node's start mark."""
 
     def construct_marked_map(self, node: MappingNode) -> Iterator[_Map]:
         """Build a _Map, noting duplicate keys before merges (`<<`) are applied."""
@@ -209,29 +216,22 @@ class _Loader(yaml.SafeLoader):
             data.marks.append(item.start_mark)
             data.raw.append(_plain(item))
 
-    def construct_lenient_timestamp(self, node: ScalarNode) -> object:
-        """A date, or the text as written when it looks like one but is not (2025-02-30)."""
-        try:
-            return self.construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_marked_seq)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_lenient_timestamp)
 
 
 def _read_text(path: Path, file: str) -> str:
-    """The text of book.yaml, or ManifestError if it is missing or not UTF-8."""
+    """The text of book.yaml, or ManifestError if it is missing, too large or not UTF-8."""
+    if not path.exists():
+        raise ManifestError([Problem(file, "no such file")])
+    if path.is_dir():
+        raise ManifestError([Problem(file, "is a folder, not a file")])
+    hint = "move long texts into essays"
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ManifestError([Problem(file, "no such file")]) from None
-    except IsADirectoryError:
-        raise ManifestError([Problem(file, "is a folder, not a file")]) from None
-    except OSError as error:
-        raise ManifestError([Problem(file, f"cannot read: {error.strerror}")]) from None
+        data = read_bounded(path, file, MAX_MANIFEST_BYTES, "book.yaml", hint)
+    except EssayError as error:
+        raise ManifestError(error.problems) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -265,12 +265,7 @@ def _parse(text: str, file: str) -> _Map:
 
 def _compose(text: str) -> tuple[Node | None, object]:
     """The root node of the single YAML document in `text`, and its value."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
-    finally:
-        loader.dispose()
+    return compose(_Loader(text))
 
 
 def _yaml_problem(file: str, error: yaml.MarkedYAMLError) -> Problem:
@@ -285,11 +280,8 @@ def _yaml_problem(file: str, error: yaml.MarkedYAMLError) -> Problem:
 
 def _reader_problem(file: str, text: str, error: ReaderError) -> Problem:
     """A Problem for a character YAML does not allow (control characters)."""
-    position = int(error.position)
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
     message = f"invalid YAML: control character #x{int(error.character):04x} is not allowed"
-    return Problem(file, message, line, column)
+    return Problem(file, message, *reader_position(text, error))
 
 
 def _position(mark: Mark) -> tuple[int, int]:
@@ -394,6 +386,14 @@ def _points(data: object) -> float | None:
     return None
 
 
+def _outside(root: Path, written: str) -> str:
+    """Why a path that resolves outside `root` is refused: `..`, or a symbolic link."""
+    folder = os.path.abspath(root)  # lexical: the folder may itself be reached by a link
+    if os.path.normpath(os.path.join(folder, written)).startswith(folder + os.sep):
+        return f"'{written}' is a link to a file outside the book folder"
+    return "path leaves the book folder"
+
+
 def _locate(root: Path, written: str, suffixes: tuple[str, ...]) -> Path | str:
     """The file `written` names inside `root`, or a message saying why it cannot be used."""
     if not written:
@@ -408,7 +408,7 @@ def _locate(root: Path, written: str, suffixes: tuple[str, ...]) -> Path | str:
     except (OSError, RuntimeError, ValueError):
         return f"cannot use the path '{written}'"
     if not inside:
-        return "path leaves the book folder"
+        return _outside(root, written)
     if Path(written).suffix.lower() not in suffixes:
         return f"'{written}' has an unsupported extension; expected one of {', '.join(suffixes)}"
     if not is_file:
@@ -480,12 +480,16 @@ class _Checker:
     # Scalars
 
     def text(self, v: _Value | None, default: str = "") -> str:
-        """A string value, or `default` when absent or wrong."""
+        """A string value, or `default` when absent, wrong or too long."""
         if v is None:
             return default
         text = _as_text(v)
         if text is None:
             self.wrong(v, "a string")
+            return default
+        if len(text) > MAX_VALUE:
+            message = f"{len(text):,} characters; a value may have at most {MAX_VALUE:,}"
+            self.report(v.mark, v.path, message)
             return default
         return text
 
@@ -561,8 +565,13 @@ class _Checker:
         return found
 
     def cover(self, v: _Value | None) -> str:
-        """The cover image path, as written."""
-        if v is None or self.locate(v, IMAGE_SUFFIXES, "a path to a JPEG or PNG") is None:
+        """The cover image path, as written, once the image has been read whole."""
+        found = None if v is None else self.locate(v, IMAGE_SUFFIXES, "a path to a JPEG or PNG")
+        if v is None or found is None:
+            return ""
+        problem = image_problem(found, formats=("JPEG", "PNG"))
+        if problem:
+            self.report(v.mark, v.path, problem)
             return ""
         return _as_text(v) or ""
 
@@ -714,7 +723,7 @@ class _Checker:
             margin_outside=margins["outside"],
             font_size=self.font_size(self.field(m, "font_size", v.path), default.font_size),
             line_height=self.line_height(self.field(m, "line_height", v.path), default),
-            font_family=self.text(self.field(m, "font_family", v.path)),
+            font_family=self.font_family(self.field(m, "font_family", v.path)),
             profile=self.profile(self.field(m, "profile", v.path)),
             bleed=self.flag(self.field(m, "bleed", v.path), default.bleed),
             **self.paper(self.field(m, "paper", v.path)),
@@ -722,6 +731,14 @@ class _Checker:
         if len(self.problems) == before:
             self.check_room(v, settings)
         return settings
+
+    def font_family(self, v: _Value | None) -> str:
+        """A font family name, which the stylesheets quote: nothing that ends a CSS string."""
+        name = self.text(v)
+        if v is not None and name and not FONT_FAMILY_RE.fullmatch(name):
+            self.wrong(v, "a font family name (letters, digits, spaces, - . ')")
+            return ""
+        return name
 
     def profile(self, v: _Value | None) -> str:
         """One of the print profiles."""

@@ -1,18 +1,23 @@
 """Turning essay sources (Markdown, plain text, HTML) into safe HTML fragments.
 
 markdown-it-py does CommonMark, footnotes, tables and smart typography; nh3
-(the Rust `ammonia` sanitizer) strips anything unsafe from raw HTML. What
-comes out is an unprocessed fragment: ids, notes and headings are settled
-later by `fragment.py`.
+(the Rust `ammonia` sanitizer) keeps a documented safe subset of raw HTML.
+Before sanitizing, the HTML is read once more (`_scan`) to say what the
+sanitizer will drop (a warning each) and to refuse what asks for a file or
+a URL to be loaded, which the sanitizer alone would drop without a word.
+What comes out is an unprocessed fragment: ids, notes and headings are
+settled later by `fragment.py`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import nh3
+from lxml import etree, html
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from mdit_py_plugins.anchors import anchors_plugin
@@ -24,6 +29,14 @@ from make_book.xhtml import xhtml
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+
+# Limits that keep the work of one essay in proportion to its size (README, "Safe with
+# hostile input"): smart quotes cost the square of a paragraph's length, the sanitizer
+# the depth of nesting times the number of tags, and the PDF's layout its boxes.
+MAX_PARAGRAPH = 30_000  # characters: some 5,000 words, ten printed pages
+MAX_NESTING = 100  # levels of HTML elements
+MAX_ELEMENTS = 30_000  # HTML elements in one essay, its notes included
+MAX_FOOTNOTES = 3_000  # in one essay: WeasyPrint's footnote layout grows faster than linearly
 
 # Quotation marks by language: primary open/close, then secondary.
 _QUOTES: dict[str, Sequence[str]] = {
@@ -42,25 +55,6 @@ _QUOTES: dict[str, Sequence[str]] = {
     "fi": "””’’",
 }
 
-_SAFE_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
-    "dd", "del", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
-    "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
-    "samp", "section", "small", "span", "strong", "sub", "sup", "table", "tbody", "td",
-    "tfoot", "th", "thead", "tr", "u", "ul", "var",
-}  # fmt: skip
-_SAFE_ATTRIBUTES = {
-    "*": {"id", "class", "lang", "title", "dir"},
-    "a": {"href"},
-    "img": {"src", "alt", "width", "height"},
-    "ol": {"start", "reversed", "type"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "col": {"span"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-}
-
 
 def quotes_for(language: str) -> Sequence[str]:
     """Typographic quotes for a BCP 47 language tag (English ones when unknown)."""
@@ -70,11 +64,37 @@ def quotes_for(language: str) -> Sequence[str]:
 @lru_cache(maxsize=16)
 def _markdown(language: str) -> MarkdownIt:
     options = {"typographer": True, "quotes": quotes_for(language)}
-    md = MarkdownIt("commonmark", options)
+    md = _EveryLink("commonmark", options)
     md.enable(["replacements", "smartquotes", "table", "strikethrough"])
     md.use(footnote_plugin).use(container_plugin, "verse").use(anchors_plugin, max_level=6)
+    md.core.ruler.before("smartquotes", "paragraph_limit", _refuse_long_paragraphs)
     md.core.ruler.push("verse_line_breaks", _keep_verse_lines)
     return md
+
+
+class _EveryLink(MarkdownIt):
+    """markdown-it leaves `![](file:///x)` or `[a](javascript:x)` as literal text; here
+    every link and image becomes markup, so the image checks and the sanitizer judge
+    it, and the author hears why it is gone instead of seeing the raw text printed."""
+
+    def validateLink(self, url: str) -> bool:  # noqa: N802 - markdown-it's name
+        """Accept every URL (see the class)."""
+        return True
+
+
+class _ParagraphTooLong(Exception):
+    def __init__(self, line: int | None, length: int) -> None:
+        super().__init__(f"a paragraph of {length:,} characters")
+        self.line = line
+        self.length = length
+
+
+def _refuse_long_paragraphs(state: StateCore) -> None:
+    """Stop before smart quotes, whose cost grows with the square of a paragraph."""
+    for token in state.tokens:
+        if token.type == "inline" and len(token.content) > MAX_PARAGRAPH:
+            line = token.map[0] + 1 if token.map else None
+            raise _ParagraphTooLong(line, len(token.content))
 
 
 @lru_cache(maxsize=16)
@@ -98,49 +118,374 @@ def _keep_verse_lines(state: StateCore) -> None:
                     child.type = "hardbreak"
 
 
+# What a conversion found
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something in an essay's markup that was removed (a warning) or is refused (an error)."""
+
+    message: str
+    refused: bool = False
+    needle: str = ""  # text that locates it in the source, when `line` does not
+    line: int | None = None  # 1-based, in the text that was converted
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A sanitized fragment, what the conversion found, and the images it shows."""
+
+    html: str
+    findings: tuple[Finding, ...] = ()
+    images: tuple[str, ...] = ()  # every <img src>, as written (before sanitizing)
+    start: int = 0  # where in the source the converted text begins (a document's <body>)
+
+
+# Essays
+
+
+def markdown_essay(text: str, language: str) -> Converted:
+    """An essay in CommonMark with footnotes, tables, verse and smart typography."""
+    try:
+        rendered = _markdown(language).render(text)
+    except _ParagraphTooLong as long:
+        return Converted("", (_too_long(long.length, long.line),))
+    return _checked(rendered, _SAFE_TAGS)
+
+
+def text_essay(text: str, language: str) -> Converted:
+    """Plain text: one paragraph per line, or per blank-line block when lines are wrapped."""
+    paragraphs = _paragraphs(text)
+    refused = [_too_long(len(p), line) for line, p in paragraphs if len(p) > MAX_PARAGRAPH]
+    if len(paragraphs) > MAX_ELEMENTS:
+        refused.append(_too_many(len(paragraphs)))
+    if refused:
+        return Converted("", tuple(refused))
+    typographer = _typographer(language)
+    # The zero preset has no HTML rule: markup in the text is escaped, never interpreted.
+    parts = [typographer.renderInline(_NOT_IN_XML.sub("", p)) for _, p in paragraphs]
+    return Converted("".join(f"<p>{p}</p>\n" for p in parts))
+
+
+def html_essay(text: str) -> Converted:
+    """An HTML or XHTML fragment, or a whole document whose <body> is taken."""
+    start, end = _body_of(text)
+    return replace(_checked(text[start:end], _SAFE_TAGS), start=start)
+
+
+def _too_long(length: int, line: int | None) -> Finding:
+    message = (
+        f"a paragraph of {length:,} characters; a paragraph may have at most"
+        f" {MAX_PARAGRAPH:,}: break it with blank lines"
+    )
+    return Finding(message, refused=True, line=line)
+
+
+def _too_many(count: int) -> Finding:
+    message = (
+        f"{count:,} HTML elements (paragraphs, line breaks, table cells, notes…);"
+        f" an essay may have at most {MAX_ELEMENTS:,}: split it into several essays"
+    )
+    return Finding(message, refused=True)
+
+
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    """(first line, paragraph) for each paragraph of a plain text."""
+    lines = [line.strip() for line in text.splitlines()]
+    if max((len(line) for line in lines), default=0) > 100:  # unwrapped prose
+        return [(number, line) for number, line in enumerate(lines, 1) if line]
+    found: list[tuple[int, str]] = []
+    block: list[str] = []
+    for number, line in enumerate([*lines, ""], 1):
+        if line:
+            block.append(line)
+        elif block:
+            found.append((number - len(block), " ".join(" ".join(block).split())))
+            block = []
+    return found
+
+
+_BODY_OPEN = re.compile(r"<body(?=[\s/>])", re.I)
+_BODY_CLOSE = re.compile(r"</body\s*>", re.I)
+
+
+def _body_of(text: str) -> tuple[int, int]:
+    """Where the content of a document's <body> starts and ends (a fragment: all of it).
+
+    Found with plain searches, not one regular expression: `<body[^>]*>(.*)</body>`
+    backtracks over the whole text at every `<body`, which a hostile file repeats.
+    """
+    opening = _BODY_OPEN.search(text)
+    start = text.find(">", opening.end()) + 1 if opening else 0
+    if start == 0:
+        return 0, len(text)
+    # The last </body>: nested documents are not a thing, a stray early one is.
+    closings = [match.start() for match in _BODY_CLOSE.finditer(text, start)]
+    return start, closings[-1] if closings else len(text)
+
+
+# Titles, names, bios, epigraphs, dedications: no images, and what is removed is told
+
+
+def markdown_metadata(text: str, language: str, inline: bool = False) -> Converted:
+    """Front or back matter text: Markdown without images (inline: no paragraph around it)."""
+    md = _markdown(language)
+    try:
+        rendered = md.renderInline(text.strip()) if inline else md.render(text)
+    except _ParagraphTooLong as long:
+        return Converted("", (_too_long(long.length, long.line),))
+    checked = _checked(rendered, _METADATA_TAGS)
+    removed = tuple(
+        Finding(f"image '{src}' removed: images belong in the text of an essay", needle=src)
+        for src in dict.fromkeys(checked.images)
+    )
+    html = checked.html.strip() if inline else checked.html
+    return Converted(html, checked.findings + removed)
+
+
 def markdown_to_html(text: str, language: str) -> str:
-    """CommonMark with footnotes, tables, verse and smart typography, sanitized."""
-    return sanitize(_markdown(language).render(text))
+    """Markdown metadata (a bio, an epigraph, a dedication, a back cover) as HTML."""
+    return markdown_metadata(text, language).html
 
 
 def inline_markdown(text: str, language: str) -> str:
     """A title or a name: inline Markdown (emphasis, quotes), no paragraph around it."""
-    rendered = _markdown(language).renderInline(text.strip())
-    return sanitize(rendered).strip()
+    return markdown_metadata(text, language, inline=True).html
 
 
 def text_to_html(text: str, language: str) -> str:
-    """Plain text: one paragraph per line, or per blank-line block when lines are wrapped."""
-    paragraphs = _split_paragraphs(text)
-    typographer = _typographer(language)
-    # The zero preset has no HTML rule: markup in the text is escaped, never interpreted.
-    parts = [typographer.renderInline(p) for p in paragraphs]
-    return "".join(f"<p>{p}</p>\n" for p in parts)
-
-
-def _split_paragraphs(text: str) -> list[str]:
-    lines = [line.strip() for line in text.splitlines()]
-    longest = max((len(line) for line in lines), default=0)
-    if longest > 100:  # unwrapped prose: each line is a paragraph
-        return [line for line in lines if line]
-    blocks = re.split(r"\n\s*\n", text.strip())
-    return [" ".join(b.split()) for b in blocks if b.strip()]
+    """Plain text as paragraphs, with smart typography (see `text_essay`)."""
+    return text_essay(text, language).html
 
 
 def html_to_html(text: str) -> str:
-    """An HTML or XHTML fragment (or whole document: its <body> is taken), sanitized."""
-    body = re.search(r"<body[^>]*>(.*)</body>", text, re.S | re.I)
-    return sanitize(body.group(1) if body else text)
+    """An HTML fragment or document, sanitized (see `html_essay`)."""
+    return html_essay(text).html
 
 
-def sanitize(fragment: str) -> str:
+# Sanitizing
+
+_SAFE_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
+    "dd", "del", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+    "samp", "section", "small", "span", "strong", "sub", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "u", "ul", "var",
+})  # fmt: skip
+_METADATA_TAGS = _SAFE_TAGS - {"img"}
+_SAFE_ATTRIBUTES = {
+    "*": {"id", "class", "lang", "title", "dir"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start", "reversed", "type"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "col": {"span"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+_LINK_SCHEMES = {"http", "https", "mailto"}
+# Dropped with everything inside. <noscript> is text to one HTML parser and markup to
+# another, the classic way to smuggle an element past a sanitizer: none of it is kept.
+_DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template"}
+
+
+def sanitize(fragment: str, tags: frozenset[str] = _SAFE_TAGS) -> str:
     """Keep a documented safe subset of HTML (no scripts, handlers, forms, frames), as XHTML."""
     cleaned = nh3.clean(
         fragment,
-        tags=_SAFE_TAGS,
+        tags=set(tags),
+        clean_content_tags=_DROPPED_WITH_CONTENT,
         attributes=_SAFE_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
+        url_schemes=_LINK_SCHEMES,
         link_rel=None,
         strip_comments=True,
     )
-    return xhtml(cleaned)
+    return xhtml(_NOT_IN_XML.sub("", cleaned))
+
+
+def _checked(fragment: str, tags: frozenset[str]) -> Converted:
+    """Scan, then sanitize unless the scan refused the fragment's structure."""
+    scan = _Scan(fragment)
+    if scan.too_big:
+        return Converted("", tuple(scan.findings), tuple(scan.images))
+    return Converted(sanitize(fragment, tags), tuple(scan.findings), tuple(scan.images))
+
+
+# Reading raw HTML before the sanitizer does
+
+# Elements the sanitizer drops that an author should hear about: active content, and
+# what would fetch, submit or play something. Other tags outside the safe subset
+# (<font>, <center>…) are unwrapped without a word, their text kept.
+_ANNOUNCED = frozenset({
+    "script", "noscript", "style", "link", "meta", "base", "iframe", "frame", "frameset",
+    "object", "embed", "applet", "param", "portal", "form", "input", "button", "select",
+    "option", "textarea", "fieldset", "legend", "datalist", "output", "keygen", "svg",
+    "math", "template", "audio", "video", "source", "track", "canvas", "dialog",
+})  # fmt: skip
+# Characters XML 1.0 does not allow, which the sanitizer lets through (written, or as
+# &#x1b;): lxml refuses them and an EPUB holding one is not well-formed. Dropped.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CSS_LOAD = re.compile(r"(url\s*\(|@import\s*(?:url\s*\()?)\s*['\"]?([^'\")\s;]*)", re.I)
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.I)
+_NOT_FETCHED = {"data", "javascript", "vbscript", "mailto", "tel", "about"}
+_STRIPPED_FROM_URLS = "".join(map(chr, range(0x21)))  # C0 controls and the space
+_IGNORED_IN_URLS = re.compile(r"[\t\n\r]")
+REACH_REASONS = {
+    "remote": "remote files are not fetched",
+    "file": "file: URLs are not read",
+    "absolute": "absolute paths are not allowed",
+}
+
+
+def reach(url: str) -> str:
+    """Where a URL points: "remote", "file", "absolute", "data" or another scheme that
+    loads nothing ("javascript"…), or "" for a relative path (resolved against the essay)."""
+    text = _as_browsers_read(url)
+    if text.startswith("//"):
+        return "remote"
+    scheme = scheme_of(text)
+    if len(scheme) > 1:  # a single letter is a Windows drive: C:/x.png
+        return scheme if scheme in _NOT_FETCHED or scheme == "file" else "remote"
+    return "absolute" if scheme or text.startswith("/") else ""
+
+
+def scheme_of(url: str) -> str:
+    """The URL's scheme, lower-cased ("" for a path)."""
+    match = _SCHEME.match(_as_browsers_read(url))
+    return match[1].lower() if match else ""
+
+
+def _as_browsers_read(url: str) -> str:
+    """Surrounding spaces and control characters and inner tabs and newlines ignored, a
+    backslash taken for a slash: "java<tab>script:" and two backslashes before a host
+    mean what a browser would make of them."""
+    return _IGNORED_IN_URLS.sub("", url.strip(_STRIPPED_FROM_URLS)).replace("\\", "/")
+
+
+class _Scan:
+    """Everything in a fragment that the sanitizer will drop or that would load a file."""
+
+    def __init__(self, fragment: str) -> None:
+        self.findings: list[Finding] = []
+        self.images: list[str] = []
+        self.too_big = False
+        root = _parse(_NOT_IN_XML.sub(" ", fragment))
+        if root is None:
+            return
+        depth, count = _depth_and_count(root)
+        if depth > MAX_NESTING:  # lxml stops nesting at 255 levels: the depth is not told
+            message = f"HTML nested more than {MAX_NESTING} levels deep; break it up"
+            self.findings.append(Finding(message, refused=True))
+        if count > MAX_ELEMENTS:
+            self.findings.append(_too_many(count))
+        self.too_big = bool(self.findings)
+        if not self.too_big:
+            for element in root.iter():
+                if isinstance(element.tag, str):
+                    self.element(element)
+        # One finding of each kind, at its first place: a page of pasted HTML with a
+        # hundred handlers needs one warning, not a hundred.
+        first: dict[str, Finding] = {}
+        for finding in self.findings:
+            first.setdefault(finding.message, finding)
+        self.findings = list(first.values())
+
+    def element(self, element: html.HtmlElement) -> None:
+        tag = element.tag.lower()
+        refused = False
+        if tag == "img":
+            self.images.append(element.get("src", ""))
+            self.srcset(element.get("srcset", ""))
+        elif tag == "link":
+            refused = self.link(element.get("href", ""))
+        elif tag == "style":
+            refused = self.css(element.text or "")
+        if tag in _ANNOUNCED and not refused:
+            self.findings.append(Finding(f"<{tag}> removed", needle=f"<{tag}"))
+        for name, value in element.attrib.items():
+            self.attribute(tag, name.lower(), value)
+
+    def attribute(self, tag: str, name: str, value: str) -> None:
+        if name.startswith("on"):
+            self.findings.append(Finding(f"{name} attribute removed", needle=name))
+        elif name == "style":
+            self.css(value)
+        elif name == "href" and tag == "a":
+            scheme = scheme_of(value)
+            if scheme and scheme not in _LINK_SCHEMES:
+                self.findings.append(Finding(f"link to '{scheme}:' removed", needle=value))
+
+    def link(self, href: str) -> bool:
+        """Refuse a stylesheet (or font, or anything) from outside the book."""
+        kind = reach(href)
+        if kind in REACH_REASONS:
+            message = f"<link href> '{href}': {REACH_REASONS[kind]}; {_STYLES_HINT}"
+            self.findings.append(Finding(message, refused=True, needle=href))
+        return kind in REACH_REASONS
+
+    def srcset(self, srcset: str) -> None:
+        for candidate in srcset.split(","):
+            url = next(iter(candidate.split()), "")  # "big.png 2x": the URL, then a size
+            kind = reach(url)
+            if kind in REACH_REASONS:
+                message = f"<img srcset> '{url}': {REACH_REASONS[kind]}; {_IMAGES_HINT}"
+                self.findings.append(Finding(message, refused=True, needle=url))
+
+    def css(self, css: str) -> bool:
+        """Refuse any file CSS would load: an essay's styles load nothing."""
+        loads = css_loads(css)
+        for _, what, url in loads:
+            reason = REACH_REASONS.get(reach(url), "an essay's CSS cannot load files")
+            message = f"CSS {what} '{url}': {reason}; {_STYLES_HINT}"
+            needle = url or what.rstrip(")")  # url() with nothing in it: find "url("
+            self.findings.append(Finding(message, refused=True, needle=needle))
+        return bool(loads)
+
+
+def css_loads(css: str) -> list[tuple[int, str, str]]:
+    """(offset, "url()" or "@import", URL) for each file a stylesheet would load.
+
+    CSS escapes (`\\75 rl(`) are not decoded: what this misses the sanitizer still
+    removes, and the PDF's fetcher still refuses; it only costs the author a message.
+    """
+    return [
+        (match.start(), "@import" if match[1].startswith("@") else "url()", match[2])
+        for match in _CSS_LOAD.finditer(css)
+    ]
+
+
+_STYLES_HINT = "put stylesheets and fonts in the book's styles/ folder"
+_IMAGES_HINT = "put the file in the book folder"
+
+
+def _parse(fragment: str) -> html.HtmlElement | None:
+    """The fragment parsed inside a wrapper of known depth (`_WRAPPER`), or None when it
+    holds nothing to parse. Not lxml's fragment_fromstring: it asserts on "<html>"."""
+    if not fragment.strip():
+        return None
+    try:
+        return html.document_fromstring(f"<html><body><div>{fragment}</div></body></html>")
+    except (etree.ParserError, ValueError):  # nothing but a comment, say
+        return None
+
+
+_WRAPPER = 3  # html, body, div
+
+
+def _depth_and_count(root: html.HtmlElement) -> tuple[int, int]:
+    """The deepest nesting of the fragment's elements, and how many there are."""
+    depth = deepest = count = 0
+    for event, _ in _walk(root):
+        if event == "start":
+            depth, count = depth + 1, count + 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return max(deepest - _WRAPPER, 0), max(count - _WRAPPER, 0)
+
+
+def _walk(root: html.HtmlElement) -> Iterator[tuple[str, etree._Element]]:
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if isinstance(element.tag, str):
+            yield event, element

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from make_book.model import Book, join_names
@@ -31,7 +32,11 @@ def search_path(book: Book) -> tuple[Path, ...]:
 
 
 def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
-    """A Jinja environment over the theme's search path."""
+    """A Jinja environment over the theme's search path.
+
+    Sandboxed: a book's `templates/` overrides come with the book, which may come
+    from anyone, and plain Jinja lets a template reach Python (and the shell).
+    """
     loader = jinja2.ChoiceLoader(
         [
             jinja2.FileSystemLoader([str(d) for d in search_path(book)]),
@@ -40,7 +45,7 @@ def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
             ),
         ]
     )
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,

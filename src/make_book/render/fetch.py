@@ -14,6 +14,9 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 BOOK_URL = "file:///make-book/book/"
 FONTS_URL = "file:///make-book/fonts/"
+# Images are checked at 40 MB before layout; a font or stylesheet larger than this is
+# not one, and reading it whole (a stylesheet may name any file) would only exhaust memory.
+MAX_BYTES = 128 * 1024 * 1024
 _TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -44,6 +47,8 @@ class BookFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type
             relative = unquote(urlsplit(url).path[len(urlsplit(prefix).path) :])
             target = (root / relative).resolve()
             if target.is_relative_to(root) and target.is_file():
+                if target.stat().st_size > MAX_BYTES:
+                    raise ValueError(f"larger than {MAX_BYTES // (1024 * 1024)} MB: {url}")
                 content_type = _TYPES.get(target.suffix.lower(), "application/octet-stream")
                 headers = {"Content-Type": content_type}
                 return URLFetcherResponse(url, target.read_bytes(), headers)
