@@ -41,6 +41,7 @@ def settle(fragment: str, slug: str, title: str | None) -> Settled:
     no_alt = tuple(img.get("src", "") for img in root.iter("img") if not img.get("alt", "").strip())
     footnotes = _extract_footnotes(root, slug)
     _namespace_ids(root, slug)
+    _drop_dangling_links(root, {n.id for n in footnotes} | {n.ref_id for n in footnotes})
     _nest_headings(root)
     words = len(root.text_content().split()) + sum(
         len(parse_fragment(n.html).text_content().split()) for n in footnotes
@@ -121,16 +122,33 @@ def _canonical_calls(root: html.HtmlElement, numbers: dict[str, int], slug: str)
 
 
 def _namespace_ids(root: html.HtmlElement, slug: str) -> None:
+    """Prefix every id with the essay's slug; two that end up alike get -2, -3…"""
     prefix = f"{slug}--"
+    seen: set[str] = set()
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
         ident = node.get("id")
         if ident and not ident.startswith(prefix):
-            node.set("id", prefix + _id_safe(ident))
+            ident = prefix + _id_safe(ident)
+        if ident:
+            unique, n = ident, 2
+            while unique in seen:  # e.g. a heading's anchor and a span with the same id
+                unique, n = f"{ident}-{n}", n + 1
+            seen.add(unique)
+            node.set("id", unique)
         href = node.get("href") if node.tag == "a" else None
         if href and href.startswith("#") and not href.startswith("#" + prefix):
             node.set("href", "#" + prefix + _id_safe(href[1:]))
+
+
+def _drop_dangling_links(root: html.HtmlElement, note_ids: set[str]) -> None:
+    """A link to a place the essay does not have leads nowhere: it stays as plain text."""
+    targets = {node.get("id") for node in root.iter() if isinstance(node.tag, str)} | note_ids
+    for link in root.iter("a"):
+        href = link.get("href") or ""
+        if href.startswith("#") and href[1:] not in targets:
+            del link.attrib["href"]
 
 
 def _id_safe(ident: str) -> str:
