@@ -14,6 +14,7 @@ from make_book.lint import lint
 from make_book.manifest import load_manifest
 from make_book.manifest_types import Manifest
 from make_book.model import Book
+from make_book.output import claim_output_folder
 from make_book.render.base import RenderContext, Renderer
 from make_book.render.epub import EpubRenderer
 from make_book.render.pdf import PdfRenderer
@@ -91,7 +92,8 @@ def run_build(
     with collected_warnings() as warnings:
         manifest, book = load(manifest_path)
         _stop_if_strict(strict, warnings)
-        with staged(out_dir, strict) as folder:
+        # One build at a time per output folder; the next one sweeps what a killed one left.
+        with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)
             contexts = [
                 RenderContext(manifest=manifest, out_dir=folder, profile_name=name)

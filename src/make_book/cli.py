@@ -12,6 +12,7 @@ import click
 from make_book import __version__
 from make_book.build import RENDERERS, load, run_build
 from make_book.errors import BookError, InputError, RenderError
+from make_book.interrupt import exit_cleanly_on_signals
 from make_book.preflight import preflight as run_preflight
 from make_book.profiles import PROFILES
 from make_book.report import write_failure_report, write_report
@@ -114,7 +115,8 @@ def build_command(
     chosen_profiles = _option(_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
     try:
-        run = run_build(manifest, out, chosen, chosen_profiles, strict=strict)
+        with exit_cleanly_on_signals():  # Ctrl-C and SIGTERM unwind: no temporary files left
+            run = run_build(manifest, out, chosen, chosen_profiles, strict=strict)
     except BookError as exc:
         if report_path is not None:
             write_failure_report(exc, report_path)

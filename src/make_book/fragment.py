@@ -128,10 +128,12 @@ def _namespace_ids(root: html.HtmlElement, slug: str) -> None:
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
-        ident = node.get("id")
-        if ident and not ident.startswith(prefix):
-            ident = prefix + _id_safe(ident)
-        if ident:
+        ident = (node.get("id") or "").strip()
+        if not ident:
+            node.attrib.pop("id", None)  # id="" is invalid: e.g. the anchor of a heading "…"
+        else:
+            if not ident.startswith(prefix):
+                ident = prefix + _id_safe(ident)
             unique, n = ident, 2
             while unique in seen:  # e.g. a heading's anchor and a span with the same id
                 unique, n = f"{ident}-{n}", n + 1

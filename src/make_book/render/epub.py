@@ -12,9 +12,13 @@ in the text (render/pagelist.py) and listed in the nav's page-list.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import gc
 import logging
 import re
+import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +29,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from make_book.cover import cover_png
+from make_book.errors import RenderError
 from make_book.model import Book, Essay, Part
 from make_book.output import atomic_path
 from make_book.pagemap import PageStart
@@ -170,10 +175,42 @@ class EpubRenderer(Renderer):
             when = book.meta.modified_time
             # ebooklib's own page-list would be empty: ours is in the nav template.
             options = {"epub3_pages": False, "raise_exceptions": True, "mtime": when}
-            epub.write_epub(str(raw), package, options)
+            _write_package(raw, package, options, target)
             with atomic_path(target) as tmp:
                 normalize_zip(raw, tmp, when, lambda name, data: _finish(name, data, book))
         return target
+
+
+def _write_package(
+    raw: Path, package: epub.EpubBook, options: dict[str, object], target: Path
+) -> None:
+    """ebooklib's write, with running out of room reported like any other output's."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # ebooklib announcing a future default
+            epub.write_epub(str(raw), package, options)
+    except OSError as exc:
+        _discard_broken_zip(exc)
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        kept = "; the previous file is unchanged" if target.exists() else ""
+        raise RenderError(f"{target}: not written: {exc.strerror}{kept}") from exc
+
+
+def _discard_broken_zip(error: BaseException) -> None:
+    """ebooklib leaves its ZipFile open when a write fails; closing it at collection
+    fails again and Python prints that as noise. Collect it now, quietly (the error's
+    traceback holds the frames that hold the file: drop it first)."""
+    link: BaseException | None = error
+    while link is not None:
+        link.__traceback__ = None
+        link = link.__context__
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def normalize_zip(
