@@ -24,6 +24,8 @@ Exit codes:
   0  the book was built (or checked) without errors
   1  a build step failed on valid input
   2  bad input: manifest, essay or command-line usage
+     (and any warning under --strict)
+  130, 143  interrupted by Ctrl-C or SIGTERM (outputs left as they were)
 """
 
 
