@@ -387,6 +387,14 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
         ["book.yaml:1:9: invalid YAML: control character #x0007 is not allowed"],
     ),
     (
+        "escaped control characters",
+        'title: "T\\x05"\nrights: ok\nauthor: ["A", "B\\x1b"]\ncontents: [intro.md]\n',
+        [
+            "book.yaml:1:8: title: control character #x0005 is not allowed",
+            "book.yaml:3:15: author[1]: control character #x001b is not allowed",
+        ],
+    ),
+    (
         "not a mapping",
         "- intro.md\n",
         ["book.yaml:1:1: expected a mapping with keys such as title and contents, found a list"],

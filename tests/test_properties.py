@@ -241,23 +241,21 @@ NONCHARACTER_IN_TEXT = [EssayFile(".md", "# T\n\nnon \ufffe char\n".encode(), No
 # WeasyPrint's line breaking, failing the PDF and the EPUB (it lays the print edition out).
 PARAGRAPH_SEPARATOR = [EssayFile(".md", "a \u2029 b".encode(), "Given Title")]
 # EPUBs that EPUBCheck refused, one essay per fault, in one book (each EPUBCheck run
-# costs seconds). Found by the property below and fixed: a link to a fragment no element
-# has (RSC-012), an id used twice after namespacing (RSC-005), the empty anchor of a
-# heading with no letter or digit (id="", RSC-005).
+# costs seconds). Found by the property below, each now fixed: a link to a fragment no
+# element has (RSC-012), also inside a footnote; an id used twice after namespacing
+# (RSC-005); the empty anchor of a heading with no letter or digit (id="", RSC-005); an
+# inline tag left open in raw HTML, which put the list after it inside an <i> (RSC-005
+# "element ul not allowed here").
 EPUBCHECK_FIXED = [
     EssayFile(".md", b"# T\n\nSee [there](#nowhere).\n", None),
     EssayFile(".md", b"# U\n\n## Two\n\n<span id='two'>x</span>\n", None),
     EssayFile(".md", "# V\n\n## \u2026\n\nAfter the break.\n".encode(), None),
-]
-# Found and not fixed yet (see the README's known limitations): a dangling link inside a
-# footnote (RSC-012); an inline tag left open in raw HTML, which puts the blocks after it
-# inside an <i> (RSC-005 "element ul not allowed here"); a title that is only empty
-# markup, giving an empty <title> and nav entry (RSC-005).
-EPUBCHECK_KNOWN = [
     EssayFile(".md", b"# W\n\nA note.[^1]\n\n[^1]: See [there](#nowhere).\n", None),
     EssayFile(".md", b"# X\n\n<i>\n\n- a\n- b\n", None),
-    EssayFile(".md", b"# Y\n\nText.\n", "<b></b>"),
 ]
+# Fixed: a title that is only empty markup gave an empty <title> and nav entry (RSC-005);
+# it is now refused as no title at all.
+EMPTY_MARKUP_TITLE = EssayFile(".md", b"# Y\n\nText.\n", "<b></b>")
 
 
 # The properties.
@@ -294,12 +292,6 @@ def test_any_essay_that_loads_makes_an_epub_epubcheck_accepts(essays: list[Essay
             assert_epubcheck_clean(epubcheck(build_epub(manifest)))
 
 
-@pytest.mark.xfail(strict=True, reason="known EPUB faults found by hypothesis, not fixed yet")
-@pytest.mark.parametrize(
-    "essay", EPUBCHECK_KNOWN, ids=["note-link", "list-in-inline", "empty-title"]
-)
-def test_known_epubcheck_faults_still_fail(essay: EssayFile) -> None:
-    """Recorded so that a fix shows up: strict xfail fails the day one passes."""
-    with written([essay]) as manifest:
-        if loads(manifest):
-            assert_epubcheck_clean(epubcheck(build_epub(manifest)))
+def test_a_title_of_empty_markup_is_refused_as_no_title() -> None:
+    with written([EMPTY_MARKUP_TITLE]) as manifest, pytest.raises(InputError, match="no title"):
+        load(manifest)

@@ -232,7 +232,7 @@ class _Builder:
             if title
             else settled.leading_heading_html
         )
-        if not title_html:
+        if not plain_text(title_html).strip():  # e.g. `title: "<b></b>"`: nothing to show
             title_html = DEFAULT_TITLES.get(kind, "")
         if not title_html:
             hint = "add `title:` to its front matter or start it with a `# Heading`"

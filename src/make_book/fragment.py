@@ -17,6 +17,15 @@ from make_book.model import Footnote
 from make_book.xhtml import inner_xhtml, parse_fragment, to_xhtml
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_INLINE_TAGS = (
+    *("a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd"),
+    *("mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var"),
+)
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "table", "figure"}
+    | {"hr", "section", "aside", "header", "footer", "nav", "article", "figcaption"}
+    | set(_HEADINGS)
+)
 NOTEREF = re.compile(r'<a class="noteref( repeat)?" href="#([^"]+)"( id="([^"]+)")?>(\d+)</a>')
 
 
@@ -39,6 +48,9 @@ def settle(fragment: str, slug: str, title: str | None) -> Settled:
     # Before the notes leave the tree: an image in a note is checked and packaged too.
     images = tuple(img.get("src", "") for img in root.iter("img"))
     no_alt = tuple(img.get("src", "") for img in root.iter("img") if not img.get("alt", "").strip())
+    _unwrap_inline_around_blocks(root)
+    # Before the notes leave the tree, so a note's link to a missing place is caught too.
+    _drop_dangling_links(root, set())
     footnotes = _extract_footnotes(root, slug)
     _namespace_ids(root, slug)
     _drop_dangling_links(root, {n.id for n in footnotes} | {n.ref_id for n in footnotes})
@@ -151,6 +163,17 @@ def _drop_dangling_links(root: html.HtmlElement, note_ids: set[str]) -> None:
         href = link.get("href") or ""
         if href.startswith("#") and href[1:] not in targets:
             del link.attrib["href"]
+
+
+def _unwrap_inline_around_blocks(root: html.HtmlElement) -> None:
+    """`<i>` left open before a list wraps the list: keep the text, drop the bad wrapper.
+
+    A block inside a phrasing element is invalid XHTML (EPUBCheck refuses it), and no
+    renderer can style it sensibly anyway.
+    """
+    for element in list(root.iter(*_INLINE_TAGS)):
+        if any(child.tag in _BLOCK_TAGS for child in element.iterdescendants()):
+            element.drop_tag()
 
 
 def _id_safe(ident: str) -> str:

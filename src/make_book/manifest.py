@@ -337,6 +337,10 @@ def _found(v: _Value) -> str:
     return _kind(v.data)
 
 
+# What XML 1.0 cannot hold: C0 controls but tab and line ends, surrogates, U+FFFE/U+FFFF.
+_FORBIDDEN_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _as_text(v: _Value) -> str | None:
     """A string value, stripped; plain scalars such as 1984 or `no` count as written."""
     if isinstance(v.data, str):
@@ -491,6 +495,11 @@ class _Checker:
             message = f"{len(text):,} characters; a value may have at most {MAX_VALUE:,}"
             self.report(v.mark, v.path, message)
             return default
+        if bad := _FORBIDDEN_IN_XML.search(text):
+            # Written as an escape ("\x05"), YAML lets it through; XML (XMP, EPUB) cannot hold it.
+            message = f"control character #x{ord(bad.group()):04x} is not allowed"
+            self.report(v.mark, v.path, message)
+            return default
         return text
 
     def required_text(self, v: _Value | None) -> str:
@@ -506,10 +515,10 @@ class _Checker:
             return ()
         if isinstance(v.data, _Seq):
             return tuple(name for name in map(self.text, _items(v)) if name)
-        text = _as_text(v)
-        if text is None:
+        if _as_text(v) is None:
             self.wrong(v, "a string or a list of strings")
             return ()
+        text = self.text(v)
         return (text,) if text else ()
 
     def language(self, v: _Value | None) -> str:

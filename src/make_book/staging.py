@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from make_book.output import exchange
+
 
 @contextlib.contextmanager
 def staged(out_dir: Path, enabled: bool = True) -> Iterator[Path]:
@@ -41,9 +43,12 @@ def publish(folder: Path, out_dir: Path) -> None:
 
 def swap_folder(new: Path, target: Path) -> None:
     """Replace the folder `target` by `new` with renames, so a failure leaves the old one."""
+    new.chmod(0o755)  # mkdtemp made it private; a published folder is readable like a file
+    if target.exists() and exchange(new, target):  # no moment without the folder
+        shutil.rmtree(new, ignore_errors=True)  # the old one, now under the new one's name
+        return
     parking = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
     parked = parking / target.name
-    new.chmod(0o755)  # mkdtemp made it private; a published folder is readable like a file
     try:
         if target.exists():
             target.rename(parked)
