@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from make_book.manifest_types import Manifest
 from make_book.model import Book
 from make_book.pagemap import PageStart
 from make_book.profiles import PROFILES, Profile
+from make_book.progress import Progress
 
 
 @dataclass
@@ -27,6 +29,15 @@ class PrintFacts:
 
 
 @dataclass(frozen=True)
+class LayoutOptions:
+    """How the print layout runs: worker processes, the cache, the progress display."""
+
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    cache_dir: Path | None = None  # None: no cache kept between builds
+    progress: Progress = field(default_factory=Progress)
+
+
+@dataclass(frozen=True)
 class RenderContext:
     """Where to write, the manifest the book came from, and the print profile."""
 
@@ -34,6 +45,7 @@ class RenderContext:
     out_dir: Path
     profile_name: str = ""  # empty: the manifest's pdf.profile
     facts: PrintFacts = field(default_factory=PrintFacts)
+    layout: LayoutOptions = field(default_factory=LayoutOptions)
 
     @property
     def profile(self) -> Profile:

@@ -7,6 +7,7 @@ URL), and nothing outside the book folder or the theme's fonts is opened.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -38,6 +39,7 @@ class BookFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type
         super().__init__(allowed_protocols={"file"})
         self.roots = [(BOOK_URL, book_root.resolve())]
         self.roots += [(FONTS_URL, d.resolve()) for d in font_dirs]
+        self.read: dict[str, str] = {}  # each file served -> its sha256 (a cache depends on it)
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
         """Read a file under one of the allowed roots, or raise ValueError."""
@@ -51,5 +53,7 @@ class BookFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type
                     raise ValueError(f"larger than {MAX_BYTES // (1024 * 1024)} MB: {url}")
                 content_type = _TYPES.get(target.suffix.lower(), "application/octet-stream")
                 headers = {"Content-Type": content_type}
-                return URLFetcherResponse(url, target.read_bytes(), headers)
+                content = target.read_bytes()
+                self.read[str(target)] = hashlib.sha256(content).hexdigest()
+                return URLFetcherResponse(url, content, headers)
         raise ValueError(f"not inside the book folder or the theme: {url}")

@@ -1,30 +1,39 @@
-"""The printed book: one HTML document laid out by WeasyPrint."""
+"""The printed book: laid out by WeasyPrint piece by piece, joined, finished, checked."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pikepdf
-import pydyf
 import weasyprint
 
-from make_book import __version__
+from make_book.cache import PieceCache
 from make_book.errors import RenderError
 from make_book.fragment import replace_noterefs
 from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
-from make_book.pagemap import mark_blocks
+from make_book.pagemap import PageStart, mark_blocks
 from make_book.preflight import preflight
 from make_book.profiles import BLEED, Profile
-from make_book.render.base import RenderContext, Renderer
+from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, BookFetcher
-from make_book.render.links import essay_type, no_epub_type
-from make_book.render.pagestarts import page_starts
+from make_book.render.join import join_pieces
+from make_book.render.layout_pool import LaidOutBook, lay_out_book
+from make_book.render.pagestarts import page_label
+from make_book.render.pieces import (
+    Piece,
+    PieceSpec,
+    main_specs,
+    piece_template,
+    render_piece,
+    template_context,
+)
+from make_book.render.piecework import LayoutJob
 from make_book.render.press import finish
 from make_book.render.weasy import (
     BOOK_FONT,
@@ -121,18 +130,7 @@ def _inline_blocks(note_html: str) -> str:
 def print_html(book: Book, typeface: str = "Linux Libertine") -> str:
     """The whole book as one HTML document for WeasyPrint."""
     template = environment(book).get_template("print.html")
-    return template.render(
-        book=book,
-        meta=book.meta,
-        notes=footnoted_body,
-        contributors=book.contributors_page,
-        sources=book.sources_page,
-        typeface=typeface,
-        version=__version__,
-        href=lambda anchor: f"#{anchor}",  # one document: every link is a fragment
-        t=no_epub_type,
-        essay_type=essay_type,
-    )
+    return template.render(**template_context(book, typeface, footnoted_body))
 
 
 class PdfRenderer(Renderer):
@@ -147,33 +145,82 @@ class PdfRenderer(Renderer):
         if ctx.manifest.pdf.bleed and not profile.bleed_allowed:
             log.warning("pdf.bleed is for printers: the %s profile has no bleed", profile.name)
         target = ctx.out_dir / profile.file_name("book")
-        with captured_weasyprint_log(), source_date(book), atomic_path(target) as tmp:
-            document, settings = fitted_layout(book, ctx.manifest.pdf, profile)
-            document.write_pdf(tmp, **pdf_options(book, document, profile))
+        with (
+            captured_weasyprint_log(),
+            source_date(book),
+            PieceCache(ctx.layout.cache_dir) as cache,
+            atomic_path(target) as tmp,
+        ):
+            laid, settings = fitted_layout(book, ctx, profile, cache)
+            join_pieces(laid, tmp)
             if profile.is_print:
                 finish(tmp, profile, book.meta.title)
             _preflight_or_fail(tmp, profile, settings)
             _warn_fallback_fonts(tmp, settings)
-            _record(ctx, book, document, settings, profile)
+            _record(ctx, book, laid, settings, profile)
         return target
 
 
 def fitted_layout(
-    book: Book, settings: PdfSettings, profile: Profile
-) -> tuple[weasyprint.Document, PdfSettings]:
+    book: Book, ctx: RenderContext, profile: Profile, cache: PieceCache
+) -> tuple[LaidOutBook, PdfSettings]:
     """Lay out until the margins suit the page count (KDP's gutter grows with the book)."""
-    chosen = print_settings(settings, profile, pages=0)
+    chosen = print_settings(ctx.manifest.pdf, profile, pages=0)
     for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
-        document = layout(book, chosen, profile)
-        wanted = print_settings(settings, profile, profile.padded(len(document.pages)))
+        laid = lay_out(book, chosen, profile, ctx.layout, cache)
+        wanted = print_settings(ctx.manifest.pdf, profile, profile.padded(laid.page_count))
         if wanted == chosen:
             break
         chosen = wanted
-    return document, chosen
+    for warning in laid.warnings:
+        log.warning("pdf: %s", warning)
+    return laid, chosen
+
+
+def lay_out(
+    book: Book,
+    settings: PdfSettings,
+    profile: Profile,
+    options: LayoutOptions,
+    cache: PieceCache,
+) -> LaidOutBook:
+    """Lay the book out piece by piece (cached, in parallel); see layout_pool.py."""
+    template = piece_template(book)
+    context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
+    specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
+    main = [render_piece(template, spec, context) for spec in specs]
+
+    def front(folios: dict[str, int]) -> Piece:
+        return render_piece(template, PieceSpec("front", "front"), context, folios)
+
+    job = _job(book, settings, profile)
+    return lay_out_book(job, main, front, cache, options.jobs, options.progress)
+
+
+def _job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
+    page_css = settings_css(
+        settings, profile.bleeds(settings.bleed), _safe_margin(settings, profile)
+    )
+    return LayoutJob(
+        css=page_css + find_file(book, "print.css").read_text("utf-8"),
+        book_root=book.root,
+        font_dirs=search_path(book),
+        dpi=profile.min_dpi or 0,  # printers want 300 dpi and gain nothing from more
+        tagged=profile.tagged,
+        variant=profile.weasyprint_variant,
+        language=book.meta.language,
+        identifier=book.meta.identifier,
+        source_epoch=os.environ.get("SOURCE_DATE_EPOCH")
+        or str(int(book.meta.modified_time.timestamp())),
+    )
 
 
 def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Document:
-    """Render the HTML to laid-out pages, logging WeasyPrint's warnings as ours."""
+    """The whole book as one WeasyPrint document: the reference the pieces must equal.
+
+    make-book itself lays books out in pieces (`lay_out`); this is for the tests
+    that compare the two, and for the benchmark's one-document baseline.
+    """
     # Fonts resolve along the theme search path: a project's folders may add faces.
     fetcher = BookFetcher(book.root, search_path(book))
     typeface = settings.font_family or "Linux Libertine"
@@ -192,23 +239,6 @@ def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Do
     # Printers want 300 dpi and gain nothing from more: WeasyPrint downsamples while laying out.
     dpi = {"dpi": profile.min_dpi} if profile.min_dpi else {}
     return html.render(stylesheets=[stylesheet], font_config=fonts, **dpi)
-
-
-def pdf_options(book: Book, document: weasyprint.Document, profile: Profile) -> dict[str, Any]:
-    """Fixed identifier, page labels that match the printed folios, the profile's variant."""
-    opener = _opener_index(document)
-
-    def finisher(_doc: weasyprint.Document, pdf: pydyf.PDF) -> None:
-        pdf.catalog["PageLabels"] = page_labels(opener)
-        pdf.catalog["Lang"] = pydyf.String(book.meta.language)
-
-    options: dict[str, Any] = {
-        "pdf_identifier": book.meta.identifier.encode("utf-8"),
-        "finisher": finisher,
-        "pdf_tags": profile.tagged,
-        "pdf_variant": profile.weasyprint_variant,
-    }
-    return options
 
 
 def _warn_fallback_fonts(path: Path, settings: PdfSettings) -> None:
@@ -264,44 +294,43 @@ def preflight_or_fail(
 def _record(
     ctx: RenderContext,
     book: Book,
-    document: weasyprint.Document,
+    laid: LaidOutBook,
     settings: PdfSettings,
     profile: Profile,
 ) -> None:
     """What the cover and the EPUB's page-list need from this layout."""
     if ctx.facts.page_count is not None:
         return  # laid out already for this profile in this run
-    ctx.facts.page_count = profile.padded(len(document.pages))
-    ctx.facts.page_starts = page_starts(document, _opener_index(document))
+    ctx.facts.page_count = profile.padded(laid.page_count)
+    ctx.facts.page_starts = _page_starts(laid)
     ctx.facts.profile = profile.name
     width, height = settings.trim
     ctx.facts.source = f"{book.meta.title}, print edition ({width:g} x {height:g} in)"
 
 
+def _page_starts(laid: LaidOutBook) -> list[PageStart]:
+    """Every piece's page starts, numbered in the joined book."""
+    starts, first, opener = [], 0, laid.front.pages
+    for piece in [laid.front, *laid.main]:
+        for start in piece.starts:
+            index = first + start.index
+            starts.append(replace(start, index=index, label=page_label(index, opener)))
+        first += piece.pages
+    return starts
+
+
 def interior_page_count(book: Book, ctx: RenderContext) -> int:
     """Lay the interior out (without writing it) when no PDF was built in this run."""
     if ctx.facts.page_count is None:
-        with captured_weasyprint_log(), source_date(book):
-            document, settings = fitted_layout(book, ctx.manifest.pdf, ctx.profile)
-            _record(ctx, book, document, settings, ctx.profile)
+        with (
+            captured_weasyprint_log(),
+            source_date(book),
+            PieceCache(ctx.layout.cache_dir) as cache,
+        ):
+            laid, settings = fitted_layout(book, ctx, ctx.profile, cache)
+            _record(ctx, book, laid, settings, ctx.profile)
     assert ctx.facts.page_count is not None
     return ctx.facts.page_count
-
-
-def _opener_index(document: weasyprint.Document) -> int:
-    for index, page in enumerate(document.pages):
-        if "main-start" in page.anchors:
-            return index
-    return 0
-
-
-def page_labels(opener: int) -> pydyf.Dictionary:
-    """Roman numbers for the front matter, arabic from the main matter's first page."""
-    nums: list[object] = []
-    if opener > 0:
-        nums += [0, pydyf.Dictionary({"S": "/r"})]
-    nums += [opener, pydyf.Dictionary({"S": "/D"})]
-    return pydyf.Dictionary({"Nums": pydyf.Array(nums)})
 
 
 log = logging.getLogger("make_book")

@@ -1,0 +1,373 @@
+"""Laying out a book's pieces: from the cache, in this process, or in worker processes.
+
+Pieces are taken in page order. A piece whose page count is unknown is laid out;
+its worker reports the count as soon as pagination ends and waits for its first
+folio, which is known once every piece before it has a count (see piecework.py).
+A piece whose count the cache knows waits for its folio, then comes from the
+cache if it was laid out at that folio before, else is laid out again. The front
+matter goes last: its contents print the folios of all the others.
+
+Workers are fresh processes (spawn): WeasyPrint and its fonts load once per
+worker, and a worker is replaced after `TASKS_PER_WORKER` pieces so that memory
+stays bounded however long the book.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import weasyprint
+
+from make_book import __version__
+from make_book.cache import PieceCache, piece_key
+from make_book.errors import RenderError
+from make_book.progress import Progress
+from make_book.render.pieces import Piece, PieceSpec
+from make_book.render.piecework import LayoutJob, PieceResult, install_folio_hook, lay_out_piece
+
+TASKS_PER_WORKER = 40
+POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
+
+
+@dataclass
+class LaidOutBook:
+    """Every piece laid out: the front matter, then the main matter in page order."""
+
+    front: PieceResult
+    main: list[PieceResult]
+    folios: list[int]  # the first folio of each main piece
+    warnings: list[str]
+    laid_out: int  # pieces laid out in this build (the rest came from the cache)
+
+    @property
+    def page_count(self) -> int:
+        return self.front.pages + sum(piece.pages for piece in self.main)
+
+
+@dataclass
+class _Task:
+    index: int  # -1: the front matter
+    piece: Piece
+    key: str
+    folio: int | None  # None: known once the pieces before it are counted
+
+
+@dataclass
+class _Plan:
+    """Which pieces are counted, which have their folio, which are done."""
+
+    pieces: list[Piece]
+    keys: list[str]
+    cache: PieceCache
+    counts: list[int | None]
+    results: dict[int, PieceResult] = field(default_factory=dict)
+    queued: set[int] = field(default_factory=set)
+    reported: set[int] = field(default_factory=set)  # pieces the progress display has
+
+    def folio(self, index: int) -> int | None:
+        """1 for the first piece; else the folio after the pieces before, once counted."""
+        before = self.counts[:index]
+        return None if None in before else 1 + sum(c for c in before if c is not None)
+
+    def ready(self) -> Iterator[_Task]:
+        """Tasks that can go now; cache hits are taken on the way."""
+        for index, piece in enumerate(self.pieces):
+            if index in self.results or index in self.queued:
+                continue
+            folio = self.folio(index)
+            if self.counts[index] is not None and folio is None:
+                continue  # counted before; its folio is not known yet
+            if folio is not None and self.counts[index] is not None:
+                hit = self.cache.get(self.keys[index], folio)
+                if hit is not None:
+                    self.results[index] = hit
+                    continue
+            self.queued.add(index)
+            yield _Task(index, piece, self.keys[index], folio)
+
+    def all_counted(self) -> bool:
+        return None not in self.counts
+
+    def folios(self) -> list[int]:
+        return [self.folio(i) or 0 for i in range(len(self.pieces))]
+
+
+FrontMaker = Callable[[dict[str, int]], Piece]
+
+
+def lay_out_book(
+    job: LayoutJob,
+    main: list[Piece],
+    make_front: FrontMaker,
+    cache: PieceCache,
+    jobs: int,
+    progress: Progress,
+) -> LaidOutBook:
+    """Lay out (or find) every piece; `make_front(folios)` renders the front matter."""
+    keys = [_key(job, piece) for piece in main]
+    plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys])
+    progress.start(len(main) + 1)
+    words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
+    runner = _run_in_pool if jobs > 1 and words >= POOL_FROM_WORDS else _run_here
+    laid_out = runner(job, plan, make_front, max(1, jobs), progress)
+    front = plan.results.pop(-1)
+    ordered = [plan.results[i] for i in range(len(main))]
+    warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
+    progress.finish()
+    return LaidOutBook(front, ordered, plan.folios(), warnings, laid_out)
+
+
+def _key(job: LayoutJob, piece: Piece) -> str:
+    options = [job.css, str(job.dpi), str(job.tagged), str(job.variant), job.language]
+    options += [job.identifier, job.source_epoch, *map(str, job.font_dirs)]
+    return piece_key(__version__, weasyprint.__version__, *options, piece.html)
+
+
+def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | None:
+    """The front matter, once every folio is known; None when the cache has it."""
+    folios = {piece.spec.name: plan.folio(i) or 0 for i, piece in enumerate(plan.pieces)}
+    front = make_front(folios)
+    key = _key(job, front)
+    hit = plan.cache.get(key, 1)
+    if hit is not None:
+        plan.results[-1] = hit
+        return None
+    return _Task(-1, front, key, 1)
+
+
+# In this process.
+
+
+def _run_here(
+    job: LayoutJob, plan: _Plan, make_front: FrontMaker, _jobs: int, progress: Progress
+) -> int:
+    install_folio_hook()
+    laid_out = 0
+    while len(plan.results) < len(plan.pieces):
+        task = next(plan.ready(), None)  # one at a time: each settles the next folio
+        _advance_hits(plan, progress)
+        if task is not None:
+            _finish(plan, task, _lay_out_here(job, plan, task), progress)
+            laid_out += 1
+    front = _front_task(job, plan, make_front)
+    if front is not None:
+        _finish(plan, front, _lay_out_here(job, plan, front), progress)
+        laid_out += 1
+    progress.advance(plan.results[-1].pages)
+    return laid_out
+
+
+def _lay_out_here(job: LayoutJob, plan: _Plan, task: _Task) -> PieceResult:
+    def ask(pages: int) -> int:
+        if task.folio is None:
+            plan.counts[task.index] = pages
+            task.folio = plan.folio(task.index)
+        assert task.folio is not None, "pieces are laid out in page order"
+        return task.folio
+
+    out = plan.cache.pdf_path(task.key, task.folio)
+    return _laid_out(
+        task, lambda: lay_out_piece(job, task.piece.html, task.piece.borrowed, ask, out)
+    )
+
+
+def _laid_out(task: _Task, lay_out: Callable[[], PieceResult]) -> PieceResult:
+    try:
+        return lay_out()
+    except RenderError:
+        raise
+    except Exception as error:  # WeasyPrint's own failure: name the piece it was laying out
+        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {error}") from error
+
+
+def _what(spec: PieceSpec) -> str:
+    return "the front matter" if spec.kind == "front" else f"'{spec.name}'"
+
+
+def _finish(plan: _Plan, task: _Task, result: PieceResult, progress: Progress) -> None:
+    if task.index >= 0:
+        plan.counts[task.index] = result.pages
+    assert task.folio is not None
+    result.name = task.piece.spec.name
+    plan.results[task.index] = plan.cache.store(task.key, task.folio, result)
+    plan.queued.discard(task.index)
+    if task.index >= 0:
+        plan.reported.add(task.index)
+        progress.advance(result.pages)
+
+
+def _advance_hits(plan: _Plan, progress: Progress) -> None:
+    for index in sorted(set(plan.results) - plan.reported):
+        if index >= 0:
+            plan.reported.add(index)
+            progress.advance(plan.results[index].pages, laid_out=False)
+
+
+# In worker processes.
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    done: int = 0
+    task: _Task | None = None
+
+    def send(self, task: _Task, out: Path) -> None:
+        self.task = task
+        self.conn.send(("lay", task.index, task.piece.html, task.piece.borrowed, out, task.folio))
+
+    def receive(self) -> tuple[Any, ...]:
+        try:
+            message: tuple[Any, ...] = self.conn.recv()
+        except EOFError:
+            code = self.process.exitcode
+            raise RenderError(f"pdf: a layout worker stopped (exit code {code})") from None
+        return message
+
+
+def _run_in_pool(
+    job: LayoutJob, plan: _Plan, make_front: FrontMaker, jobs: int, progress: Progress
+) -> int:
+    laid_out = 0
+    pending: list[_Task] = []
+    front_sent = False
+    with _workers(job, jobs) as pool:
+        waiting: dict[int, _Worker] = {}  # piece index -> worker waiting for its folio
+        while True:
+            pending += plan.ready()
+            _advance_hits(plan, progress)
+            if not front_sent and plan.all_counted():
+                front = _front_task(job, plan, make_front)
+                pending += [front] if front is not None else []
+                front_sent = True
+            pending.sort(key=lambda t: (t.index < 0, t.index))  # page order, front last
+            for worker in pool.idle():
+                if pending:
+                    task = pending.pop(0)
+                    worker.send(task, plan.cache.pdf_path(task.key, task.folio))
+            busy = [w for w in pool.workers if w.task is not None]
+            if not busy and not pending:
+                break
+            for worker in pool.ready(busy):
+                laid_out += _handle(worker, worker.receive(), plan, waiting, progress)
+            _answer_folios(plan, waiting)
+            pool.recycle()
+    progress.advance(plan.results[-1].pages)
+    return laid_out
+
+
+def _handle(
+    worker: _Worker,
+    message: tuple[Any, ...],
+    plan: _Plan,
+    waiting: dict[int, _Worker],
+    progress: Progress,
+) -> int:
+    kind, index = message[0], message[1]
+    task = worker.task
+    assert task is not None and task.index == index
+    if kind == "count":
+        plan.counts[index] = message[2]
+        waiting[index] = worker
+        return 0
+    if kind == "failed":
+        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")
+    task.folio = task.folio or plan.folio(index)
+    worker.task, worker.done = None, worker.done + 1
+    _finish(plan, task, message[2], progress)
+    return 1
+
+
+def _answer_folios(plan: _Plan, waiting: dict[int, _Worker]) -> None:
+    for index in sorted(waiting):
+        folio = plan.folio(index)
+        if folio is None:
+            break  # a piece before it is not counted yet; later ones wait too
+        worker = waiting.pop(index)
+        assert worker.task is not None
+        worker.task.folio = folio
+        worker.conn.send(("folio", index, folio))
+
+
+class _Pool:
+    def __init__(self, job: LayoutJob, size: int) -> None:
+        self.job = job
+        self.context = multiprocessing.get_context("spawn")
+        self.workers = [self._start() for _ in range(size)]
+
+    def _start(self) -> _Worker:
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(target=_serve, args=(theirs, self.job), daemon=True)
+        process.start()
+        theirs.close()
+        return _Worker(process, ours)
+
+    def idle(self) -> list[_Worker]:
+        return [w for w in self.workers if w.task is None]
+
+    def ready(self, busy: list[_Worker]) -> list[_Worker]:
+        conns = multiprocessing.connection.wait([w.conn for w in busy])
+        return [w for w in busy if w.conn in conns]
+
+    def recycle(self) -> None:
+        """Replace a worker that has laid out many pieces: its memory only grows."""
+        for i, worker in enumerate(self.workers):
+            if worker.task is None and worker.done >= TASKS_PER_WORKER:
+                _stop(worker)
+                self.workers[i] = self._start()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            _stop(worker)
+
+
+def _stop(worker: _Worker) -> None:
+    with suppress(OSError):
+        worker.conn.send(None)
+    worker.process.join(timeout=5)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join()
+    worker.conn.close()
+
+
+@contextmanager
+def _workers(job: LayoutJob, size: int) -> Iterator[_Pool]:
+    pool = _Pool(job, size)
+    try:
+        yield pool
+    except BaseException:
+        for worker in pool.workers:  # a failure or Ctrl-C: do not wait for their pieces
+            worker.process.kill()
+        raise
+    finally:
+        pool.close()
+
+
+def _serve(conn: Connection, job: LayoutJob) -> None:
+    """A worker: lay out each piece sent until told to stop (None)."""
+    install_folio_hook()
+    os.environ.setdefault("SOURCE_DATE_EPOCH", job.source_epoch)
+    while (message := conn.recv()) is not None:
+        _, index, html, borrowed, out, folio = message
+
+        def ask(pages: int, index: int = index, folio: int | None = folio) -> int:
+            if folio is not None:
+                return folio
+            conn.send(("count", index, pages))
+            answer: tuple[str, int, int] = conn.recv()
+            return answer[2]
+
+        try:
+            conn.send(("done", index, lay_out_piece(job, html, borrowed, ask, out)))
+        except Exception as error:  # reported to the main process, which names the piece
+            conn.send(("failed", index, f"{type(error).__name__}: {error}"))

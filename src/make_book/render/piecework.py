@@ -1,0 +1,242 @@
+"""Laying out one piece of the book (pieces.py) and writing its PDF, in any process.
+
+The folios of a piece depend on the page counts of the pieces before it, but its
+line and page breaks do not: every piece starts on a recto with the same page
+geometry. So WeasyPrint lays the piece out, make-book learns its page count,
+asks for the folio its first page gets, and only then are the running heads and
+folios (WeasyPrint's margin boxes, made last) set, with the page counter moved on.
+Each piece is laid out once, even in a cold parallel build.
+
+That needs two of WeasyPrint's internals (`make_all_pages`, `make_margin_boxes`,
+WeasyPrint 70): `install_folio_hook` wraps them, and `folio_hook_works` tells
+whether it could, so that make-book falls back to one document otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydyf
+import weasyprint
+import weasyprint.layout
+
+from make_book.errors import RenderError
+from make_book.pagemap import PageStart
+from make_book.render.fetch import BOOK_URL, BookFetcher
+from make_book.render.pagestarts import page_starts
+from make_book.render.pieces import END_MARKER
+from make_book.render.weasy import font_config
+
+SCALE = 0.75  # CSS px to PDF points, as WeasyPrint writes them
+
+
+@dataclass(frozen=True)
+class LayoutJob:
+    """What every piece of one book and profile is laid out with (sent to workers)."""
+
+    css: str  # settings_css + the theme's print.css
+    book_root: Path
+    font_dirs: tuple[Path, ...]
+    dpi: int  # 0: keep images as they are
+    tagged: bool
+    variant: str | None
+    language: str
+    identifier: str
+    source_epoch: str  # SOURCE_DATE_EPOCH for fontTools' subsets
+
+
+@dataclass
+class PieceResult:
+    """A laid-out piece: its PDF and what the join, the contents and the EPUB need."""
+
+    name: str
+    pages: int  # pages kept: the end marker's page is dropped
+    pdf: Path
+    sha256: str
+    bookmarks: list[tuple[int, str, int, float, float, str]] = field(default_factory=list)
+    anchors: dict[str, int] = field(default_factory=dict)  # id -> page index in the piece
+    starts: list[PageStart] = field(default_factory=list)  # page indices in the piece
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # file read -> its sha256
+
+
+AskFolio = Callable[[int], int]  # pages kept -> the folio of the piece's first page
+
+
+def lay_out_piece(
+    job: LayoutJob, html: str, borrowed: tuple[str, ...], ask: AskFolio, out: Path
+) -> PieceResult:
+    """Lay out `html`, get its first folio from `ask`, write the PDF to `out` atomically."""
+    fetcher = BookFetcher(job.book_root, job.font_dirs)
+    with _collected_warnings() as warnings, _source_epoch(job.source_epoch):
+        document = _render(job, html, fetcher, ask)
+        pages = document.pages[:-1]  # the end marker's page
+        kept = document.copy(pages)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        kept.write_pdf(tmp, **_pdf_options(job))
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    os.replace(tmp, out)
+    return PieceResult(
+        name=out.stem,
+        pages=len(pages),
+        pdf=out,
+        sha256=digest,
+        bookmarks=_bookmarks(pages),
+        anchors=_anchors(pages, set(borrowed)),
+        starts=page_starts(kept, 0),
+        warnings=warnings,
+        files=fetcher.read,
+    )
+
+
+def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> weasyprint.Document:
+    fonts = font_config()
+    stylesheet = weasyprint.CSS(
+        string=job.css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=fonts
+    )
+    source = weasyprint.HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher)
+    dpi = {"dpi": job.dpi} if job.dpi else {}
+    with _folio_from(ask):
+        document = source.render(stylesheets=[stylesheet], font_config=fonts, **dpi)
+    if not document.pages or END_MARKER not in document.pages[-1].anchors:
+        raise RenderError("pdf: a piece's end marker is not on its own last page")
+    return document
+
+
+def _pdf_options(job: LayoutJob) -> dict[str, Any]:
+    def finisher(_doc: weasyprint.Document, pdf: pydyf.PDF) -> None:
+        pdf.catalog["Lang"] = pydyf.String(job.language)
+
+    return {
+        "pdf_identifier": job.identifier.encode("utf-8"),
+        "finisher": finisher,
+        "pdf_tags": job.tagged,
+        "pdf_variant": job.variant,
+    }
+
+
+def _bookmarks(pages: list[Any]) -> list[tuple[int, str, int, float, float, str]]:
+    """(level, label, page, x, y, state), the point in PDF units as WeasyPrint writes it."""
+    return [
+        (level, label, index, x * SCALE, (page.height - y) * SCALE, state)
+        for index, page in enumerate(pages)
+        for level, label, (x, y), state in page.bookmarks
+    ]
+
+
+def _anchors(pages: list[Any], borrowed: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, page in enumerate(pages):
+        for name in page.anchors:
+            if name not in borrowed and name != END_MARKER:
+                found.setdefault(name, index)
+    return found
+
+
+# The folio hook.
+
+_original_make_all_pages = getattr(weasyprint.layout, "make_all_pages", None)
+_original_make_margin_boxes = getattr(weasyprint.layout, "make_margin_boxes", None)
+
+
+@dataclass
+class _Shift:
+    ask: AskFolio | None = None
+    pages: int = 0  # pages of the last pagination pass, the marker's included
+    delta: int | None = None
+
+
+_SHIFT = _Shift()
+
+
+def folio_hook_works() -> bool:
+    """Whether this WeasyPrint has the two functions the hook wraps."""
+    return _original_make_all_pages is not None and _original_make_margin_boxes is not None
+
+
+def install_folio_hook() -> None:
+    """Wrap WeasyPrint's pagination and margin boxes; inert outside `_folio_from`."""
+    if not folio_hook_works() or getattr(weasyprint.layout, "_make_book_hooked", False):
+        return
+    weasyprint.layout.make_all_pages = _counted_pages
+    weasyprint.layout.make_margin_boxes = _shifted_margin_boxes
+    weasyprint.layout._make_book_hooked = True
+
+
+@contextlib.contextmanager
+def _folio_from(ask: AskFolio) -> Iterator[None]:
+    install_folio_hook()
+    _SHIFT.ask, _SHIFT.pages, _SHIFT.delta = ask, 0, None
+    try:
+        yield
+        if _SHIFT.delta is None:  # no page asked (cannot happen with a marker): ask anyway
+            ask(max(_SHIFT.pages - 1, 0))
+    finally:
+        _SHIFT.ask = None
+
+
+def _counted_pages(*args: Any, **kwargs: Any) -> list[Any]:
+    assert _original_make_all_pages is not None
+    pages = list(_original_make_all_pages(*args, **kwargs))
+    _SHIFT.pages = len(pages)  # WeasyPrint may paginate again; the last pass counts
+    return pages
+
+
+def _shifted_margin_boxes(context: Any, page: Any, state: Any) -> Any:
+    assert _original_make_margin_boxes is not None
+    if _SHIFT.ask is not None:
+        if _SHIFT.delta is None:  # pagination is over: margin boxes come after it
+            _SHIFT.delta = _SHIFT.ask(_SHIFT.pages - 1) - 1
+        if _SHIFT.delta:
+            quote_depth, counters, scopes, groups = state
+            counters = {**counters, "page": [n + _SHIFT.delta for n in counters.get("page", [])]}
+            state = [quote_depth, counters, scopes, groups]
+    return _original_make_margin_boxes(context, page, state)
+
+
+# Warnings and dates.
+
+
+@contextlib.contextmanager
+def _collected_warnings() -> Iterator[list[str]]:
+    """WeasyPrint's warnings, kept with the piece so a cached piece reports them again."""
+    found: list[str] = []
+    handler = _Collect(found)
+    logger = logging.getLogger("weasyprint")
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield found
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+class _Collect(logging.Handler):
+    def __init__(self, found: list[str]) -> None:
+        super().__init__()
+        self.found = found
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING and "HarfBuzz-Subset" not in message:
+            self.found.append(message)
+
+
+@contextlib.contextmanager
+def _source_epoch(epoch: str) -> Iterator[None]:
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = before or epoch
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
