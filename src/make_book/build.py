@@ -15,7 +15,7 @@ from make_book.manifest import load_manifest
 from make_book.manifest_types import Manifest
 from make_book.model import Book
 from make_book.output import claim_output_folder
-from make_book.render.base import RenderContext, Renderer
+from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.epub import EpubRenderer
 from make_book.render.pdf import PdfRenderer
 from make_book.render.web import WebRenderer
@@ -80,6 +80,7 @@ def run_build(
     formats: Sequence[str],
     profiles: Sequence[str] = (),
     strict: bool = False,
+    layout: LayoutOptions | None = None,
 ) -> BuildRun:
     """Build the selected formats; a renderer's crash becomes a RenderError naming it.
 
@@ -87,7 +88,10 @@ def run_build(
     manifest's); the EPUB's page-list follows the manifest's profile.
     `strict`: any warning fails the build, and nothing is published unless the
     whole build is clean (outputs are made in a staging folder, then moved).
+    `layout`: worker processes, cache and progress of the print layout (default:
+    every core, no cache kept, no progress shown).
     """
+    layout = layout or LayoutOptions()
     started = time.perf_counter()
     with collected_warnings() as warnings:
         manifest, book = load(manifest_path)
@@ -96,7 +100,7 @@ def run_build(
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)
             contexts = [
-                RenderContext(manifest=manifest, out_dir=folder, profile_name=name)
+                RenderContext(manifest, folder, profile_name=name, layout=layout)
                 for name in (profiles or [manifest.pdf.profile])
             ]
             for ctx in contexts:
@@ -105,7 +109,7 @@ def run_build(
             # this run builds, so the EPUB does not depend on the command line.
             edition = next(
                 (c for c in contexts if c.profile.name == manifest.pdf.profile),
-                RenderContext(manifest=manifest, out_dir=folder),
+                RenderContext(manifest, folder, layout=layout),
             )
             run.built += [_render(n, book, edition) for n in formats if n not in PER_PROFILE]
             _stop_if_strict(strict, warnings)

@@ -28,7 +28,7 @@ from make_book.pagemap import PageStart
 from make_book.render.piecework import PieceResult
 
 CACHE_FOLDER = ".make-book-cache"
-FORMAT = 1  # bump when the record's shape changes: older entries are then stale
+FORMAT = 2  # bump when the record's shape changes: older entries are then stale
 MAX_AGE_DAYS = 30
 
 
@@ -112,6 +112,12 @@ class PieceCache:
         data = asdict(result) | {"format": FORMAT, "pdf": final.name}
         _write_atomically(final.with_suffix(".json"), json.dumps(data).encode("utf-8"))
         return result
+
+    def passed(self, key: str, folio: int, result: PieceResult, profile: str) -> None:
+        """Note that the piece's pages passed `profile`'s preflight in a joined book."""
+        if profile not in result.passed:
+            result.passed.append(profile)
+            self.store(key, folio, result)
 
     def _load(self, record: Path) -> PieceResult | None:
         """The record if readable and every file it read is unchanged; else remove it."""

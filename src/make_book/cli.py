@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from make_book import __version__
+from make_book import __version__, progress
 from make_book.build import RENDERERS, load, run_build
+from make_book.cache import CACHE_FOLDER
 from make_book.errors import BookError, InputError, RenderError
 from make_book.interrupt import exit_cleanly_on_signals
+from make_book.output import write_atomic
 from make_book.preflight import preflight as run_preflight
 from make_book.profiles import PROFILES
-from make_book.report import write_failure_report, write_report
+from make_book.render.base import LayoutOptions
+from make_book.report import report, write_failure_report, write_report
 from make_book.scaffold import scaffold
+from make_book.uptodate import Record, record_for
 from make_book.verify import verify_outputs
 
 EPILOG = """\b
@@ -104,6 +110,19 @@ manifest_argument = click.argument(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a JSON report: outputs with sizes and sha256, pages, words, warnings, timings.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of cores",
+    help="Worker processes laying out the PDF.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help=f"Lay out every essay again, and keep no {CACHE_FOLDER}/ beside book.yaml.",
+)
 def build_command(
     manifest: Path,
     out_dir: Path | None,
@@ -111,23 +130,54 @@ def build_command(
     profiles: str,
     strict: bool,
     report_path: Path | None,
+    jobs: int,
+    no_cache: bool,
 ) -> None:
-    """Build the book: MANIFEST (default ./book.yaml) -> dist/."""
+    """Build the book: MANIFEST (default ./book.yaml) -> dist/.
+
+    Only what changed since the last build is laid out again: laid-out essays are
+    kept in .make-book-cache/ beside book.yaml (safe to delete).
+    """
     chosen = _option(_formats, formats, "'--format'")
     chosen_profiles = _option(_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
+    cache = None if no_cache else manifest.parent / CACHE_FOLDER
+    options = LayoutOptions(jobs=jobs, cache_dir=cache, progress=progress.for_stream())
+    settings = [",".join(chosen), ",".join(chosen_profiles), str(strict)]
+    record = record_for(manifest, out, cache, settings) if cache is not None else None
+    if record is not None and _up_to_date(record, report_path):
+        return
     try:
         with exit_cleanly_on_signals():  # Ctrl-C and SIGTERM unwind: no temporary files left
-            run = run_build(manifest, out, chosen, chosen_profiles, strict=strict)
+            run = run_build(manifest, out, chosen, chosen_profiles, strict=strict, layout=options)
     except BookError as exc:
         if report_path is not None:
             write_failure_report(exc, report_path)
         raise
+    lines = []
     for item in run.built:
         note = f"  {item.note}" if item.note else ""
-        click.echo(f"{item.format:5} {item.path}  ({item.seconds:.1f} s){note}")
+        lines.append(f"{item.format:5} {item.path}  ({item.seconds:.1f} s){note}")
+        click.echo(lines[-1])
     if report_path is not None:
         write_report(run, report_path)
+    if record is not None:
+        if run.warnings:
+            record.forget()  # a build with warnings is built again: it says them again
+        else:
+            record.save([b.path for b in run.built], {"lines": lines, "report": report(run)})
+
+
+def _up_to_date(record: Record, report_path: Path | None) -> bool:
+    """Nothing changed since the last clean build: say what it built, and stop."""
+    previous = record.unchanged()
+    if previous is None:
+        return False
+    for line in previous["lines"]:
+        click.echo(line.split("  (")[0] + "  (up to date)")
+    if report_path is not None:
+        write_atomic(report_path, json.dumps(previous["report"], indent=2, sort_keys=True) + "\n")
+    return True
 
 
 def _option(parse: Callable[[str], list[str]], value: str, hint: str) -> list[str]:

@@ -66,12 +66,16 @@ def preflight(
     *,
     trim: tuple[float, float] | None = None,
     bleed: bool | None = None,
+    drawn_before: frozenset[int] = frozenset(),
 ) -> list[Finding]:
     """Read a finished PDF and list every way it breaks the profile's rules (empty: passes).
 
     `trim` (width, height in inches) and `bleed` are what the book asked for; when None
     they are read from the file: the first page's TrimBox, and whether its MediaBox
     reaches beyond it. A file that cannot be read gives one "unreadable" finding.
+    `drawn_before`: 0-based pages whose drawing (fonts, images, colours, margins)
+    passed this profile in an earlier build, unchanged since (the layout cache knows):
+    their content is not read again. Boxes, annotations and the whole file always are.
     """
     try:
         with pikepdf.open(path) as pdf:
@@ -79,7 +83,7 @@ def preflight(
             warnings = pdf.get_warnings()
             if warnings:
                 return [Finding("unreadable", f"{path.name} is damaged: {warnings[0]}")]
-            findings = _Preflight(pdf, profile, trim, bleed).run()
+            findings = _Preflight(pdf, profile, trim, bleed).run(drawn_before)
     except pikepdf.PasswordError:
         return [Finding("unreadable", f"{path.name} is encrypted; printers need it unlocked")]
     except (pikepdf.PdfError, OSError) as error:
@@ -863,10 +867,12 @@ class _Preflight:
         # PDF/X-1a is PDF 1.3, which has no transparency; the gray presses flatten nothing.
         self.no_transparency = profile.gray_only or profile.identification.startswith("PDF/X-1a")
 
-    def run(self) -> list[Finding]:
+    def run(self, drawn_before: frozenset[int] = frozenset()) -> list[Finding]:
         findings = [Finding(rule, message) for rule, message in self._whole_file()]
         for index, page in enumerate(self.pages):
-            problems = [*self._boxes(index), *self._annotations(page), *self._content(index, page)]
+            problems = [*self._boxes(index), *self._annotations(page)]
+            if index not in drawn_before:
+                problems += self._content(index, page)
             findings += [Finding(rule, message, index + 1) for rule, message in problems]
         return findings
 

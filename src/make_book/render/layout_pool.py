@@ -46,10 +46,25 @@ class LaidOutBook:
     folios: list[int]  # the first folio of each main piece
     warnings: list[str]
     laid_out: int  # pieces laid out in this build (the rest came from the cache)
+    entries: list[tuple[str, int]]  # (cache key, first folio) of the front, then the main
 
     @property
     def page_count(self) -> int:
         return self.front.pages + sum(piece.pages for piece in self.main)
+
+    @property
+    def pieces(self) -> list[PieceResult]:
+        return [self.front, *self.main]
+
+    def passed_pages(self, profile: str) -> frozenset[int]:
+        """Pages of pieces whose drawing passed `profile`'s preflight before."""
+        pages: set[int] = set()
+        first = 0
+        for piece in self.pieces:
+            if profile in piece.passed:
+                pages.update(range(first, first + piece.pages))
+            first += piece.pages
+        return frozenset(pages)
 
 
 @dataclass
@@ -71,6 +86,7 @@ class _Plan:
     results: dict[int, PieceResult] = field(default_factory=dict)
     queued: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)  # pieces the progress display has
+    front_key: str = ""
 
     def folio(self, index: int) -> int | None:
         """1 for the first piece; else the folio after the pieces before, once counted."""
@@ -122,7 +138,8 @@ def lay_out_book(
     ordered = [plan.results[i] for i in range(len(main))]
     warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
     progress.finish()
-    return LaidOutBook(front, ordered, plan.folios(), warnings, laid_out)
+    entries = [(plan.front_key, 1), *zip(keys, plan.folios(), strict=True)]
+    return LaidOutBook(front, ordered, plan.folios(), warnings, laid_out, entries)
 
 
 def _key(job: LayoutJob, piece: Piece) -> str:
@@ -135,7 +152,7 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | 
     """The front matter, once every folio is known; None when the cache has it."""
     folios = {piece.spec.name: plan.folio(i) or 0 for i, piece in enumerate(plan.pieces)}
     front = make_front(folios)
-    key = _key(job, front)
+    key = plan.front_key = _key(job, front)
     hit = plan.cache.get(key, 1)
     if hit is not None:
         plan.results[-1] = hit

@@ -18,7 +18,7 @@ from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
 from make_book.pagemap import PageStart, mark_blocks
-from make_book.preflight import preflight
+from make_book.preflight import Finding, preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, BookFetcher
@@ -155,7 +155,12 @@ class PdfRenderer(Renderer):
             join_pieces(laid, tmp)
             if profile.is_print:
                 finish(tmp, profile, book.meta.title)
-            _preflight_or_fail(tmp, profile, settings)
+            trim, bleed = settings.trim, profile.bleeds(settings.bleed)
+            before = laid.passed_pages(profile.name)
+            if not preflight_or_fail(tmp, profile, trim, bleed, drawn_before=before):
+                # Not even a warning: next time these pieces' pages need not be read again.
+                for (key, folio), piece in zip(laid.entries, laid.pieces, strict=True):
+                    cache.passed(key, folio, piece, profile.name)
             _warn_fallback_fonts(tmp, settings)
             _record(ctx, book, laid, settings, profile)
         return target
@@ -264,10 +269,6 @@ def _font_key(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def _preflight_or_fail(path: Path, profile: Profile, settings: PdfSettings) -> None:
-    preflight_or_fail(path, profile, settings.trim, profile.bleeds(settings.bleed))
-
-
 def preflight_or_fail(
     path: Path,
     profile: Profile,
@@ -275,13 +276,15 @@ def preflight_or_fail(
     bleed: bool,
     what: str = "pdf",
     quiet: frozenset[str] = frozenset(),
-) -> None:
+    drawn_before: frozenset[int] = frozenset(),
+) -> list[Finding]:
     """A file that does not meet its profile is never written under the book's name.
 
     Low image resolution is the one finding that only warns: the services
     themselves accept such images after a warning, and only the author can fix it.
+    Returns the findings that only warn.
     """
-    findings = preflight(path, profile, trim=trim, bleed=bleed)
+    findings = preflight(path, profile, trim=trim, bleed=bleed, drawn_before=drawn_before)
     for finding in findings:
         if finding.rule in WARNING_RULES - quiet:
             log.warning("%s (%s profile): %s", what, profile.name, finding)
@@ -289,6 +292,7 @@ def preflight_or_fail(
     if failures:
         lines = [f"{what} ({profile.name} profile) fails its preflight: {f}" for f in failures]
         raise RenderError("\n".join(lines))
+    return findings
 
 
 def _record(

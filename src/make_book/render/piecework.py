@@ -65,6 +65,7 @@ class PieceResult:
     starts: list[PageStart] = field(default_factory=list)  # page indices in the piece
     warnings: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # file read -> its sha256
+    passed: list[str] = field(default_factory=list)  # profiles whose preflight its pages passed
 
 
 AskFolio = Callable[[int], int]  # pages kept -> the folio of the piece's first page
@@ -91,23 +92,45 @@ def lay_out_piece(
         bookmarks=_bookmarks(pages),
         anchors=_anchors(pages, set(borrowed)),
         starts=page_starts(kept, 0),
-        warnings=warnings,
+        warnings=list(dict.fromkeys(_stylesheet(job).warnings + warnings)),
         files=fetcher.read,
     )
 
 
 def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> weasyprint.Document:
     fonts = font_config()
-    stylesheet = weasyprint.CSS(
-        string=job.css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=fonts
-    )
+    stylesheet = _stylesheet(job)
+    fetcher.read.update(stylesheet.files)  # read once per process; every piece depends on them
     source = weasyprint.HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher)
     dpi = {"dpi": job.dpi} if job.dpi else {}
     with _folio_from(ask):
-        document = source.render(stylesheets=[stylesheet], font_config=fonts, **dpi)
+        document = source.render(stylesheets=[stylesheet.css], font_config=fonts, **dpi)
     if not document.pages or END_MARKER not in document.pages[-1].anchors:
         raise RenderError("pdf: a piece's end marker is not on its own last page")
     return document
+
+
+@dataclass(frozen=True)
+class _Stylesheet:
+    css: weasyprint.CSS
+    files: dict[str, str]  # what parsing it read: the fonts, imported stylesheets
+    warnings: list[str]  # what parsing it said: every piece repeats it (a cached one too)
+
+
+_STYLESHEETS: dict[LayoutJob, _Stylesheet] = {}
+
+
+def _stylesheet(job: LayoutJob) -> _Stylesheet:
+    """The job's stylesheet, parsed (and its fonts loaded) once per process."""
+    if job not in _STYLESHEETS:
+        fetcher = BookFetcher(job.book_root, job.font_dirs)
+        with _collected_warnings() as warnings:
+            css = weasyprint.CSS(
+                string=job.css, base_url=BOOK_URL, url_fetcher=fetcher, font_config=font_config()
+            )
+        _STYLESHEETS.clear()  # one job at a time: a new profile or margins replace it
+        _STYLESHEETS[job] = _Stylesheet(css, fetcher.read, warnings)
+    return _STYLESHEETS[job]
 
 
 def _pdf_options(job: LayoutJob) -> dict[str, Any]:
