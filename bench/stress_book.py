@@ -5,7 +5,7 @@ in examples/montaigne: each essay takes a window of paragraphs from one of its
 chapters, and a footnote about every 250 words. The output is deterministic, so two
 runs of the benchmark lay out the same book.
 
-    python bench/stress_book.py OUT_FOLDER [--essays 300] [--words 1150]
+    python bench/stress_book.py OUT_FOLDER [--essays 300] [--words 760]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def essay(number: int, source: list[str], words: int) -> str:
     return front + "\n\n".join(body) + "\n\n" + note_text + "\n"
 
 
-def write_book(out: Path, essays: int = 300, words: int = 930) -> Path:
+def write_book(out: Path, essays: int = 300, words: int = 760) -> Path:
     """The book's folder with book.yaml and chapters/; returns book.yaml's path."""
     (out / "chapters").mkdir(parents=True, exist_ok=True)
     source = paragraphs()
@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--essays", type=int, default=300)
-    parser.add_argument("--words", type=int, default=930)
+    parser.add_argument("--words", type=int, default=760)
     args = parser.parse_args()
     print(write_book(args.out, args.essays, args.words))
 

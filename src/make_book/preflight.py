@@ -67,6 +67,7 @@ def preflight(
     trim: tuple[float, float] | None = None,
     bleed: bool | None = None,
     drawn_before: frozenset[int] = frozenset(),
+    drawing_only: bool = False,
 ) -> list[Finding]:
     """Read a finished PDF and list every way it breaks the profile's rules (empty: passes).
 
@@ -76,6 +77,8 @@ def preflight(
     `drawn_before`: 0-based pages whose drawing (fonts, images, colours, margins)
     passed this profile in an earlier build, unchanged since (the layout cache knows):
     their content is not read again. Boxes, annotations and the whole file always are.
+    `drawing_only`: check what the pages draw and nothing else (a piece of a book,
+    checked while the rest is laid out; see render/piecework.py).
     """
     try:
         with pikepdf.open(path) as pdf:
@@ -83,7 +86,7 @@ def preflight(
             warnings = pdf.get_warnings()
             if warnings:
                 return [Finding("unreadable", f"{path.name} is damaged: {warnings[0]}")]
-            findings = _Preflight(pdf, profile, trim, bleed).run(drawn_before)
+            findings = _Preflight(pdf, profile, trim, bleed).run(drawn_before, drawing_only)
     except pikepdf.PasswordError:
         return [Finding("unreadable", f"{path.name} is encrypted; printers need it unlocked")]
     except (pikepdf.PdfError, OSError) as error:
@@ -867,10 +870,11 @@ class _Preflight:
         # PDF/X-1a is PDF 1.3, which has no transparency; the gray presses flatten nothing.
         self.no_transparency = profile.gray_only or profile.identification.startswith("PDF/X-1a")
 
-    def run(self, drawn_before: frozenset[int] = frozenset()) -> list[Finding]:
-        findings = [Finding(rule, message) for rule, message in self._whole_file()]
+    def run(self, drawn_before: frozenset[int], drawing_only: bool) -> list[Finding]:
+        whole = [] if drawing_only else self._whole_file()
+        findings = [Finding(rule, message) for rule, message in whole]
         for index, page in enumerate(self.pages):
-            problems = [*self._boxes(index), *self._annotations(page)]
+            problems = [] if drawing_only else [*self._boxes(index), *self._annotations(page)]
             if index not in drawn_before:
                 problems += self._content(index, page)
             findings += [Finding(rule, message, index + 1) for rule, message in problems]

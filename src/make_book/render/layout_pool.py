@@ -5,7 +5,8 @@ its worker reports the count as soon as pagination ends and waits for its first
 folio, which is known once every piece before it has a count (see piecework.py).
 A piece whose count the cache knows waits for its folio, then comes from the
 cache if it was laid out at that folio before, else is laid out again. The front
-matter goes last: its contents print the folios of all the others.
+matter goes last: its contents print the folios of all the others, read from
+where each piece's anchors fell.
 
 Workers are fresh processes (spawn): WeasyPrint and its fonts load once per
 worker, and a worker is replaced after `TASKS_PER_WORKER` pieces so that memory
@@ -109,9 +110,6 @@ class _Plan:
             self.queued.add(index)
             yield _Task(index, piece, self.keys[index], folio)
 
-    def all_counted(self) -> bool:
-        return None not in self.counts
-
     def folios(self) -> list[int]:
         return [self.folio(i) or 0 for i in range(len(self.pieces))]
 
@@ -145,12 +143,17 @@ def lay_out_book(
 def _key(job: LayoutJob, piece: Piece) -> str:
     options = [job.css, str(job.dpi), str(job.tagged), str(job.variant), job.language]
     options += [job.identifier, job.source_epoch, *map(str, job.font_dirs)]
+    options += [job.profile, str(job.check_drawing), str(job.trim), str(job.bleed)]
     return piece_key(__version__, weasyprint.__version__, *options, piece.html)
 
 
 def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | None:
-    """The front matter, once every folio is known; None when the cache has it."""
-    folios = {piece.spec.name: plan.folio(i) or 0 for i, piece in enumerate(plan.pieces)}
+    """The front matter, once every piece is placed; None when the cache has it."""
+    folios = {
+        anchor: (plan.folio(i) or 0) + page
+        for i in range(len(plan.pieces))
+        for anchor, page in plan.results[i].anchors.items()
+    }
     front = make_front(folios)
     key = plan.front_key = _key(job, front)
     hit = plan.cache.get(key, 1)
@@ -178,7 +181,8 @@ def _run_here(
     if front is not None:
         _finish(plan, front, _lay_out_here(job, plan, front), progress)
         laid_out += 1
-    progress.advance(plan.results[-1].pages)
+    else:
+        progress.advance(plan.results[-1].pages, laid_out=False)
     return laid_out
 
 
@@ -216,9 +220,8 @@ def _finish(plan: _Plan, task: _Task, result: PieceResult, progress: Progress) -
     result.name = task.piece.spec.name
     plan.results[task.index] = plan.cache.store(task.key, task.folio, result)
     plan.queued.discard(task.index)
-    if task.index >= 0:
-        plan.reported.add(task.index)
-        progress.advance(result.pages)
+    plan.reported.add(task.index)
+    progress.advance(result.pages)
 
 
 def _advance_hits(plan: _Plan, progress: Progress) -> None:
@@ -262,8 +265,10 @@ def _run_in_pool(
         while True:
             pending += plan.ready()
             _advance_hits(plan, progress)
-            if not front_sent and plan.all_counted():
+            if not front_sent and len(plan.results) == len(plan.pieces):
                 front = _front_task(job, plan, make_front)
+                if front is None:
+                    progress.advance(plan.results[-1].pages, laid_out=False)
                 pending += [front] if front is not None else []
                 front_sent = True
             pending.sort(key=lambda t: (t.index < 0, t.index))  # page order, front last
@@ -278,7 +283,6 @@ def _run_in_pool(
                 laid_out += _handle(worker, worker.receive(), plan, waiting, progress)
             _answer_folios(plan, waiting)
             pool.recycle()
-    progress.advance(plan.results[-1].pages)
     return laid_out
 
 

@@ -217,6 +217,10 @@ def _job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
         identifier=book.meta.identifier,
         source_epoch=os.environ.get("SOURCE_DATE_EPOCH")
         or str(int(book.meta.modified_time.timestamp())),
+        profile=profile.name,
+        check_drawing=not profile.is_print,  # a print profile's finishing redraws the pages
+        trim=settings.trim,
+        bleed=profile.bleeds(settings.bleed),
     )
 
 

@@ -8,6 +8,7 @@ folios, which are known only then.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from make_book.model import Book, Essay, Part
 from make_book.render.links import essay_type, no_epub_type
 from make_book.theme import environment
 
+BATCH = 4  # essays per piece, on average
+BATCH_WORDS = 8_000  # about 20 pages: a piece no longer than this, unless one essay is
 END_MARKER = "make-book-piece-end"  # the id of the element whose page is dropped
 _MARKER_TAG = f'id="{END_MARKER}">'
 _HREF = re.compile(r'href="#([^"]+)"')
@@ -26,19 +29,19 @@ _FIRST_HEADING = re.compile(r"<h1\b[^>]*>")
 
 @dataclass(frozen=True)
 class PieceSpec:
-    """What print-piece.html shows: `kind` and, for a part or an essay, which."""
+    """What print-piece.html shows: `kind` and, for a part or essays, which."""
 
     name: str  # unique: "front", "opener", a slug, "contributors", "sources"
-    kind: str  # front, opener, part, essay, contributors, sources
-    item: Essay | Part | None = None
+    kind: str  # front, opener, part, essays, contributors, sources
+    part: Part | None = None
     number: int = 0  # a part's number
-    extra: str = ""  # the essay's extra classes: in-part, back-essay
+    essays: tuple[tuple[Essay, str], ...] = ()  # each with its extra classes (in-part…)
     last: bool = False  # the book's last piece: no blank verso after it
 
     @property
     def words(self) -> int:
         """Roughly how much there is to lay out, for scheduling and progress."""
-        return self.item.word_count if isinstance(self.item, Essay) else 50
+        return sum(essay.word_count for essay, _ in self.essays) or 50
 
 
 @dataclass(frozen=True)
@@ -55,20 +58,49 @@ def main_specs(book: Book, contributors: bool, sources: bool) -> list[PieceSpec]
     specs: list[PieceSpec] = []
     if not isinstance(book.contents[0], Part):
         specs.append(PieceSpec("opener", "opener"))
-    for number, item in enumerate(book.contents, 1):
+    run: list[tuple[Essay, str]] = []  # essays not under a part, in a row
+    parts = 0
+    for item in book.contents:
         if isinstance(item, Part):
-            part_number = sum(isinstance(i, Part) for i in book.contents[:number])
-            specs.append(PieceSpec(item.slug, "part", item, part_number))
-            specs += [PieceSpec(e.slug, "essay", e, extra="in-part") for e in item.all_essays]
+            specs += _batches(run)
+            run, parts = [], parts + 1
+            specs.append(PieceSpec(item.slug, "part", item, parts))
+            specs += _batches([(e, "in-part") for e in item.all_essays])
         else:
-            specs.append(PieceSpec(item.slug, "essay", item))
-    specs += [PieceSpec(e.slug, "essay", e, extra="back-essay") for e in book.back]
+            run.append((item, ""))
+    specs += _batches(run)
+    specs += _batches([(e, "back-essay") for e in book.back])
     if contributors:
         specs.append(PieceSpec("contributors", "contributors"))
     if sources:
         specs.append(PieceSpec("sources", "sources"))
     specs[-1] = PieceSpec(**{**specs[-1].__dict__, "last": True})
     return specs
+
+
+def _batches(essays: list[tuple[Essay, str]]) -> list[PieceSpec]:
+    """Essays in a row, cut into pieces of about `BATCH` essays.
+
+    A piece costs some time of its own (a document, a PDF), so short essays go
+    together. Where a piece ends depends only on the essay's slug, not on its
+    length or position: editing, adding or removing an essay leaves every other
+    piece as it was, and the cache still has them.
+    """
+    pieces: list[PieceSpec] = []
+    batch: list[tuple[Essay, str]] = []
+    for essay, extra in essays:
+        batch.append((essay, extra))
+        words = sum(e.word_count for e, _ in batch)
+        if _ends_batch(essay.slug) or words >= BATCH_WORDS:
+            pieces.append(PieceSpec(batch[0][0].slug, "essays", essays=tuple(batch)))
+            batch = []
+    if batch:
+        pieces.append(PieceSpec(batch[0][0].slug, "essays", essays=tuple(batch)))
+    return pieces
+
+
+def _ends_batch(slug: str) -> bool:
+    return int(hashlib.sha256(slug.encode()).hexdigest()[:8], 16) % BATCH == 0
 
 
 def render_piece(

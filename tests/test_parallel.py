@@ -1,0 +1,193 @@
+"""Parallel, cached layout: the joined pieces read as the book laid out whole.
+
+The reference is the one-document layout (`render.pdf.layout`, print.html): the
+PDF made piece by piece, in worker processes, must have the same pages with the
+same text (folios and running heads included), the same outline, and links that
+land on the same pages. The cache must give the same bytes as a cold build, lay
+out only what changed, and never use a corrupt or stale entry.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pikepdf
+import pypdf
+import pytest
+
+from helpers import BookCopy
+from make_book.build import load, run_build
+from make_book.cache import CACHE_FOLDER
+from make_book.profiles import PROFILES
+from make_book.progress import LineProgress, Progress
+from make_book.render import layout_pool, pdf
+from make_book.render.base import LayoutOptions
+from make_book.render.weasy import source_date
+
+
+def one_document_pdf(manifest: Path, out: Path) -> Path:
+    """The book laid out as one WeasyPrint document, as make-book did before pieces."""
+    config, book = load(manifest)
+    profile = PROFILES[config.pdf.profile]
+    settings = pdf.print_settings(config.pdf, profile, 0)
+    with source_date(book):
+        pdf.layout(book, settings, profile).write_pdf(out)
+    return out
+
+
+def pieces_pdf(manifest: Path, out: Path, options: LayoutOptions) -> Path:
+    run_build(manifest, out, ["pdf"], layout=options)
+    return out / "book.pdf"
+
+
+def page_texts(path: Path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+def outline(path: Path) -> list[tuple[int, str, int]]:
+    reader = pypdf.PdfReader(path)
+    found: list[tuple[int, str, int]] = []
+
+    def walk(items: list[object], depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                found.append((depth, item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline, 0)
+    return found
+
+
+def link_targets(path: Path) -> list[tuple[int, int]]:
+    """(page of the link, page it lands on) for every internal link."""
+    with pikepdf.open(path) as document:
+        names = dict(pikepdf.NameTree(document.Root.Names.Dests).items())
+        pages = {page.objgen: index for index, page in enumerate(document.pages)}
+        links = []
+        for index, page in enumerate(document.pages):
+            for annotation in page.obj.get("/Annots", []):
+                if "/Dest" in annotation:
+                    target = names[str(annotation.Dest)]
+                    links.append((index, pages[target[0].objgen]))
+        return links
+
+
+@pytest.fixture
+def in_pool(monkeypatch: pytest.MonkeyPatch) -> LayoutOptions:
+    """Two worker processes, even for a small book."""
+    monkeypatch.setattr(layout_pool, "POOL_FROM_WORDS", 0)
+    return LayoutOptions(jobs=2, cache_dir=None)
+
+
+@pytest.mark.parametrize("name", ["mixed", "sample"])
+def test_pieces_read_as_the_book_laid_out_whole(
+    name: str, book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
+) -> None:
+    manifest = book_copy(name)
+    whole = one_document_pdf(manifest, tmp_path / "whole.pdf")
+    joined = pieces_pdf(manifest, tmp_path / "dist", in_pool)
+    assert len(pypdf.PdfReader(joined).pages) == len(pypdf.PdfReader(whole).pages)
+    # Every page's text: body, folios, running heads and contents numbers.
+    assert page_texts(joined) == page_texts(whole)
+    assert outline(joined) == outline(whole)
+    assert link_targets(joined) == link_targets(whole)
+    assert link_targets(joined), "the contents links"
+
+
+def test_in_process_and_pool_give_the_same_bytes(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
+) -> None:
+    manifest = book_copy("mixed")
+    here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
+    pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
+    assert here.read_bytes() == pooled.read_bytes()
+
+
+class Counting(Progress):
+    """Counts the pieces laid out (the rest came from the cache)."""
+
+
+def build_counting(manifest: Path, out: Path, cache: Path) -> tuple[bytes, Progress]:
+    progress = Counting()
+    run_build(manifest, out, ["pdf"], layout=LayoutOptions(1, cache, progress))
+    return (out / "book.pdf").read_bytes(), progress
+
+
+def test_the_cache_lays_out_only_what_changed(book_copy: BookCopy, tmp_path: Path) -> None:
+    manifest = book_copy("montaigne")
+    cache = tmp_path / "cache"
+    cold, first = build_counting(manifest, tmp_path / "a", cache)
+    assert first.laid_out == first.total
+    again, second = build_counting(manifest, tmp_path / "b", cache)
+    assert again == cold
+    assert second.laid_out == 0
+    essay = next((manifest.parent / "chapters").glob("1[0-9]-*.md"))
+    essay.write_text(essay.read_text("utf-8").replace("the", "that", 1), "utf-8")
+    edited, third = build_counting(manifest, tmp_path / "c", cache)
+    assert 1 <= third.laid_out <= 3, "its piece, and the contents if a folio moved"
+    fresh, _ = build_counting(manifest, tmp_path / "d", tmp_path / "fresh-cache")
+    assert edited == fresh
+
+
+@pytest.mark.parametrize("damage", ["garbage-pdf", "truncated-record", "changed-image"])
+def test_a_corrupt_or_stale_entry_is_laid_out_again(
+    damage: str, book_copy: BookCopy, tmp_path: Path
+) -> None:
+    manifest = book_copy("mixed")
+    cache = tmp_path / "cache"
+    build_counting(manifest, tmp_path / "a", cache)
+    if damage == "garbage-pdf":
+        for piece in (cache / "pieces").glob("*/*.pdf"):
+            piece.write_bytes(b"%PDF-1.7 not really")
+    elif damage == "truncated-record":
+        for record in (cache / "pieces").glob("*/*.json"):
+            record.write_text(record.read_text("utf-8")[:40], "utf-8")
+    else:
+        image = manifest.parent / "images" / "dot.png"
+        image.write_bytes(image.read_bytes() + b"\0")  # same picture, other bytes
+    rebuilt, progress = build_counting(manifest, tmp_path / "b", cache)
+    assert progress.laid_out >= 1
+    fresh, _ = build_counting(manifest, tmp_path / "c", tmp_path / "fresh-cache")
+    assert rebuilt == fresh
+
+
+def test_progress_lines_for_logs() -> None:
+    stream = StringIO()
+    progress = LineProgress(stream)
+    progress.start(30)
+    for _ in range(30):
+        progress.advance(4)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("pdf: 1/30 pieces, 4 pages")
+    assert lines[-1] == "pdf: 30/30 pieces, 120 pages"
+
+
+def make_book(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "make_book", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_a_build_with_nothing_changed_does_nothing(book_copy: BookCopy) -> None:
+    folder = book_copy("sample").parent
+    first = make_book("build", "--format", "pdf,epub", "--jobs", "2", cwd=folder)
+    assert first.returncode == 0, first.stderr
+    assert (folder / CACHE_FOLDER).is_dir()
+    before = {p: p.stat().st_mtime_ns for p in (folder / "dist").iterdir()}
+    second = make_book("build", "--format", "pdf,epub", "--jobs", "2", cwd=folder)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("(up to date)") == 2
+    assert {p: p.stat().st_mtime_ns for p in (folder / "dist").iterdir()} == before
+    (folder / "book.yaml").write_text((folder / "book.yaml").read_text() + "\n", "utf-8")
+    third = make_book("build", "--format", "pdf,epub", cwd=folder)
+    assert "(up to date)" not in third.stdout
+
+
+def test_jobs_must_be_positive(book_copy: BookCopy) -> None:
+    folder = book_copy("sample").parent
+    done = make_book("build", "--jobs", "0", cwd=folder)
+    assert done.returncode == 2
+    assert "'-j' / '--jobs': 0 is not in the range x>=1" in done.stderr
