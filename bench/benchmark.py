@@ -263,7 +263,7 @@ def summary(ratios: dict[str, float | None], floors: dict[str, bool | None]) -> 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--essays", type=int, default=300)
-    parser.add_argument("--words", type=int, default=930, help="per essay")
+    parser.add_argument("--words", type=int, default=760, help="per essay")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it")
     parser.add_argument("--jobs", type=int, help="passed on to make-book build --jobs")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write all figures to FILE")

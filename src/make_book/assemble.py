@@ -18,6 +18,7 @@ from make_book.errors import EssayError, Problem
 from make_book.fragment import settle
 from make_book.images import image_problem
 from make_book.manifest_types import Epigraph, EssayRef, Manifest, PartRef
+from make_book.memo import ConversionMemo
 from make_book.model import Book, BookMeta, EpigraphText, Essay, Part
 from make_book.sources import MAX_ESSAY_BYTES, SourceText, decode_utf8, read_bounded, read_source
 from make_book.xhtml import parse_fragment
@@ -66,9 +67,12 @@ def slugify(text: str) -> str:
     return slug[:60].rstrip("-")
 
 
-def assemble(manifest: Manifest) -> Book:
-    """Read, convert and number every essay; raise one EssayError listing all problems."""
-    builder = _Builder(manifest)
+def assemble(manifest: Manifest, memo: ConversionMemo | None = None) -> Book:
+    """Read, convert and number every essay; raise one EssayError listing all problems.
+
+    `memo` remembers Markdown conversions between builds (see memo.py).
+    """
+    builder = _Builder(manifest, memo or ConversionMemo(None))
     front = builder.front_matter()
     contents = tuple(builder.item(item) for item in manifest.contents)
     back = builder.back_matter()
@@ -156,7 +160,8 @@ def _warn_about_shared_titles(book: Book) -> None:
 class _Builder:
     """Collects problems while turning references into model objects."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, memo: ConversionMemo) -> None:
+        self.memo = memo
         self.manifest = manifest
         self.problems: list[Problem] = []
         self.slugs = _Slugs()
@@ -217,7 +222,7 @@ class _Builder:
     def _convert(self, source: SourceText, ref: EssayRef, kind: str, path: Path) -> Essay:
         meta = {**source.meta, **ref.overrides}
         language = _text(meta.get("language")) or self.manifest.language
-        converted, title = _body_and_title(source, path, meta, language)
+        converted, title = _body_and_title(source, path, meta, language, self.memo)
         self._check(source, converted, path)
         slug = self.slugs.take(Path(ref.path).stem, kind)
         settled = settle(converted.html, slug, title)
@@ -410,7 +415,7 @@ _URL_SAFE = "/!$&'()*+,;=:@~"
 
 
 def _body_and_title(
-    source: SourceText, path: Path, meta: dict[str, object], language: str
+    source: SourceText, path: Path, meta: dict[str, object], language: str, memo: ConversionMemo
 ) -> tuple[markup.Converted, str | None]:
     """The essay converted to an HTML fragment, and its title when known before parsing."""
     title = _text(meta.get("title")) or None
@@ -428,7 +433,7 @@ def _body_and_title(
         return replace(converted, findings=tuple(findings)), title
     if suffix in markup.HTML_SUFFIXES:
         return markup.html_essay(source.body), title
-    return markup.markdown_essay(source.body, language), title
+    return memo.markdown_essay(source.body, language), title
 
 
 class _Fields:

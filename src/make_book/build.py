@@ -13,6 +13,7 @@ from make_book.errors import BookError, RenderError, StrictError
 from make_book.lint import lint
 from make_book.manifest import load_manifest
 from make_book.manifest_types import Manifest
+from make_book.memo import ConversionMemo
 from make_book.model import Book
 from make_book.output import claim_output_folder
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
@@ -45,10 +46,13 @@ class Built:
     note: str = ""  # e.g. the cover's dimensions
 
 
-def load(manifest_path: Path) -> tuple[Manifest, Book]:
-    """Validate the manifest and read every essay; render nothing (warnings are logged)."""
+def load(manifest_path: Path, cache_dir: Path | None = None) -> tuple[Manifest, Book]:
+    """Validate the manifest and read every essay; render nothing (warnings are logged).
+
+    `cache_dir`: where Markdown conversions are remembered between builds.
+    """
     manifest = load_manifest(manifest_path)
-    book = assemble(manifest)
+    book = assemble(manifest, ConversionMemo(cache_dir))
     lint(book)
     return manifest, book
 
@@ -94,7 +98,7 @@ def run_build(
     layout = layout or LayoutOptions()
     started = time.perf_counter()
     with collected_warnings() as warnings:
-        manifest, book = load(manifest_path)
+        manifest, book = load(manifest_path, layout.cache_dir)
         _stop_if_strict(strict, warnings)
         # One build at a time per output folder; the next one sweeps what a killed one left.
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:

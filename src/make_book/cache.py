@@ -143,6 +143,10 @@ class PieceCache:
             with contextlib.suppress(OSError):
                 if record.stat().st_mtime < cutoff:
                     _remove(record, record.with_suffix(".pdf"))
+        for entry in [*(self.folder / "converted").glob("*"), *(self.folder / "epub").glob("*")]:
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < cutoff:
+                    _remove(entry)
 
 
 def piece_key(*parts: str) -> str:

@@ -8,6 +8,7 @@ or `@import` nothing and copy only what it changes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -29,6 +30,16 @@ def packaged_dirs(theme: str = "default") -> tuple[Path, ...]:
 def search_path(book: Book) -> tuple[Path, ...]:
     """Where templates, stylesheets and fonts are looked up, in order."""
     return book.theme_dirs + packaged_dirs()
+
+
+def theme_fingerprint(book: Book) -> str:
+    """The hash of every template, stylesheet and font the book's theme may use."""
+    digest = hashlib.sha256()
+    for folder in search_path(book):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if path.is_file():
+                digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:

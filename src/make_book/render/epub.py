@@ -21,6 +21,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from markupsafe import Markup
 
 from make_book.cover import cover_png
 from make_book.errors import RenderError
+from make_book.memo import BlobMemo, key_of
 from make_book.model import Book, Essay, Part
 from make_book.output import atomic_path
 from make_book.pagemap import PageStart
@@ -39,7 +41,7 @@ from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type
 from make_book.render.pagelist import mark_pages, markers, page_ids, pagebreaks
 from make_book.render.pdf import interior_page_count
-from make_book.theme import environment, find_file
+from make_book.theme import environment, find_file, theme_fingerprint
 
 _IMAGE_TYPES = {
     ".jpg": "image/jpeg",
@@ -114,6 +116,11 @@ class _PageMarks:
         inside = [s for s in self.by_text.get(slug, []) if s.block >= 0]
         return mark_pages(body, inside, self.ids) if inside else body
 
+    def of(self, slug: str) -> tuple[object, ...]:
+        """Everything about the text's page markers: its starts and their ids."""
+        starts = self.by_text.get(slug, [])
+        return (tuple(starts), tuple(self.ids[s.index] for s in starts))
+
     def opening(self, slug: str = "", section: str = "") -> str:
         """Markers for the pages that begin with the document: at a text's heading, or
         a generated section's start (a section spanning pages has them all there)."""
@@ -127,7 +134,7 @@ class _PageMarks:
 class _Pages:
     """Renders the content documents of one book."""
 
-    def __init__(self, book: Book, marks: _PageMarks) -> None:
+    def __init__(self, book: Book, marks: _PageMarks, memo: BlobMemo) -> None:
         self.book = book
         self.marks = marks
         self.env = environment(book)
@@ -135,6 +142,13 @@ class _Pages:
         self.macros: Any = self.env.get_template("pages.html").module  # Jinja macros
         self.wrapper = self.env.get_template("epub/page.xhtml")
         self.links = LinkMap(book, ".xhtml")
+        self.memo = memo
+        self.theme = theme_fingerprint(book)
+        # Links go to other essays' files: which texts and parts the book has.
+        self.structure = (
+            tuple(e.slug for e in book.all_texts),
+            tuple(p.slug for p in book.contents),
+        )
 
     def page(
         self, title: str, content: str, matter: str, lang: str = "", section: str = ""
@@ -147,6 +161,16 @@ class _Pages:
         return html.encode("utf-8")
 
     def essay(self, essay: Essay, matter: str) -> bytes:
+        """The essay's page; the same page as a build before is taken from the memo."""
+        meta = replace(self.book.meta, modified="")  # the date is the package's, not the page's
+        key = key_of(essay, matter, meta, self.marks.of(essay.slug), self.theme, self.structure)
+        page = self.memo.get(key)
+        if page is None:
+            page = self._essay(essay, matter)
+            self.memo.put(key, page)
+        return page
+
+    def _essay(self, essay: Essay, matter: str) -> bytes:
         body, notes = noterefs_with_backlinks(essay, self.links, epub=True)
         body = self.marks.body(essay.slug, body)
         content = self.macros.essay(essay, self.book, body, notes, self.links.href, epub_type)
@@ -167,7 +191,7 @@ class EpubRenderer(Renderer):
         # The page-list follows the print edition: lay it out if this build made no PDF,
         # so an EPUB is the same file whichever formats were asked for.
         interior_page_count(book, ctx)
-        package = _package(book, ctx.facts)
+        package = _package(book, ctx.facts, BlobMemo(ctx.layout.cache_dir, "epub"))
         target = ctx.out_dir / f"book{self.suffix}"
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=ctx.out_dir, prefix=".epub-") as scratch:
@@ -245,9 +269,9 @@ def _finish(name: str, data: bytes, book: Book) -> bytes:
     return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
-def _package(book: Book, facts: PrintFacts) -> epub.EpubBook:
+def _package(book: Book, facts: PrintFacts, memo: BlobMemo) -> epub.EpubBook:
     package = epub.EpubBook()
-    builder = _Spine(book, package, _PageMarks(book, facts.page_starts))
+    builder = _Spine(book, package, _PageMarks(book, facts.page_starts), memo)
     builder.build()
     pages = bool(builder.page_list)
     _metadata(package, book, pages)
@@ -330,11 +354,13 @@ def _page_source(package: epub.EpubBook, source: str) -> None:
 class _Spine:
     """Adds every document to the package, in reading order, with nav and NCX."""
 
-    def __init__(self, book: Book, package: epub.EpubBook, marks: _PageMarks) -> None:
+    def __init__(
+        self, book: Book, package: epub.EpubBook, marks: _PageMarks, memo: BlobMemo
+    ) -> None:
         self.book = book
         self.package = package
         self.marks = marks
-        self.pages = _Pages(book, marks)
+        self.pages = _Pages(book, marks, memo)
         self.landmarks: list[tuple[str, str, str]] = []
         self.toc: list[object] = []
         self.page_list: list[tuple[str, str]] = []  # (href, label) in reading order
@@ -374,15 +400,21 @@ class _Spine:
         css = find_file(self.book, "epub.css").read_bytes()
         self.package.add_item(epub.EpubItem("style", "style/epub.css", "text/css", css))
 
+    def _cover_png(self) -> bytes:
+        """The typographic cover (PNG compression takes a while): from the memo if made before."""
+        key = key_of("cover", replace(self.book.meta, modified=""), self.pages.theme)
+        png = self.pages.memo.get(key)
+        if png is None:
+            png = cover_png(self.book.meta)
+            self.pages.memo.put(key, png)
+        return png
+
     def cover(self) -> None:
         meta = self.book.meta
         data, suffix = (
             (meta.cover.read_bytes(), meta.cover.suffix.lower())
             if meta.cover
-            else (
-                cover_png(meta),
-                ".png",
-            )
+            else (self._cover_png(), ".png")
         )
         image = epub.EpubItem("cover-image", f"images/cover{suffix}", _IMAGE_TYPES[suffix], data)
         image.properties = ["cover-image"]

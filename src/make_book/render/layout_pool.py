@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -142,7 +141,7 @@ def lay_out_book(
 
 def _key(job: LayoutJob, piece: Piece) -> str:
     options = [job.css, str(job.dpi), str(job.tagged), str(job.variant), job.language]
-    options += [job.identifier, job.source_epoch, *map(str, job.font_dirs)]
+    options += [job.identifier, *map(str, job.font_dirs)]
     options += [job.profile, str(job.check_drawing), str(job.trim), str(job.bleed)]
     return piece_key(__version__, weasyprint.__version__, *options, piece.html)
 
@@ -377,7 +376,6 @@ def _workers(job: LayoutJob, size: int) -> Iterator[_Pool]:
 def _serve(conn: Connection, job: LayoutJob) -> None:
     """A worker: lay out each piece sent until told to stop (None)."""
     install_folio_hook()
-    os.environ.setdefault("SOURCE_DATE_EPOCH", job.source_epoch)
     while (message := conn.recv()) is not None:
         _, index, html, borrowed, out, folio = message
 

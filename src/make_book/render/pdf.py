@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -193,7 +192,10 @@ def lay_out(
     template = piece_template(book)
     context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
     specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
-    main = [render_piece(template, spec, context) for spec in specs]
+    # The book's date is the front matter's (the joined PDF's metadata): without it a
+    # piece does not change when the date follows the newest essay (see piecework.py).
+    undated = {**context, "meta": replace(book.meta, modified="")}
+    main = [render_piece(template, spec, undated) for spec in specs]
 
     def front(folios: dict[str, int]) -> Piece:
         return render_piece(template, PieceSpec("front", "front"), context, folios)
@@ -215,8 +217,6 @@ def _job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
         variant=profile.weasyprint_variant,
         language=book.meta.language,
         identifier=book.meta.identifier,
-        source_epoch=os.environ.get("SOURCE_DATE_EPOCH")
-        or str(int(book.meta.modified_time.timestamp())),
         profile=profile.name,
         check_drawing=not profile.is_print,  # a print profile's finishing redraws the pages
         trim=settings.trim,

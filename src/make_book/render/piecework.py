@@ -51,7 +51,6 @@ class LayoutJob:
     variant: str | None
     language: str
     identifier: str
-    source_epoch: str  # SOURCE_DATE_EPOCH for fontTools' subsets
     profile: str
     check_drawing: bool  # preflight what the pages draw here (the joined file draws the same)
     trim: tuple[float, float]
@@ -82,7 +81,7 @@ def lay_out_piece(
 ) -> PieceResult:
     """Lay out `html`, get its first folio from `ask`, write the PDF to `out` atomically."""
     fetcher = BookFetcher(job.book_root, job.font_dirs)
-    with _collected_warnings() as warnings, _source_epoch(job.source_epoch):
+    with _collected_warnings() as warnings, _fixed_font_dates():
         document = _render(job, html, fetcher, ask)
         pages = document.pages[:-1]  # the end marker's page
         kept = document.copy(pages)
@@ -248,16 +247,13 @@ def _shifted_margin_boxes(context: Any, page: Any, state: Any) -> Any:
 def _collected_warnings() -> Iterator[list[str]]:
     """WeasyPrint's warnings, kept with the piece so a cached piece reports them again."""
     found: list[str] = []
-    handler = _Collect(found)
     logger = logging.getLogger("weasyprint")
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    handlers, propagate = logger.handlers, logger.propagate
+    logger.handlers, logger.propagate = [_Collect(found)], False  # said once, by the build
     try:
         yield found
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        logger.handlers, logger.propagate = handlers, propagate
 
 
 class _Collect(logging.Handler):
@@ -271,12 +267,21 @@ class _Collect(logging.Handler):
             self.found.append(message)
 
 
+# fontTools stamps SOURCE_DATE_EPOCH (else the clock) into each font subset. A piece
+# must not depend on the book's date, which follows the newest essay when book.yaml
+# gives none: one edit would lay every piece out again. The book's dates are in its
+# metadata (the front matter's document); the subsets all get this one.
+FONT_EPOCH = "946684800"  # 2000-01-01
+
+
 @contextlib.contextmanager
-def _source_epoch(epoch: str) -> Iterator[None]:
+def _fixed_font_dates() -> Iterator[None]:
     before = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = before or epoch
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_EPOCH
     try:
         yield
     finally:
         if before is None:
             del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
