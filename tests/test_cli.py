@@ -227,7 +227,7 @@ def test_renderer_failure_exits_1_and_keeps_the_previous_outputs(book_copy: Book
     before = {p.name: p.read_bytes() for p in dist.iterdir()}
     # A project template override that fails while the PDF is laid out.
     (manifest.parent / "templates").mkdir()
-    (manifest.parent / "templates" / "print.html").write_text(
+    (manifest.parent / "templates" / "print-piece.html").write_text(
         "<html><body>{{ no_such_variable }}</body></html>", encoding="utf-8"
     )
     result = run("build", manifest, "--format", "pdf")
@@ -242,7 +242,7 @@ def test_renderer_failure_exits_1_and_keeps_the_previous_outputs(book_copy: Book
 def test_verbose_shows_the_traceback_of_a_renderer_failure(book_copy: BookCopy) -> None:
     manifest = book_copy("titles")
     (manifest.parent / "templates").mkdir()
-    (manifest.parent / "templates" / "print.html").write_text(
+    (manifest.parent / "templates" / "print-piece.html").write_text(
         "<html><body>{{ no_such_variable }}</body></html>", encoding="utf-8"
     )
     result = run("-v", "build", manifest, "--format", "pdf")

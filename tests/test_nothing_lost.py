@@ -31,6 +31,7 @@ from PIL import Image
 
 from helpers import copy_book
 from make_book.build import build
+from make_book.cache import CACHE_FOLDER
 from make_book.output import exchange, remove_leftovers
 
 FILES = ("book.pdf", "cover.pdf", "book.epub")  # the sample's outputs besides html/
@@ -305,11 +306,12 @@ def test_two_builds_at_once_finish_whole(editions: Editions, tmp_path: Path) -> 
 
 
 def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
-    """Every entry under `folder` but dist/: content hash (files) and modification time."""
+    """Every entry under `folder` but dist/ and the cache: content hash (files) and
+    modification time."""
     entries = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if relative.parts[0] == "dist":
+        if relative.parts[0] in ("dist", CACHE_FOLDER):
             continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
         entries[relative.as_posix()] = (digest, path.stat().st_mtime_ns)

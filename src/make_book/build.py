@@ -46,13 +46,13 @@ class Built:
     note: str = ""  # e.g. the cover's dimensions
 
 
-def load(manifest_path: Path, cache_dir: Path | None = None) -> tuple[Manifest, Book]:
+def load(manifest_path: Path, memo: ConversionMemo | None = None) -> tuple[Manifest, Book]:
     """Validate the manifest and read every essay; render nothing (warnings are logged).
 
-    `cache_dir`: where Markdown conversions are remembered between builds.
+    `memo`: Markdown conversions remembered between builds.
     """
     manifest = load_manifest(manifest_path)
-    book = assemble(manifest, ConversionMemo(cache_dir))
+    book = assemble(manifest, memo)
     lint(book)
     return manifest, book
 
@@ -98,8 +98,10 @@ def run_build(
     layout = layout or LayoutOptions()
     started = time.perf_counter()
     with collected_warnings() as warnings:
-        manifest, book = load(manifest_path, layout.cache_dir)
+        memo = ConversionMemo(layout.cache_dir)
+        manifest, book = load(manifest_path, memo)
         _stop_if_strict(strict, warnings)
+        memo.keep()
         # One build at a time per output folder; the next one sweeps what a killed one left.
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)

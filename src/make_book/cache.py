@@ -139,6 +139,10 @@ class PieceCache:
 
     def _prune(self) -> None:
         cutoff = time.time() - MAX_AGE_DAYS * 86400
+        for leftover in (self.folder / "pieces").glob("*/.*"):  # of a build killed midway
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < time.time() - 86400:
+                    _remove(leftover)
         for record in (self.folder / "pieces").glob("*/*.json"):
             with contextlib.suppress(OSError):
                 if record.stat().st_mtime < cutoff:

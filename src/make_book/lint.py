@@ -17,7 +17,7 @@ log = logging.getLogger("make_book")
 
 def lint(book: Book) -> None:
     """Log every finding as a warning naming the file it is about."""
-    for message in unattributed(book) + unhyphenated(book):
+    for message in unattributed(book) + unhyphenated(book) + unused_templates(book):
         log.warning("%s", message)
 
 
@@ -47,3 +47,13 @@ def unhyphenated(book: Book) -> list[str]:
                     f"{essay.source_path}: no hyphenation dictionary for language '{language}'"
                 )
     return found
+
+
+def unused_templates(book: Book) -> list[str]:
+    """A project's print.html: the PDF is laid out in pieces from other templates."""
+    return [
+        f"{folder / 'print.html'}: not used: the PDF is laid out from print-piece.html"
+        " and print-macros.html (override those)"
+        for folder in book.theme_dirs
+        if (folder / "print.html").is_file()
+    ]

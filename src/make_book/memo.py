@@ -23,6 +23,7 @@ class ConversionMemo:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
+        self.new: dict[Path, markup.Converted] = {}  # written by `keep`, once the book loads
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         if self.folder is None:
@@ -33,13 +34,18 @@ class ConversionMemo:
             remembered = _load(json.loads(entry.read_text("utf-8")))
             os.utime(entry)  # in use: not pruned (cache.py prunes entries unused for a month)
             return remembered
-        converted = markup.markdown_essay(text, language)
-        with contextlib.suppress(OSError):
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(asdict(converted)), "utf-8")
-            os.replace(tmp, entry)
+        converted = self.new[entry] = markup.markdown_essay(text, language)
         return converted
+
+    def keep(self) -> None:
+        """Write the new conversions: only a book that loads (bad input changes nothing)."""
+        for entry, converted in self.new.items():
+            with contextlib.suppress(OSError):
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(asdict(converted)), "utf-8")
+                os.replace(tmp, entry)
+        self.new.clear()
 
 
 def _load(data: dict[str, object]) -> markup.Converted:

@@ -376,17 +376,27 @@ def _workers(job: LayoutJob, size: int) -> Iterator[_Pool]:
 def _serve(conn: Connection, job: LayoutJob) -> None:
     """A worker: lay out each piece sent until told to stop (None)."""
     install_folio_hook()
-    while (message := conn.recv()) is not None:
-        _, index, html, borrowed, out, folio = message
+    # The build went away (failed, interrupted or killed): stop without a word.
+    with suppress(EOFError, BrokenPipeError, KeyboardInterrupt):
+        while (message := conn.recv()) is not None:
+            _serve_one(conn, job, message)
 
-        def ask(pages: int, index: int = index, folio: int | None = folio) -> int:
-            if folio is not None:
-                return folio
-            conn.send(("count", index, pages))
-            answer: tuple[str, int, int] = conn.recv()
-            return answer[2]
 
-        try:
-            conn.send(("done", index, lay_out_piece(job, html, borrowed, ask, out)))
-        except Exception as error:  # reported to the main process, which names the piece
-            conn.send(("failed", index, f"{type(error).__name__}: {error}"))
+def _serve_one(conn: Connection, job: LayoutJob, message: tuple[Any, ...]) -> None:
+    _, index, html, borrowed, out, folio = message
+
+    def ask(pages: int) -> int:
+        if folio is not None:
+            return int(folio)
+        conn.send(("count", index, pages))
+        answer: tuple[str, int, int] = conn.recv()
+        return answer[2]
+
+    try:
+        result = lay_out_piece(job, html, borrowed, ask, out)
+    except (EOFError, BrokenPipeError):
+        raise
+    except Exception as error:  # reported to the main process, which names the piece
+        conn.send(("failed", index, f"{type(error).__name__}: {error}"))
+        return
+    conn.send(("done", index, result))
