@@ -173,9 +173,11 @@ def _run_here(
     while len(plan.results) < len(plan.pieces):
         task = next(plan.ready(), None)  # one at a time: each settles the next folio
         _advance_hits(plan, progress)
-        if task is not None:
-            _finish(plan, task, _lay_out_here(job, plan, task), progress)
-            laid_out += 1
+        if task is None:
+            assert len(plan.results) == len(plan.pieces), "a piece with no folio, in order"
+            break
+        _finish(plan, task, _lay_out_here(job, plan, task), progress)
+        laid_out += 1
     front = _front_task(job, plan, make_front)
     if front is not None:
         _finish(plan, front, _lay_out_here(job, plan, front), progress)
