@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
 import pikepdf
+import psutil
 import pypdf
 import pytest
 
@@ -191,3 +193,25 @@ def test_jobs_must_be_positive(book_copy: BookCopy) -> None:
     done = make_book("build", "--jobs", "0", cwd=folder)
     assert done.returncode == 2
     assert "'-j' / '--jobs': 0 is not in the range x>=1" in done.stderr
+
+
+def test_sigterm_stops_the_workers_and_keeps_the_outputs(book_copy: BookCopy) -> None:
+    """Montaigne is long enough for worker processes; SIGTERM mid-layout ends them all."""
+    folder = book_copy("montaigne").parent
+    first = make_book("build", "--format", "pdf", "--no-cache", cwd=folder)
+    assert first.returncode == 0, first.stderr
+    before = (folder / "dist" / "book.pdf").read_bytes()
+    command = [sys.executable, "-m", "make_book", "build", "--format", "pdf", "--no-cache"]
+    build = psutil.Popen(command, cwd=folder, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(build.children(recursive=True)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the workers have started
+    time.sleep(2)
+    workers = build.children(recursive=True)
+    build.terminate()
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 143, stderr
+    psutil.wait_procs(workers, timeout=10)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    assert (folder / "dist" / "book.pdf").read_bytes() == before
+    assert sorted(p.name for p in (folder / "dist").iterdir()) == ["book.pdf"]
