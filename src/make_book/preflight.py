@@ -581,9 +581,14 @@ _PATH_PAINTS = {  # operator -> (fills, strokes)
 
 
 class _Interpreter:
-    """Runs content streams, caching what does not depend on where a thing is drawn."""
+    """Runs content streams, caching what does not depend on where a thing is drawn.
 
-    def __init__(self) -> None:
+    `measure_text`: measure each shown string, for profiles that check margins or
+    colours; measuring is most of the work, and a screen PDF needs neither.
+    """
+
+    def __init__(self, measure_text: bool = True) -> None:
+        self.measure_text = measure_text
         self._instructions: dict[Key, _Instructions] = {}
         self._fonts: dict[Key, _FontMetrics] = {}
         self._images: dict[Key, _Image] = {}
@@ -648,7 +653,7 @@ class _Interpreter:
                 marks.paints["shadings", _Colour(space)] = None
             elif op == "Do" and args:
                 self._draw(_lookup(resources, "/XObject", args[0]), resources, state, marks, forms)
-            if op in _TEXT_SHOWS and args:  # ' and " move to the next line first, above
+            if op in _TEXT_SHOWS and args and self.measure_text:  # ' and " move lines first
                 text_matrix = _show(args[-1], state, text_matrix, marks)
 
     def _set_colour(
@@ -865,7 +870,8 @@ class _Preflight:
         else:
             self.trim_size = (first.trim.width, first.trim.height) if first else (0.0, 0.0)
         self.bleed = bleed if bleed is not None else bool(first and first.has_bleed)
-        self.interpreter = _Interpreter()
+        self.checks_colours = profile.gray_only or profile.identification.startswith("PDF/X")
+        self.interpreter = _Interpreter(self.checks_colours or profile.min_margin > 0)
         self.font_problems: dict[Key, list[Problem]] = {}
         # PDF/X-1a is PDF 1.3, which has no transparency; the gray presses flatten nothing.
         self.no_transparency = profile.gray_only or profile.identification.startswith("PDF/X-1a")
@@ -971,7 +977,7 @@ class _Preflight:
         for name, font in marks.fonts.values():
             yield from self._font(font, name)
         yield from self._resolution(marks)
-        if self.profile.gray_only or self.profile.identification.startswith("PDF/X"):
+        if self.checks_colours:
             yield from _colour_problems(marks, black_text_k_only=self.profile.gray_only)
         if self.no_transparency:
             for name, state in marks.states.values():
