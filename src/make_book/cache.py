@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from make_book.output import replace_quickly
 from make_book.pagemap import PageStart
 from make_book.render.piecework import PieceResult
 
@@ -110,7 +111,7 @@ class PieceCache:
             os.replace(result.pdf, final)
             result.pdf = final
         data = asdict(result) | {"format": FORMAT, "pdf": final.name}
-        _write_atomically(final.with_suffix(".json"), json.dumps(data).encode("utf-8"))
+        replace_quickly(final.with_suffix(".json"), json.dumps(data))
         return result
 
     def passed(self, key: str, folio: int, result: PieceResult, profile: str) -> None:
@@ -153,15 +154,6 @@ class PieceCache:
                     _remove(entry)
 
 
-def piece_key(*parts: str) -> str:
-    """The hash of everything that went into a piece."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -173,9 +165,3 @@ def _remove(*paths: Path) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

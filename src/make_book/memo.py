@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from make_book import __version__, markup
+from make_book.output import replace_quickly
 
 
 class ConversionMemo:
@@ -28,8 +29,7 @@ class ConversionMemo:
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         if self.folder is None:
             return markup.markdown_essay(text, language)
-        key = hashlib.sha256(f"{__version__}\0{language}\0{text}".encode()).hexdigest()
-        entry = self.folder / "converted" / f"{key}.json"
+        entry = self.folder / "converted" / f"{key_of(language, text)}.json"
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             remembered = _load(json.loads(entry.read_text("utf-8")))
             os.utime(entry)  # in use: not pruned (cache.py prunes entries unused for a month)
@@ -42,9 +42,7 @@ class ConversionMemo:
         for entry, converted in self.new.items():
             with contextlib.suppress(OSError):
                 entry.parent.mkdir(parents=True, exist_ok=True)
-                tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(asdict(converted)), "utf-8")
-                os.replace(tmp, entry)
+                replace_quickly(entry, json.dumps(asdict(converted)))
         self.new.clear()
 
 
@@ -80,9 +78,7 @@ class BlobMemo:
             return
         with contextlib.suppress(OSError):
             self.where.mkdir(parents=True, exist_ok=True)
-            tmp = self.where / f".{key}.{os.getpid()}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, self.where / key)
+            replace_quickly(self.where / key, data)
 
 
 def key_of(*parts: object) -> str:

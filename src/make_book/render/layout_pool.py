@@ -26,9 +26,9 @@ from typing import Any
 
 import weasyprint
 
-from make_book import __version__
-from make_book.cache import PieceCache, piece_key
+from make_book.cache import PieceCache
 from make_book.errors import RenderError
+from make_book.memo import key_of
 from make_book.progress import Progress
 from make_book.render.pieces import Piece, PieceSpec
 from make_book.render.piecework import LayoutJob, PieceResult, install_folio_hook, lay_out_piece
@@ -135,15 +135,15 @@ def lay_out_book(
     ordered = [plan.results[i] for i in range(len(main))]
     warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
     progress.finish()
-    entries = [(plan.front_key, 1), *zip(keys, plan.folios(), strict=True)]
-    return LaidOutBook(front, ordered, plan.folios(), warnings, laid_out, entries)
+    folios = plan.folios()
+    entries = [(plan.front_key, 1), *zip(keys, folios, strict=True)]
+    return LaidOutBook(front, ordered, folios, warnings, laid_out, entries)
 
 
 def _key(job: LayoutJob, piece: Piece) -> str:
-    options = [job.css, str(job.dpi), str(job.tagged), str(job.variant), job.language]
-    options += [job.identifier, *map(str, job.font_dirs)]
-    options += [job.profile, str(job.check_drawing), str(job.trim), str(job.bleed)]
-    return piece_key(__version__, weasyprint.__version__, *options, piece.html)
+    """Everything that can change the piece's pages: the job (a frozen dataclass, whose
+    repr names every field), the piece's HTML, and WeasyPrint's version (key_of adds ours)."""
+    return key_of(weasyprint.__version__, job, piece.html)
 
 
 def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | None:

@@ -34,7 +34,7 @@ from make_book.profiles import PROFILES
 from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.pagestarts import page_starts
 from make_book.render.pieces import END_MARKER
-from make_book.render.weasy import font_config
+from make_book.render.weasy import font_config, worth_saying
 
 SCALE = 0.75  # CSS px to PDF points, as WeasyPrint writes them
 
@@ -262,9 +262,8 @@ class _Collect(logging.Handler):
         self.found = found
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.levelno >= logging.WARNING and "HarfBuzz-Subset" not in message:
-            self.found.append(message)
+        if worth_saying(record):
+            self.found.append(record.getMessage())
 
 
 # fontTools stamps SOURCE_DATE_EPOCH (else the clock) into each font subset. A piece

@@ -83,5 +83,10 @@ class _Forward(logging.Handler):
         self.label = label
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING and "HarfBuzz-Subset" not in record.getMessage():
+        if worth_saying(record):
             logging.getLogger("make_book").warning("%s: %s", self.label, record.getMessage())
+
+
+def worth_saying(record: logging.LogRecord) -> bool:
+    """A warning of WeasyPrint's the author can act on (not its fontTools fallback note)."""
+    return record.levelno >= logging.WARNING and "HarfBuzz-Subset" not in record.getMessage()
