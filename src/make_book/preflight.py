@@ -847,6 +847,26 @@ def _appearance_streams(page: pikepdf.Object) -> Iterator[pikepdf.Object]:
                 yield from (s for s in entry.values() if isinstance(s, pikepdf.Stream))
 
 
+def _resource_fonts(page: pikepdf.Object) -> Iterator[tuple[str, pikepdf.Object]]:
+    """Every font the page can draw with: its own, its forms', patterns' and appearances'."""
+    resources = [_dict(_inherited(page, "/Resources"))]
+    resources += [_dict(stream.get("/Resources")) for stream in _appearance_streams(page)]
+    seen: set[Key] = set()
+    while resources:
+        found = resources.pop()
+        if found is None:
+            continue
+        for name, font in (_dict(found.get("/Font")) or {}).items():
+            if _dict(font) is not None:
+                yield name, font
+        for category in ("/XObject", "/Pattern"):
+            for inner in (_dict(found.get(category)) or {}).values():
+                key = _key(inner)
+                if isinstance(inner, pikepdf.Stream) and key is not None and key not in seen:
+                    seen.add(key)  # a form drawing itself stops here
+                    resources.append(_dict(inner.get("/Resources")))
+
+
 # ---------------------------------------------------------------- the checks
 
 
@@ -875,6 +895,14 @@ class _Preflight:
         self.font_problems: dict[Key, list[Problem]] = {}
         # PDF/X-1a is PDF 1.3, which has no transparency; the gray presses flatten nothing.
         self.no_transparency = profile.gray_only or profile.identification.startswith("PDF/X-1a")
+        # Only fonts are checked on a screen or archive page: its resources name them all,
+        # and reading them is a hundred times faster than running the content.
+        self.runs_content = (
+            self.checks_colours
+            or self.no_transparency
+            or profile.min_dpi > 0
+            or profile.min_margin > 0
+        )
 
     def run(self, drawn_before: frozenset[int], drawing_only: bool) -> list[Finding]:
         whole = [] if drawing_only else self._whole_file()
@@ -973,6 +1001,10 @@ class _Preflight:
 
     def _content(self, index: int, page: pikepdf.Page) -> Iterator[Problem]:
         """What the page draws: fonts, images, colours, transparency, and where its text is."""
+        if not self.runs_content:
+            for name, font in _resource_fonts(page.obj):
+                yield from self._font(font, name)
+            return
         marks = self.interpreter.page(page)
         for name, font in marks.fonts.values():
             yield from self._font(font, name)
