@@ -272,9 +272,11 @@ def test_font_inside_a_form_xobject(folder: Path, clean: Path) -> None:
     path = edited(clean, folder / "form-font.pdf", _standard_font_in_a_form)
     expected = [("fonts-embedded", 6, "font 'Helvetica' is not embedded")]
     assert [(f.rule, f.page, f.message) for f in preflight(path, KDP)] == expected
-    # The screen profile checks only fonts, from the resources rather than the content.
     screen = [f for f in preflight(path, SCREEN) if f.rule == "fonts-embedded"]
     assert [(f.rule, f.page, f.message) for f in screen] == expected
+    # A piece's yes-or-no check reads fonts from the resources, not the content.
+    assert preflight(path, SCREEN, drawing_only=True)
+    assert not preflight(clean, SCREEN, drawing_only=True)
 
 
 def test_font_in_an_annotation_appearance(folder: Path) -> None:

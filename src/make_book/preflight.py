@@ -895,9 +895,8 @@ class _Preflight:
         self.font_problems: dict[Key, list[Problem]] = {}
         # PDF/X-1a is PDF 1.3, which has no transparency; the gray presses flatten nothing.
         self.no_transparency = profile.gray_only or profile.identification.startswith("PDF/X-1a")
-        # Only fonts are checked on a screen or archive page: its resources name them all,
-        # and reading them is a hundred times faster than running the content.
-        self.runs_content = (
+        # A screen or archive page's drawing is checked for fonts only (see _fonts_pass).
+        self.fonts_only = not (
             self.checks_colours
             or self.no_transparency
             or profile.min_dpi > 0
@@ -907,6 +906,8 @@ class _Preflight:
     def run(self, drawn_before: frozenset[int], drawing_only: bool) -> list[Finding]:
         whole = [] if drawing_only else self._whole_file()
         findings = [Finding(rule, message) for rule, message in whole]
+        if drawing_only and self.fonts_only:
+            return [] if self._fonts_pass() else [Finding("fonts-embedded", "a font is not embedded")]
         for index, page in enumerate(self.pages):
             problems = [] if drawing_only else [*self._boxes(index), *self._annotations(page)]
             if index not in drawn_before:
@@ -1001,10 +1002,6 @@ class _Preflight:
 
     def _content(self, index: int, page: pikepdf.Page) -> Iterator[Problem]:
         """What the page draws: fonts, images, colours, transparency, and where its text is."""
-        if not self.runs_content:
-            for name, font in _resource_fonts(page.obj):
-                yield from self._font(font, name)
-            return
         marks = self.interpreter.page(page)
         for name, font in marks.fonts.values():
             yield from self._font(font, name)
@@ -1019,6 +1016,17 @@ class _Preflight:
                     width, height = image.pixels
                     yield "transparency", f"image {width}×{height} px has a soft mask (alpha)"
         yield from self._margins(index, marks.text_extent)
+
+    def _fonts_pass(self) -> bool:
+        """Whether every font the pages' resources hold is embedded: a yes or no for a
+        piece (render/piecework.py), a hundred times faster than running the content.
+        Pages share resources, so which pages draw a missing font is left to the book's
+        own preflight, which reads the pages of a piece that did not pass."""
+        return not any(
+            self._font(font, name)
+            for page in self.pages
+            for name, font in _resource_fonts(page.obj)
+        )
 
     def _resolution(self, marks: _Marks) -> Iterator[Problem]:
         needed = self.profile.min_dpi
