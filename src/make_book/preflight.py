@@ -907,7 +907,8 @@ class _Preflight:
         whole = [] if drawing_only else self._whole_file()
         findings = [Finding(rule, message) for rule, message in whole]
         if drawing_only and self.fonts_only:
-            return [] if self._fonts_pass() else [Finding("fonts-embedded", "a font is not embedded")]
+            missing = Finding("fonts-embedded", "a font is not embedded")
+            return [] if self._fonts_pass() else [missing]
         for index, page in enumerate(self.pages):
             problems = [] if drawing_only else [*self._boxes(index), *self._annotations(page)]
             if index not in drawn_before:
