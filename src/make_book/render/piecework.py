@@ -15,7 +15,6 @@ whether it could, so that make-book falls back to one document otherwise.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import logging
 import os
@@ -83,7 +82,7 @@ def lay_out_piece(
 ) -> PieceResult:
     """Lay out `html`, get its first folio from `ask`, write the PDF to `out` atomically."""
     fetcher = BookFetcher(job.book_root, job.font_dirs)
-    with _collected_warnings() as warnings, _fixed_font_dates(), _collected_once():
+    with _collected_warnings() as warnings, _fixed_font_dates():
         document = _render(job, html, fetcher, ask)
         pages = document.pages[:-1]  # the end marker's page
         kept = document.copy(pages)
@@ -244,24 +243,6 @@ def _shifted_margin_boxes(context: Any, page: Any, state: Any) -> Any:
 
 
 # Speed.
-
-
-@contextlib.contextmanager
-def _collected_once() -> Iterator[None]:
-    """No garbage collection while a piece is laid out, one collection after it.
-
-    WeasyPrint makes millions of short-lived objects, and Python's collector walks
-    them again and again as they come (5% of the layout time on the stress book).
-    All of a piece's garbage is young (nothing is promoted while collection is off),
-    so a collection of the youngest generation finds it; it is a few megabytes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.collect(0)
-        if enabled:
-            gc.enable()
 
 
 class _DefaultLevelZlib:
