@@ -100,6 +100,32 @@ def test_pieces_read_as_the_book_laid_out_whole(
     assert link_targets(joined), "the contents links"
 
 
+def test_the_joined_file_is_one_whole_tagged_pdf(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
+) -> None:
+    """Written object by object (render/pdfstream.py): qpdf finds no fault, and the
+    structure tree is one tree whose parent tree covers every page and link."""
+    joined = pieces_pdf(book_copy("mixed"), tmp_path / "dist", in_pool)
+    with pikepdf.open(joined) as document:
+        assert document.check_pdf_syntax() == []
+        root = document.Root.StructTreeRoot
+        (book,) = list(root.K)
+        assert book.S == "/Document" and book.P.objgen == root.objgen
+        parents = list(root.ParentTree.Nums)
+        keys = [int(key) for key in parents[::2]]
+        assert keys == sorted(set(keys)) and int(root.ParentTreeNextKey) == keys[-1] + 1
+        used = [int(page.obj.StructParents) for page in document.pages]
+        used += [
+            int(link.StructParent)
+            for page in document.pages
+            for link in page.obj.get("/Annots", [])
+        ]
+        assert sorted(used) == keys
+        for element in book.K:  # every piece's top elements hang from the book's
+            assert element.P.objgen == book.objgen
+        assert str(document.Root.Lang) and "/Metadata" in document.Root
+
+
 def test_in_process_and_pool_give_the_same_bytes(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
 ) -> None:

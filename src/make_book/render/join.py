@@ -1,158 +1,285 @@
 """Joining laid-out pieces into one PDF that reads as if laid out whole.
 
-The front matter's file is the base (its metadata, language, output intent and
-XMP are the book's); every other piece's pages are appended. Then what spans
-pieces is rebuilt: one outline from every piece's bookmarks, one table of named
-destinations (a link into another piece names its target, see pieces.py), page
-labels from the opener on, and, for tagged profiles, one structure tree whose
-parent-tree keys are renumbered piece by piece.
+Each piece's pages (and what they use) are copied into the book as the piece is
+added, in page order, then the piece is closed (pdfstream.py): memory does not
+grow with the book. What spans pieces is written at the end: the page tree, one
+outline from every piece's bookmarks, one table of named destinations (a link
+into another piece names its target, see pieces.py), page labels from the
+opener on, and, for tagged profiles, one structure tree whose parent-tree keys
+follow on from piece to piece. The front matter's catalog entries (language,
+XMP metadata, output intents, viewer preferences) and document info are the book's.
 """
 
 from __future__ import annotations
 
-import contextlib
-import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, NameTree, OutlineItem, PageLocation
+from pikepdf import NameTree
 
 from make_book.render.layout_pool import LaidOutBook
+from make_book.render.pdfstream import Copier, PdfWriter, array, dictionary, number, ref, text
 from make_book.render.piecework import PieceResult
+
+# Catalog entries the join writes itself; the front matter's others are copied.
+_REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}
 
 
 def join_pieces(book: LaidOutBook, out: Path) -> None:
     """Write the joined PDF to `out`."""
-    with contextlib.ExitStack() as files, pikepdf.open(book.front.pdf) as joined:
-        tree = _Structure(joined)
-        destinations = _destinations(joined, joined, book.front, 0)
+    with out.open("wb") as file:
+        join = BookJoin(file)
         for piece in book.main:
-            source = files.enter_context(pikepdf.open(piece.pdf))
-            start = len(joined.pages)
-            tree.detach(source)
-            with warnings.catch_warnings():  # named destinations are rebuilt below
-                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-                joined.pages.extend(source.pages)
-            destinations |= _destinations(joined, source, piece, start)
-            tree.adopt(source, start)
-        tree.finish()
-        _write_destinations(joined, destinations)
-        _write_outline(joined, book)
-        joined.Root.PageLabels = page_labels(book.front.pages)
-        # The sources stay open until here: pikepdf copies their streams when saving.
-        joined.save(out, deterministic_id=True)
+            join.add(piece)
+        join.finish(book.front)
 
 
-def page_labels(opener: int) -> Dictionary:
-    """Roman numbers for the front matter, arabic from the main matter's first page."""
-    nums: list[object] = []
-    if opener > 0:
-        nums += [0, Dictionary(S=Name.r)]
-    nums += [opener, Dictionary(S=Name.D)]
-    return Dictionary(Nums=Array(nums))
+@dataclass
+class _Added:
+    """What the book keeps of a piece once it is closed."""
+
+    pages: list[int]  # output object numbers
+    bookmarks: list[tuple[int, str, int, float, float, str]]
 
 
-def _destinations(
-    joined: pikepdf.Pdf, source: pikepdf.Pdf, piece: PieceResult, start: int
-) -> dict[str, pikepdf.Object]:
-    """The piece's own anchors (not its stand-ins), pointing at the joined pages."""
-    names = source.Root.get("/Names", Dictionary()).get("/Dests")
-    if names is None:
-        return {}
-    found: dict[str, pikepdf.Object] = {}
-    for name, target in NameTree(names).items():
-        if name in piece.anchors:
-            page = joined.pages[start + piece.anchors[name]].obj
-            found[name] = Array([page, *list(target)[1:]])
+@dataclass
+class _Front:
+    """The front matter's entries for the book's catalog, info and structure root."""
+
+    catalog: list[tuple[str, bytes]] = field(default_factory=list)
+    info: int | None = None
+    structure: list[tuple[str, bytes]] = field(default_factory=list)
+    document: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class BookJoin:
+    """The book's PDF, written piece by piece: `add` the main matter in page order,
+    then `finish` with the front matter (laid out last, placed first)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.writer = PdfWriter(out)
+        self.catalog = self.writer.reserve()
+        self.page_tree = self.writer.reserve()
+        self.structure: tuple[int, int] | None = None  # (root, document), once tagged
+        self.main: list[_Added] = []
+        self.tops: list[bytes] = []  # the pieces' top structure elements
+        self.parent_tree: list[bytes] = []  # key, value, key, value…
+        self.next_key = 0
+        self.destinations: dict[str, bytes] = {}
+
+    def add(self, piece: PieceResult) -> None:
+        self.main.append(self._copy(piece, None))
+
+    def finish(self, front: PieceResult) -> None:
+        found = _Front()
+        added = self._copy(front, found)
+        pieces = [added, *self.main]
+        pages = [page for piece in pieces for page in piece.pages]
+        self.writer.write(
+            self.page_tree,
+            dictionary(
+                [
+                    ("Type", b"/Pages"),
+                    ("Kids", array(map(ref, pages))),
+                    ("Count", b"%d" % len(pages)),
+                ]
+            ),
+        )
+        entries = [("Type", b"/Catalog"), ("Pages", ref(self.page_tree))]
+        outline = self._outline(pieces)
+        entries += [("Outlines", ref(outline))] if outline is not None else []
+        if self.destinations:
+            entries.append(("Names", dictionary([("Dests", ref(self._destinations()))])))
+        if self.structure is not None:
+            entries.append(("StructTreeRoot", ref(self._structure(found))))
+        entries.append(("PageLabels", page_labels(len(added.pages))))
+        entries += found.catalog
+        self.writer.write(self.catalog, dictionary(entries))
+        self.writer.finish(self.catalog, found.info)
+
+    # -- one piece
+
+    def _copy(self, piece: PieceResult, front: _Front | None) -> _Added:
+        with pikepdf.open(piece.pdf) as source:
+            replaced = {source.Root.Pages.objgen: self.page_tree}
+            tree = source.Root.get("/StructTreeRoot")
+            if tree is not None:
+                replaced |= self._structure_of(tree)
+            copier = Copier(self.writer, source, replaced, self.next_key)
+            pages = [copier.number(page.obj) for page in source.pages]
+            if tree is not None:
+                self._adopt(copier, tree)
+            self._add_destinations(copier, source, piece, pages)
+            if front is not None:
+                _take_front(copier, source, front)
+            copier.copy_queued()
+        bookmarks = [(lv, label, pages[p], x, y, st) for lv, label, p, x, y, st in piece.bookmarks]
+        return _Added(pages, bookmarks)
+
+    def _structure_of(self, tree: pikepdf.Object) -> dict[tuple[int, int], int]:
+        """The piece's structure root and document element are the book's."""
+        if self.structure is None:
+            self.structure = (self.writer.reserve(), self.writer.reserve())
+        root, document = self.structure
+        return {tree.objgen: root, tree.K[0].objgen: document}
+
+    def _adopt(self, copier: Copier, tree: pikepdf.Object) -> None:
+        """The piece's top elements go under the book's document; its keys after the book's."""
+        self.tops += [copier.direct(element) for element in tree.K[0].K]
+        nums = list(tree.ParentTree.Nums)
+        for key, value in zip(nums[::2], nums[1::2], strict=True):
+            self.parent_tree += [b"%d" % (int(key) + copier.key_offset), copier.direct(value)]
+        keys = [int(key) for key in nums[::2]]
+        self.next_key = copier.key_offset + (max(keys) + 1 if keys else 0)
+
+    def _add_destinations(
+        self, copier: Copier, source: pikepdf.Pdf, piece: PieceResult, pages: list[int]
+    ) -> None:
+        """The piece's own anchors (not its stand-ins), pointing at its copied pages."""
+        names = source.Root.get("/Names", pikepdf.Dictionary()).get("/Dests")
+        for name, target in NameTree(names).items() if names is not None else []:
+            if name in piece.anchors:
+                where = [copier.direct(item) for item in list(target)[1:]]
+                self.destinations[name] = array([ref(pages[piece.anchors[name]]), *where])
+
+    # -- what spans pieces
+
+    def _destinations(self) -> int:
+        names = [item for name in sorted(self.destinations) for item in _named(name, self)]
+        return self.writer.add(dictionary([("Names", array(names))]))
+
+    def _structure(self, front: _Front) -> int:
+        assert self.structure is not None
+        root, document = self.structure
+        parent_tree = self.writer.add(dictionary([("Nums", array(self.parent_tree))]))
+        self.writer.write(
+            document,
+            dictionary(
+                [*front.document, ("P", ref(root)), ("K", array(self.tops))],
+            ),
+        )
+        self.writer.write(
+            root,
+            dictionary(
+                [
+                    *front.structure,
+                    ("Type", b"/StructTreeRoot"),
+                    ("K", array([ref(document)])),
+                    ("ParentTree", ref(parent_tree)),
+                    ("ParentTreeNextKey", b"%d" % self.next_key),
+                ]
+            ),
+        )
+        return root
+
+    def _outline(self, pieces: list[_Added]) -> int | None:
+        """One outline; CSS bookmark levels nest across pieces (an essay under its part)."""
+        root = _Item("", 0, 0, 0.0, 0.0, False)
+        stack = [root]
+        for piece in pieces:
+            for level, label, page, x, y, state in piece.bookmarks:
+                item = _Item(label, level, page, x, y, state == "closed")
+                while stack[-1].level >= level and stack[-1] is not root:
+                    stack.pop()
+                stack[-1].children.append(item)
+                stack.append(item)
+        if not root.children:
+            return None
+        return _write_outline(self.writer, root)
+
+
+def _named(name: str, join: BookJoin) -> list[bytes]:
+    return [text(name), join.destinations[name]]
+
+
+def _take_front(copier: Copier, source: pikepdf.Pdf, front: _Front) -> None:
+    front.catalog = [
+        (key[1:], copier.direct(value)) for key, value in source.Root.items() if key not in _REBUILT
+    ]
+    info = source.trailer.get("/Info")
+    if info is not None:
+        front.info = (
+            copier.number(info) if info.is_indirect else copier.writer.add(copier.direct(info))
+        )
+    tree = source.Root.get("/StructTreeRoot")
+    if tree is not None:
+        skip = {"/Type", "/K", "/ParentTree", "/ParentTreeNextKey"}
+        front.structure = [(k[1:], copier.direct(v)) for k, v in tree.items() if k not in skip]
+        document = tree.K[0]
+        front.document = [
+            (k[1:], copier.direct(v)) for k, v in document.items() if k not in {"/K", "/P"}
+        ]
+
+
+@dataclass
+class _Item:
+    label: str
+    level: int
+    page: int  # output object number
+    x: float
+    y: float
+    closed: bool
+    children: list[_Item] = field(default_factory=list)
+    number: int = 0
+
+    def shown(self) -> int:
+        """Descendants shown when this item is open."""
+        return sum(1 + (0 if child.closed else child.shown()) for child in self.children)
+
+
+def _write_outline(writer: PdfWriter, root: _Item) -> int:
+    """The outline's items, each with its parent, siblings, children and count."""
+    root.number = writer.reserve()
+    items = _numbered(writer, root.children)
+    _write_children(writer, root)
+    writer.write(
+        root.number,
+        dictionary(
+            [
+                ("Type", b"/Outlines"),
+                ("First", ref(root.children[0].number)),
+                ("Last", ref(root.children[-1].number)),
+                ("Count", b"%d" % root.shown()),
+            ]
+        ),
+    )
+    assert all(item.number for item in items)
+    return root.number
+
+
+def _numbered(writer: PdfWriter, items: list[_Item]) -> list[_Item]:
+    found = []
+    for item in items:
+        item.number = writer.reserve()
+        found += [item, *_numbered(writer, item.children)]
     return found
 
 
-def _write_destinations(joined: pikepdf.Pdf, destinations: dict[str, pikepdf.Object]) -> None:
-    tree = NameTree.new(joined)
-    for name in sorted(destinations):
-        tree[name] = destinations[name]
-    names = joined.Root.get("/Names")
-    if names is None:
-        joined.Root.Names = names = joined.make_indirect(Dictionary())
-    names.Dests = tree.obj
+def _write_children(writer: PdfWriter, parent: _Item) -> None:
+    children = parent.children
+    for i, item in enumerate(children):
+        entries = [
+            ("Title", text(item.label)),
+            ("Parent", ref(parent.number)),
+            ("Dest", array([ref(item.page), b"/XYZ", number(item.x), number(item.y), b"0"])),
+        ]
+        entries += [("Prev", ref(children[i - 1].number))] if i > 0 else []
+        entries += [("Next", ref(children[i + 1].number))] if i + 1 < len(children) else []
+        if item.children:
+            count = -item.shown() if item.closed else item.shown()
+            entries += [
+                ("First", ref(item.children[0].number)),
+                ("Last", ref(item.children[-1].number)),
+                ("Count", b"%d" % count),
+            ]
+        writer.write(item.number, dictionary(entries))
+        _write_children(writer, item)
 
 
-def _write_outline(joined: pikepdf.Pdf, book: LaidOutBook) -> None:
-    """One outline; CSS bookmark levels nest across pieces (an essay under its part)."""
-    with joined.open_outline() as outline:
-        outline.root.clear()
-        stack: list[tuple[int, list[OutlineItem]]] = [(0, outline.root)]
-        start = 0
-        for piece in [book.front, *book.main]:
-            for level, label, page, x, y, state in piece.bookmarks:
-                item = OutlineItem(label, start + page, PageLocation.XYZ, left=x, top=y, zoom=0)
-                item.is_closed = state == "closed"
-                while stack[-1][0] >= level:
-                    stack.pop()
-                stack[-1][1].append(item)
-                stack.append((level, item.children))
-            start += piece.pages
-
-
-class _Structure:
-    """The joined structure tree (tagged PDF), or nothing for an untagged one."""
-
-    def __init__(self, joined: pikepdf.Pdf) -> None:
-        root = joined.Root.get("/StructTreeRoot")
-        self.joined = joined
-        self.root = root
-        if root is None:
-            return
-        self.document = root.K[0]
-        self.nums: list[Any] = list(root.ParentTree.Nums)  # key, value, key, value…
-        self.next_key = _next_key(self.nums)
-
-    def detach(self, source: pikepdf.Pdf) -> None:
-        """Cut the piece's top elements from its root, so copying them stops there."""
-        if self.root is None or "/StructTreeRoot" not in source.Root:
-            return
-        for element in source.Root.StructTreeRoot.K[0].K:
-            del element["/P"]
-
-    def adopt(self, source: pikepdf.Pdf, start: int) -> None:
-        """Move the piece's elements under the book's, its keys after the book's."""
-        if self.root is None or "/StructTreeRoot" not in source.Root:
-            return
-        offset = self.next_key
-        for element in source.Root.StructTreeRoot.K[0].K:
-            copied = self.joined.copy_foreign(element)
-            copied.P = self.document
-            self.document.K.append(copied)
-        nums = list(source.Root.StructTreeRoot.ParentTree.Nums)
-        for key, value in zip(nums[::2], nums[1::2], strict=True):
-            self.nums += [int(key) + offset, _copy(self.joined, value)]
-        for page in self.joined.pages[start:]:
-            _shift_keys(page, offset)
-        self.next_key = offset + _next_key(nums)
-
-    def finish(self) -> None:
-        if self.root is None:
-            return
-        self.root.ParentTree = self.joined.make_indirect(Dictionary(Nums=Array(self.nums)))
-        self.root.ParentTreeNextKey = self.next_key
-
-
-def _copy(joined: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
-    """A parent-tree value: an element (indirect) or a page's array of elements (direct)."""
-    if value.is_indirect:
-        return joined.copy_foreign(value)
-    return Array([joined.copy_foreign(v) if v.is_indirect else v for v in value])
-
-
-def _next_key(nums: list[pikepdf.Object]) -> int:
-    keys = [int(key) for key in nums[::2]]
-    return max(keys) + 1 if keys else 0
-
-
-def _shift_keys(page: pikepdf.Page, offset: int) -> None:
-    if "/StructParents" in page.obj:
-        page.obj.StructParents = int(page.obj.StructParents) + offset
-    for annotation in page.obj.get("/Annots", Array()):
-        if "/StructParent" in annotation:
-            annotation.StructParent = int(annotation.StructParent) + offset
+def page_labels(opener: int) -> bytes:
+    """Roman numbers for the front matter, arabic from the main matter's first page."""
+    nums = [b"0 << /S /r >>"] if opener > 0 else []
+    nums.append(b"%d << /S /D >>" % opener)
+    return dictionary([("Nums", array(nums))])

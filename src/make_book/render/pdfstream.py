@@ -1,0 +1,176 @@
+"""Writing a PDF object by object, copying objects from other PDFs as it goes.
+
+The joined book (join.py) is written this way rather than built whole in memory
+with pikepdf: a 1,200-page book's structure tree alone is 56,000 objects, which
+qpdf holds at about 3 KB each. Here each piece is opened, its objects copied and
+renumbered, and the piece closed, so the memory used is that of one piece.
+
+Objects are copied as qpdf prints them (`unparse`), their references renumbered
+on the way. qpdf escapes every parenthesis inside a literal string and writes hex
+strings as bare digits, so one regular expression tells a reference (`12 0 R`)
+from text inside a string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import BinaryIO
+
+import pikepdf
+
+ObjGen = tuple[int, int]
+
+# A literal string (skipped), a reference, or a structure parent key (renumbered).
+_TOKENS = re.compile(
+    rb"\((?:[^\\)]|\\.)*\)|(?<=[ \[\n])(\d+) (\d+) R\b|/(StructParents?) (\d+)", re.DOTALL
+)
+
+
+class PdfWriter:
+    """A PDF file written front to back: objects as they come, the cross-reference last."""
+
+    def __init__(self, out: BinaryIO, version: str = "1.7") -> None:
+        self.out = out
+        self.offsets: list[int] = [0]  # by object number; -1: reserved, not written yet
+        self.position = 0
+        self.digest = hashlib.md5(usedforsecurity=False)  # the file identifier
+        self._put(b"%PDF-" + version.encode("ascii") + b"\n%\xe2\xe3\xcf\xd3\n")
+
+    def reserve(self) -> int:
+        """A number for an object written later (it may be referred to before)."""
+        self.offsets.append(-1)
+        return len(self.offsets) - 1
+
+    def write(self, number: int, body: bytes, stream: bytes | None = None) -> None:
+        """Object `number`: a dictionary, array or value; with `stream`, a stream's data."""
+        self.offsets[number] = self.position
+        parts = [b"%d 0 obj\n" % number, body]
+        if stream is not None:
+            parts += [b"\nstream\n", stream, b"\nendstream"]
+        parts.append(b"\nendobj\n")
+        self._put(b"".join(parts))
+
+    def add(self, body: bytes) -> int:
+        """A new object, written now: its number."""
+        number = self.reserve()
+        self.write(number, body)
+        return number
+
+    def finish(self, root: int, info: int | None) -> None:
+        """The cross-reference table and trailer; every reserved object must be written."""
+        missing = [n for n, offset in enumerate(self.offsets) if offset < 0]
+        if missing:
+            raise ValueError(f"objects reserved but never written: {missing[:5]}")
+        identifier = self.digest.hexdigest().encode("ascii")
+        start = self.position
+        lines = [b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets)]
+        lines += [b"%010d 00000 n \n" % offset for offset in self.offsets[1:]]
+        trailer = b"<< /Size %d /Root %d 0 R" % (len(self.offsets), root)
+        trailer += b" /Info %d 0 R" % info if info is not None else b""
+        trailer += b" /ID [ <%s> <%s> ] >>" % (identifier, identifier)
+        lines += [b"trailer\n", trailer, b"\nstartxref\n%d\n%%%%EOF\n" % start]
+        self._put(b"".join(lines))
+
+    def _put(self, data: bytes) -> None:
+        self.out.write(data)
+        self.digest.update(data)
+        self.position += len(data)
+
+
+class Copier:
+    """Copies objects of one open PDF into a writer, each once, renumbered.
+
+    `replaced`: objects of the source that the output has its own of (the page
+    tree's root, the structure tree's): references to them point there instead.
+    `key_offset` is added to /StructParent(s) keys, which index the parent tree.
+    """
+
+    def __init__(
+        self,
+        writer: PdfWriter,
+        source: pikepdf.Pdf,
+        replaced: dict[ObjGen, int] | None = None,
+        key_offset: int = 0,
+    ) -> None:
+        self.writer = writer
+        self.source = source
+        self.numbers: dict[ObjGen, int] = dict(replaced or {})
+        self.key_offset = key_offset
+        self.queue: list[ObjGen] = []
+
+    def number(self, obj: pikepdf.Object) -> int:
+        """The output number of an indirect object of the source (copied by `copy_queued`)."""
+        return self._number(obj.objgen)
+
+    def direct(self, obj: object) -> bytes:
+        """A value of the source (pikepdf gives numbers as Python's), printed for the
+        output; an indirect object is printed as a reference, and queued."""
+        if isinstance(obj, pikepdf.Object):
+            if obj.is_indirect:
+                return b"%d 0 R" % self.number(obj)
+            return self._renumbered(obj.unparse(resolved=False))
+        if isinstance(obj, bool):
+            return b"true" if obj else b"false"
+        if isinstance(obj, int):
+            return b"%d" % obj
+        if obj is None:
+            return b"null"
+        return number(float(obj))  # type: ignore[arg-type]  # a Decimal
+
+    def copy_queued(self) -> None:
+        """Write every object referred to so far, and everything they refer to."""
+        while self.queue:
+            objgen = self.queue.pop()
+            obj = self.source.get_object(objgen)
+            number = self.numbers[objgen]
+            if isinstance(obj, pikepdf.Stream):
+                data = obj.read_raw_bytes()
+                # /Length may have been an object of its own: it is written here.
+                entries = [(k[1:], self.direct(v)) for k, v in obj.stream_dict.items()]
+                entries = [e for e in entries if e[0] != "Length"] + [("Length", b"%d" % len(data))]
+                self.writer.write(number, dictionary(entries), data)
+            else:
+                self.writer.write(number, self._renumbered(obj.unparse(resolved=True)))
+
+    def _number(self, objgen: ObjGen) -> int:
+        number = self.numbers.get(objgen)
+        if number is None:
+            number = self.numbers[objgen] = self.writer.reserve()
+            self.queue.append(objgen)
+        return number
+
+    def _renumbered(self, body: bytes) -> bytes:
+        return _TOKENS.sub(self._token, body)
+
+    def _token(self, match: re.Match[bytes]) -> bytes:
+        if match.group(1) is not None:
+            return b"%d 0 R" % self._number((int(match.group(1)), int(match.group(2))))
+        if match.group(3) is not None:
+            return b"/%s %d" % (match.group(3), int(match.group(4)) + self.key_offset)
+        return match.group(0)  # a literal string, left as it is
+
+
+def dictionary(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """`<< /Key value … >>` from printed values."""
+    return b"<< " + b" ".join(b"/%s %s" % (k.encode("ascii"), v) for k, v in entries) + b" >>"
+
+
+def array(items: Iterable[bytes]) -> bytes:
+    return b"[ " + b" ".join(items) + b" ]"
+
+
+def ref(number: int) -> bytes:
+    return b"%d 0 R" % number
+
+
+def text(value: str) -> bytes:
+    """A text string, as PDFDocEncoding or UTF-16 (what qpdf chooses)."""
+    return bytes(pikepdf.String(value).unparse())
+
+
+def number(value: float) -> bytes:
+    """A real number without exponent or trailing zeros."""
+    printed = f"{value:.4f}".rstrip("0").rstrip(".")
+    return (printed if printed not in ("", "-0") else "0").encode("ascii")
