@@ -13,27 +13,16 @@ XMP metadata, output intents, viewer preferences) and document info are the book
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 import pikepdf
 from pikepdf import NameTree
 
-from make_book.render.layout_pool import LaidOutBook
 from make_book.render.pdfstream import Copier, PdfWriter, array, dictionary, number, ref, text
 from make_book.render.piecework import PieceResult
 
 # Catalog entries the join writes itself; the front matter's others are copied.
 _REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}
-
-
-def join_pieces(book: LaidOutBook, out: Path) -> None:
-    """Write the joined PDF to `out`."""
-    with out.open("wb") as file:
-        join = BookJoin(file)
-        for piece in book.main:
-            join.add(piece)
-        join.finish(book.front)
 
 
 @dataclass

@@ -87,6 +87,15 @@ class _Plan:
     queued: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)  # pieces the progress display has
     front_key: str = ""
+    sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
+    sunk: int = 0
+
+    def flush(self) -> None:
+        """Hand the sink every piece whose predecessors it has had."""
+        while self.sunk < len(self.pieces) and self.sunk in self.results:
+            if self.sink is not None:
+                self.sink(self.results[self.sunk])
+            self.sunk += 1
 
     def folio(self, index: int) -> int | None:
         """1 for the first piece; else the folio after the pieces before, once counted."""
@@ -123,14 +132,19 @@ def lay_out_book(
     cache: PieceCache,
     jobs: int,
     progress: Progress,
+    sink: Callable[[PieceResult], None] | None = None,
 ) -> LaidOutBook:
-    """Lay out (or find) every piece; `make_front(folios)` renders the front matter."""
+    """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
+
+    `sink` is given each main piece as soon as it and those before it are done
+    (the join copies it into the book while the rest is laid out)."""
     keys = [_key(job, piece) for piece in main]
-    plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys])
+    plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
     words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
     runner = _run_in_pool if jobs > 1 and words >= POOL_FROM_WORDS else _run_here
     laid_out = runner(job, plan, make_front, max(1, jobs), progress)
+    plan.flush()
     front = plan.results.pop(-1)
     ordered = [plan.results[i] for i in range(len(main))]
     warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
@@ -177,6 +191,7 @@ def _run_here(
             assert len(plan.results) == len(plan.pieces), "a piece with no folio, in order"
             break
         _finish(plan, task, _lay_out_here(job, plan, task), progress)
+        plan.flush()
         laid_out += 1
     front = _front_task(job, plan, make_front)
     if front is not None:
@@ -283,6 +298,7 @@ def _run_in_pool(
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, waiting, progress)
             _answer_folios(plan, waiting)
+            plan.flush()
             pool.recycle()
     return laid_out
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from make_book.preflight import Finding, preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.fetch import BOOK_URL, BookFetcher
-from make_book.render.join import join_pieces
+from make_book.render.join import BookJoin
 from make_book.render.layout_pool import LaidOutBook, lay_out_book
 from make_book.render.pagestarts import page_label
 from make_book.render.pieces import (
@@ -32,7 +34,7 @@ from make_book.render.pieces import (
     render_piece,
     template_context,
 )
-from make_book.render.piecework import LayoutJob
+from make_book.render.piecework import LayoutJob, PieceResult
 from make_book.render.press import finish
 from make_book.render.weasy import (
     BOOK_FONT,
@@ -150,8 +152,7 @@ class PdfRenderer(Renderer):
             PieceCache(ctx.layout.cache_dir) as cache,
             atomic_path(target) as tmp,
         ):
-            laid, settings = fitted_layout(book, ctx, profile, cache)
-            join_pieces(laid, tmp)
+            laid, settings = fitted_layout(book, ctx, profile, cache, tmp)
             if profile.is_print:
                 finish(tmp, profile, book.meta.title)
             trim, bleed = settings.trim, profile.bleeds(settings.bleed)
@@ -166,15 +167,22 @@ class PdfRenderer(Renderer):
 
 
 def fitted_layout(
-    book: Book, ctx: RenderContext, profile: Profile, cache: PieceCache
+    book: Book, ctx: RenderContext, profile: Profile, cache: PieceCache, out: Path | None = None
 ) -> tuple[LaidOutBook, PdfSettings]:
-    """Lay out until the margins suit the page count (KDP's gutter grows with the book)."""
+    """Lay out until the margins suit the page count (KDP's gutter grows with the book).
+
+    With `out`, the pieces are joined there as they are laid out (join.py)."""
     chosen = print_settings(ctx.manifest.pdf, profile, pages=0)
     for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
-        laid = lay_out(book, chosen, profile, ctx.layout, cache)
-        wanted = print_settings(ctx.manifest.pdf, profile, profile.padded(laid.page_count))
-        if wanted == chosen:
-            break
+        with out.open("wb") if out is not None else contextlib.nullcontext() as file:
+            join = BookJoin(file) if file is not None else None
+            sink = join.add if join is not None else None
+            laid = lay_out(book, chosen, profile, ctx.layout, cache, sink)
+            wanted = print_settings(ctx.manifest.pdf, profile, profile.padded(laid.page_count))
+            if wanted == chosen:
+                if join is not None:
+                    join.finish(laid.front)
+                break
         chosen = wanted
     for warning in laid.warnings:
         log.warning("pdf: %s", warning)
@@ -187,6 +195,7 @@ def lay_out(
     profile: Profile,
     options: LayoutOptions,
     cache: PieceCache,
+    sink: Callable[[PieceResult], None] | None = None,
 ) -> LaidOutBook:
     """Lay the book out piece by piece (cached, in parallel); see layout_pool.py."""
     template = piece_template(book)
@@ -201,7 +210,7 @@ def lay_out(
         return render_piece(template, PieceSpec("front", "front"), context, folios)
 
     job = _job(book, settings, profile)
-    return lay_out_book(job, main, front, cache, options.jobs, options.progress)
+    return lay_out_book(job, main, front, cache, options.jobs, options.progress, sink)
 
 
 def _job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
