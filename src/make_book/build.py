@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,14 +20,23 @@ from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.epub import EpubRenderer
 from make_book.render.pdf import PdfRenderer
 from make_book.render.web import WebRenderer
-from make_book.render.wrap import WrapCoverRenderer
 from make_book.staging import staged
 from make_book.warnings_log import collected_warnings
 
+
+def _wrap_cover() -> Renderer:
+    """The wrap cover's renderer, imported when a cover is made: it lays the sheet out
+    with WeasyPrint in this process, which otherwise stays small while workers lay out."""
+    from make_book.render.wrap import WrapCoverRenderer
+
+    return WrapCoverRenderer()
+
+
 # In build order: the PDF first, since the cover and the EPUB's page-list use its pages.
-RENDERERS: dict[str, type[Renderer]] = {
+# Each makes its renderer: RENDERERS[name]().render(book, ctx).
+RENDERERS: dict[str, Callable[[], Renderer]] = {
     "pdf": PdfRenderer,
-    "cover": WrapCoverRenderer,
+    "cover": _wrap_cover,
     "epub": EpubRenderer,
     "html": WebRenderer,
 }

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from make_book.output import replace_quickly
 from make_book.pagemap import PageStart
-from make_book.render.piecework import PieceResult
+from make_book.render.piecetypes import PieceResult
 
 CACHE_FOLDER = ".make-book-cache"
 FORMAT = 2  # bump when the record's shape changes: older entries are then stale

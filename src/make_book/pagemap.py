@@ -118,3 +118,31 @@ def block_words(block: etree._Element) -> list[str]:
         for owner, attr in own_text(block)
     )
     return "".join(pieces).split()
+
+
+def page_label(index: int, opener: int) -> str:
+    """The printed folio of a page: roman before the main matter, arabic from it."""
+    return str(index - opener + 1) if index >= opener else _roman(index + 1)
+
+
+def _roman(number: int) -> str:
+    digits = (
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    )
+    out = ""
+    for value, letters in digits:
+        count, number = divmod(number, value)
+        out += letters * count
+    return out

@@ -17,10 +17,10 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import weasyprint
 
 from make_book import __version__
 from make_book.output import write_atomic
@@ -64,7 +64,7 @@ def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str
     root = manifest.resolve().parent
     skip = {out_dir.resolve(), cache_dir.resolve()}
     digest = hashlib.sha256()
-    for part in [__version__, weasyprint.__version__, *options, str(manifest.resolve())]:
+    for part in [__version__, weasyprint_version(), *options, str(manifest.resolve())]:
         digest.update(part.encode() + b"\0")
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode() + b"\0")
     where = hashlib.sha256(digest.digest() + str(out_dir.resolve()).encode()).hexdigest()
@@ -72,6 +72,14 @@ def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str
         for path, stat in _walk(folder, skip):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return Record(cache_dir / "builds" / f"{where[:32]}.json", digest.hexdigest())
+
+
+@cache
+def weasyprint_version() -> str:
+    """WeasyPrint's version, as `weasyprint.__version__` says it, read from the installed
+    distribution: importing WeasyPrint (~30 MB) only to learn it would keep it in the
+    build's own process, which should stay small while the workers lay out."""
+    return version("weasyprint")
 
 
 def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, os.stat_result]]:

@@ -13,8 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-BOOK_URL = "file:///make-book/book/"
-FONTS_URL = "file:///make-book/fonts/"
+from make_book.render.urls import BOOK_URL as BOOK_URL  # re-exported, see urls.py
+from make_book.render.urls import FONTS_URL as FONTS_URL
+
 # Images are checked at 40 MB before layout; a font or stylesheet larger than this is
 # not one, and reading it whole (a stylesheet may name any file) would only exhaust memory.
 MAX_BYTES = 128 * 1024 * 1024

@@ -19,7 +19,7 @@ import pikepdf
 from pikepdf import NameTree
 
 from make_book.render.pdfstream import Copier, PdfWriter, array, dictionary, number, ref, text
-from make_book.render.piecework import PieceResult
+from make_book.render.piecetypes import PieceResult
 
 # Catalog entries the join writes itself; the front matter's others are copied.
 _REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}

@@ -8,7 +8,7 @@ cache if it was laid out at that folio before, else is laid out again. The front
 matter goes last: its contents print the folios of all the others, read from
 where each piece's anchors fell.
 
-Workers are fresh processes (spawn): WeasyPrint and its fonts load once per
+Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
 worker, and a worker is replaced after `TASKS_PER_WORKER` pieces so that memory
 stays bounded however long the book.
 """
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -24,16 +26,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import weasyprint
-
 from make_book.cache import PieceCache
 from make_book.errors import RenderError
 from make_book.memo import key_of
 from make_book.progress import Progress
 from make_book.render.pieces import Piece, PieceSpec
-from make_book.render.piecework import LayoutJob, PieceResult, install_folio_hook, lay_out_piece
+from make_book.render.piecetypes import LayoutJob, PieceResult
+from make_book.render.worker import command as worker_command
+from make_book.uptodate import weasyprint_version
 
-TASKS_PER_WORKER = 40
+TASKS_PER_WORKER = 20
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
 
 
@@ -157,7 +159,7 @@ def lay_out_book(
 def _key(job: LayoutJob, piece: Piece) -> str:
     """Everything that can change the piece's pages: the job (a frozen dataclass, whose
     repr names every field), the piece's HTML, and WeasyPrint's version (key_of adds ours)."""
-    return key_of(weasyprint.__version__, job, piece.html)
+    return key_of(weasyprint_version(), job, piece.html)
 
 
 def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | None:
@@ -182,6 +184,9 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | 
 def _run_here(
     job: LayoutJob, plan: _Plan, make_front: FrontMaker, _jobs: int, progress: Progress
 ) -> int:
+    # WeasyPrint is imported only by a build that lays out in its own process.
+    from make_book.render.piecework import install_folio_hook
+
     install_folio_hook()
     laid_out = 0
     while len(plan.results) < len(plan.pieces):
@@ -203,6 +208,8 @@ def _run_here(
 
 
 def _lay_out_here(job: LayoutJob, plan: _Plan, task: _Task) -> PieceResult:
+    from make_book.render.piecework import lay_out_piece
+
     def ask(pages: int) -> int:
         if task.folio is None:
             plan.counts[task.index] = pages
@@ -252,7 +259,7 @@ def _advance_hits(plan: _Plan, progress: Progress) -> None:
 
 @dataclass
 class _Worker:
-    process: Any
+    process: subprocess.Popen[bytes]
     conn: Connection
     done: int = 0
     task: _Task | None = None
@@ -264,8 +271,8 @@ class _Worker:
     def receive(self) -> tuple[Any, ...]:
         try:
             message: tuple[Any, ...] = self.conn.recv()
-        except EOFError:
-            code = self.process.exitcode
+        except (EOFError, ConnectionResetError):
+            code = self.process.poll()
             raise RenderError(f"pdf: a layout worker stopped (exit code {code})") from None
         return message
 
@@ -292,6 +299,8 @@ def _run_in_pool(
                 if pending:
                     task = pending.pop(0)
                     worker.send(task, plan.cache.pdf_path(task.key, task.folio))
+            if front_sent and not pending:
+                pool.retire_idle()  # nothing is left for them: their memory goes now
             busy = [w for w in pool.workers if w.task is not None]
             if not busy and not pending:
                 break
@@ -339,15 +348,15 @@ def _answer_folios(plan: _Plan, waiting: dict[int, _Worker]) -> None:
 class _Pool:
     def __init__(self, job: LayoutJob, size: int) -> None:
         self.job = job
-        self.context = multiprocessing.get_context("spawn")
         self.workers = [self._start() for _ in range(size)]
 
     def _start(self) -> _Worker:
-        ours, theirs = self.context.Pipe()
-        process = self.context.Process(target=_serve, args=(theirs, self.job), daemon=True)
-        process.start()
-        theirs.close()
-        return _Worker(process, ours)
+        ours, theirs = socket.socketpair()
+        with theirs:
+            process = subprocess.Popen(worker_command(theirs.fileno()), pass_fds=[theirs.fileno()])
+        conn = Connection(ours.detach())
+        conn.send(self.job)
+        return _Worker(process, conn)
 
     def idle(self) -> list[_Worker]:
         return [w for w in self.workers if w.task is None]
@@ -363,6 +372,11 @@ class _Pool:
                 _stop(worker)
                 self.workers[i] = self._start()
 
+    def retire_idle(self) -> None:
+        for worker in self.idle():
+            _stop(worker)
+        self.workers = [w for w in self.workers if w.task is not None]
+
     def close(self) -> None:
         for worker in self.workers:
             _stop(worker)
@@ -371,10 +385,11 @@ class _Pool:
 def _stop(worker: _Worker) -> None:
     with suppress(OSError):
         worker.conn.send(None)
-    worker.process.join(timeout=5)
-    if worker.process.is_alive():
+    try:
+        worker.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
         worker.process.kill()
-        worker.process.join()
+        worker.process.wait()
     worker.conn.close()
 
 
@@ -389,32 +404,3 @@ def _workers(job: LayoutJob, size: int) -> Iterator[_Pool]:
         raise
     finally:
         pool.close()
-
-
-def _serve(conn: Connection, job: LayoutJob) -> None:
-    """A worker: lay out each piece sent until told to stop (None)."""
-    install_folio_hook()
-    # The build went away (failed, interrupted or killed): stop without a word.
-    with suppress(EOFError, BrokenPipeError, KeyboardInterrupt):
-        while (message := conn.recv()) is not None:
-            _serve_one(conn, job, message)
-
-
-def _serve_one(conn: Connection, job: LayoutJob, message: tuple[Any, ...]) -> None:
-    _, index, html, borrowed, out, folio = message
-
-    def ask(pages: int) -> int:
-        if folio is not None:
-            return int(folio)
-        conn.send(("count", index, pages))
-        answer: tuple[str, int, int] = conn.recv()
-        return answer[2]
-
-    try:
-        result = lay_out_piece(job, html, borrowed, ask, out)
-    except (EOFError, BrokenPipeError):
-        raise
-    except Exception as error:  # reported to the main process, which names the piece
-        conn.send(("failed", index, f"{type(error).__name__}: {error}"))
-        return
-    conn.send(("done", index, result))

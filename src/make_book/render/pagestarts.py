@@ -15,7 +15,7 @@ from typing import Any
 import weasyprint
 from weasyprint.formatting_structure import boxes
 
-from make_book.pagemap import BLOCK_ATTRIBUTE, NOT_WORDS, PageStart
+from make_book.pagemap import BLOCK_ATTRIBUTE, NOT_WORDS, PageStart, page_label
 
 _DASHES = ("-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u00ad")
 
@@ -72,34 +72,6 @@ def _start(index: int, opener: int, where: _Where, words: int) -> PageStart:
         block=where.block,
         word=words if where.block >= 0 else 0,
     )
-
-
-def page_label(index: int, opener: int) -> str:
-    """The printed folio of a page: roman before the main matter, arabic from it."""
-    return str(index - opener + 1) if index >= opener else _roman(index + 1)
-
-
-def _roman(number: int) -> str:
-    digits = (
-        (1000, "m"),
-        (900, "cm"),
-        (500, "d"),
-        (400, "cd"),
-        (100, "c"),
-        (90, "xc"),
-        (50, "l"),
-        (40, "xl"),
-        (10, "x"),
-        (9, "ix"),
-        (5, "v"),
-        (4, "iv"),
-        (1, "i"),
-    )
-    out = ""
-    for value, letters in digits:
-        count, number = divmod(number, value)
-        out += letters * count
-    return out
 
 
 def _flow_text(page_box: Any) -> Iterator[tuple[_Where, Any, str]]:

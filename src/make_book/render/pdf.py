@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pikepdf
-import weasyprint
 
 from make_book.cache import PieceCache
 from make_book.errors import RenderError
@@ -18,14 +18,12 @@ from make_book.fragment import replace_noterefs
 from make_book.manifest_types import PdfSettings
 from make_book.model import Book, Essay
 from make_book.output import atomic_path
-from make_book.pagemap import PageStart, mark_blocks
+from make_book.pagemap import PageStart, mark_blocks, page_label
 from make_book.preflight import Finding, preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
-from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.join import BookJoin
 from make_book.render.layout_pool import LaidOutBook, lay_out_book
-from make_book.render.pagestarts import page_label
 from make_book.render.pieces import (
     Piece,
     PieceSpec,
@@ -34,8 +32,9 @@ from make_book.render.pieces import (
     render_piece,
     template_context,
 )
-from make_book.render.piecework import LayoutJob, PieceResult
+from make_book.render.piecetypes import LayoutJob, PieceResult
 from make_book.render.press import finish
+from make_book.render.urls import BOOK_URL
 from make_book.render.weasy import (
     BOOK_FONT,
     FALLBACK,
@@ -45,6 +44,11 @@ from make_book.render.weasy import (
     source_date,
 )
 from make_book.theme import environment, find_file, search_path
+
+if TYPE_CHECKING:
+    # WeasyPrint (~30 MB) is imported only where this process lays a page out itself
+    # (`layout`): the build's own process stays small while the workers lay out.
+    import weasyprint
 
 WARNING_RULES = frozenset({"image-dpi"})  # preflight findings a build reports but survives
 HEAD_ROOM = 0.4  # inches between a printer's safe line and the text block, for heads and folios
@@ -239,6 +243,10 @@ def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Do
     make-book itself lays books out in pieces (`lay_out`); this is for the tests
     that compare the two, and for the benchmark's one-document baseline.
     """
+    import weasyprint
+
+    from make_book.render.fetch import BookFetcher
+
     # Fonts resolve along the theme search path: a project's folders may add faces.
     fetcher = BookFetcher(book.root, search_path(book))
     typeface = settings.font_family or "Linux Libertine"

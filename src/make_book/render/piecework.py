@@ -19,8 +19,8 @@ import hashlib
 import logging
 import os
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,52 +29,17 @@ import weasyprint
 import weasyprint.layout
 
 from make_book.errors import RenderError
-from make_book.pagemap import PageStart
 from make_book.preflight import preflight
 from make_book.profiles import PROFILES
 from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.pagestarts import page_starts
 from make_book.render.pieces import END_MARKER
+from make_book.render.piecetypes import AskFolio as AskFolio  # re-exported, see piecetypes.py
+from make_book.render.piecetypes import LayoutJob as LayoutJob
+from make_book.render.piecetypes import PieceResult as PieceResult
 from make_book.render.weasy import font_config, worth_saying
 
 SCALE = 0.75  # CSS px to PDF points, as WeasyPrint writes them
-
-
-@dataclass(frozen=True)
-class LayoutJob:
-    """What every piece of one book and profile is laid out with (sent to workers)."""
-
-    css: str  # settings_css + the theme's print.css
-    book_root: Path
-    font_dirs: tuple[Path, ...]
-    dpi: int  # 0: keep images as they are
-    tagged: bool
-    variant: str | None
-    language: str
-    identifier: str
-    profile: str
-    check_drawing: bool  # preflight what the pages draw here (the joined file draws the same)
-    trim: tuple[float, float]
-    bleed: bool
-
-
-@dataclass
-class PieceResult:
-    """A laid-out piece: its PDF and what the join, the contents and the EPUB need."""
-
-    name: str
-    pages: int  # pages kept: the end marker's page is dropped
-    pdf: Path
-    sha256: str
-    bookmarks: list[tuple[int, str, int, float, float, str]] = field(default_factory=list)
-    anchors: dict[str, int] = field(default_factory=dict)  # id -> page index in the piece
-    starts: list[PageStart] = field(default_factory=list)  # page indices in the piece
-    warnings: list[str] = field(default_factory=list)
-    files: dict[str, str] = field(default_factory=dict)  # file read -> its sha256
-    passed: list[str] = field(default_factory=list)  # profiles whose preflight its pages passed
-
-
-AskFolio = Callable[[int], int]  # pages kept -> the folio of the piece's first page
 
 
 def lay_out_piece(

@@ -8,11 +8,15 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-
-import weasyprint
+from typing import TYPE_CHECKING
 
 from make_book.model import Book
-from make_book.render.fetch import FONTS_URL
+from make_book.render.urls import FONTS_URL
+
+if TYPE_CHECKING:
+    # WeasyPrint is imported where a layout needs it, not with this module: the
+    # build's own process imports it for the CSS and logging and stays small.
+    from weasyprint.text.fonts import FontConfiguration
 
 # The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
 BOOK_FONT = "Book Serif"
@@ -34,14 +38,17 @@ def font_faces_css() -> str:
     )
 
 
-_FONT_CONFIG: weasyprint.text.fonts.FontConfiguration | None = None
+_FONT_CONFIG: FontConfiguration | None = None
 
 
-def font_config() -> weasyprint.text.fonts.FontConfiguration:
+def font_config() -> FontConfiguration:
     """One FontConfiguration per process: loading @font-face files is the slow part."""
     global _FONT_CONFIG
     if _FONT_CONFIG is None:
-        _FONT_CONFIG = weasyprint.text.fonts.FontConfiguration()
+        # Imported here, by the process that lays out (see the TYPE_CHECKING import).
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
     return _FONT_CONFIG
 
 
