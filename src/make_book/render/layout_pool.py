@@ -35,7 +35,7 @@ from make_book.render.piecetypes import LayoutJob, PieceResult
 from make_book.render.worker import command as worker_command
 from make_book.uptodate import weasyprint_version
 
-TASKS_PER_WORKER = 20
+TASKS_PER_WORKER = 12
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
 
 
