@@ -136,7 +136,8 @@ class BookJoin:
     # -- what spans pieces
 
     def _destinations(self) -> int:
-        names = [item for name in sorted(self.destinations) for item in _named(name, self)]
+        named = sorted(self.destinations.items())
+        names = [item for name, target in named for item in (text(name), target)]
         return self.writer.add(dictionary([("Names", array(names))]))
 
     def _structure(self, front: _Front) -> int:
@@ -179,10 +180,6 @@ class BookJoin:
         return _write_outline(self.writer, root)
 
 
-def _named(name: str, join: BookJoin) -> list[bytes]:
-    return [text(name), join.destinations[name]]
-
-
 def _take_front(copier: Copier, source: pikepdf.Pdf, front: _Front) -> None:
     front.catalog = [
         (key[1:], copier.direct(value)) for key, value in source.Root.items() if key not in _REBUILT
@@ -221,7 +218,7 @@ class _Item:
 def _write_outline(writer: PdfWriter, root: _Item) -> int:
     """The outline's items, each with its parent, siblings, children and count."""
     root.number = writer.reserve()
-    items = _numbered(writer, root.children)
+    _number(writer, root.children)
     _write_children(writer, root)
     writer.write(
         root.number,
@@ -234,16 +231,14 @@ def _write_outline(writer: PdfWriter, root: _Item) -> int:
             ]
         ),
     )
-    assert all(item.number for item in items)
     return root.number
 
 
-def _numbered(writer: PdfWriter, items: list[_Item]) -> list[_Item]:
-    found = []
+def _number(writer: PdfWriter, items: list[_Item]) -> None:
+    """Reserve every item's number first: siblings and children refer to each other."""
     for item in items:
         item.number = writer.reserve()
-        found += [item, *_numbered(writer, item.children)]
-    return found
+        _number(writer, item.children)
 
 
 def _write_children(writer: PdfWriter, parent: _Item) -> None:
