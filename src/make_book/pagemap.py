@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lxml import etree
-
-from make_book.xhtml import parse_fragment, to_xhtml
+if TYPE_CHECKING:
+    # lxml is imported where XHTML is parsed (mark_blocks): a layout worker needs
+    # PageStart and page_label from here, not lxml (~6 MB).
+    from lxml import etree
 
 BLOCK_TAGS = frozenset(
     {
@@ -63,7 +65,8 @@ class PageStart:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """An element's name without its namespace ("{uri}p" -> "p"); "" for comments."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def body_blocks(root: etree._Element) -> list[etree._Element]:
@@ -84,6 +87,8 @@ def _classes(element: etree._Element) -> set[str]:
 
 def mark_blocks(body_html: str) -> str:
     """The body with each block numbered in a data-b attribute, for the print layout."""
+    from make_book.xhtml import parse_fragment, to_xhtml
+
     root = parse_fragment(body_html)
     for number, block in enumerate(body_blocks(root)):
         block.set(BLOCK_ATTRIBUTE, str(number))

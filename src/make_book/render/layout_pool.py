@@ -9,8 +9,8 @@ matter goes last: its contents print the folios of all the others, read from
 where each piece's anchors fell.
 
 Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
-worker, and a worker is replaced after `TASKS_PER_WORKER` pieces so that memory
-stays bounded however long the book.
+worker, and a worker whose peak memory passes `WORKER_MEMORY_MB` is replaced, so that
+memory stays bounded however long the book.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from make_book.render.piecetypes import LayoutJob, PieceResult
 from make_book.render.worker import command as worker_command
 from make_book.uptodate import weasyprint_version
 
-TASKS_PER_WORKER = 12
+# A worker's memory grows to a plateau (WeasyPrint's and the fonts' caches, the heap's
+# high-water mark from its biggest piece): one past this is replaced after its piece.
+WORKER_MEMORY_MB = 160
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
 
 
@@ -261,7 +263,7 @@ def _advance_hits(plan: _Plan, progress: Progress) -> None:
 class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
-    done: int = 0
+    peak_mb: float = 0.0
     task: _Task | None = None
 
     def send(self, task: _Task, out: Path) -> None:
@@ -329,7 +331,7 @@ def _handle(
     if kind == "failed":
         raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")
     task.folio = task.folio or plan.folio(index)
-    worker.task, worker.done = None, worker.done + 1
+    worker.task, worker.peak_mb = None, message[3]
     _finish(plan, task, message[2], progress)
     return 1
 
@@ -366,9 +368,9 @@ class _Pool:
         return [w for w in busy if w.conn in conns]
 
     def recycle(self) -> None:
-        """Replace a worker that has laid out many pieces: its memory only grows."""
+        """Replace a worker whose memory has grown past the limit."""
         for i, worker in enumerate(self.workers):
-            if worker.task is None and worker.done >= TASKS_PER_WORKER:
+            if worker.task is None and worker.peak_mb >= WORKER_MEMORY_MB:
                 _stop(worker)
                 self.workers[i] = self._start()
 

@@ -180,17 +180,44 @@ def fitted_layout(
     for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
         with out.open("wb") if out is not None else contextlib.nullcontext() as file:
             join = BookJoin(file) if file is not None else None
-            sink = join.add if join is not None else None
+            check = _DrawingCheck(profile, chosen)
+            sink = check.then(join.add) if join is not None else None
             laid = lay_out(book, chosen, profile, ctx.layout, cache, sink)
             wanted = print_settings(ctx.manifest.pdf, profile, profile.padded(laid.page_count))
             if wanted == chosen:
                 if join is not None:
-                    join.finish(laid.front)
+                    join.finish(check(laid.front))
                 break
         chosen = wanted
     for warning in laid.warnings:
         log.warning("pdf: %s", warning)
     return laid, chosen
+
+
+class _DrawingCheck:
+    """Each piece's pages against the profile's checks of what they draw (fonts, images,
+    colours, margins), while the rest is laid out: the joined book's preflight then
+    skips the pages that passed. A print profile's finishing redraws the pages, so
+    there the book's own preflight reads them all."""
+
+    def __init__(self, profile: Profile, settings: PdfSettings) -> None:
+        self.profile, self.trim = profile, settings.trim
+        self.bleed = profile.bleeds(settings.bleed)
+
+    def __call__(self, piece: PieceResult) -> PieceResult:
+        name = self.profile.name
+        if self.profile.is_print or name in piece.passed:
+            return piece
+        found = preflight(
+            piece.pdf, self.profile, trim=self.trim, bleed=self.bleed, drawing_only=True
+        )
+        if not found:
+            piece.passed.append(name)
+        return piece
+
+    def then(self, take: Callable[[PieceResult], None]) -> Callable[[PieceResult], None]:
+        """A sink for the layout: each piece checked, then given to `take`."""
+        return lambda piece: take(self(piece))
 
 
 def lay_out(
@@ -231,9 +258,6 @@ def _job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
         language=book.meta.language,
         identifier=book.meta.identifier,
         profile=profile.name,
-        check_drawing=not profile.is_print,  # a print profile's finishing redraws the pages
-        trim=settings.trim,
-        bleed=profile.bleeds(settings.bleed),
     )
 
 

@@ -16,11 +16,11 @@ from typing import Any
 from make_book import __version__
 from make_book.model import Book, Essay, Part
 from make_book.render.links import essay_type, no_epub_type
+from make_book.render.piecetypes import END_MARKER
 from make_book.theme import environment
 
 BATCH = 4  # essays per piece, on average
 BATCH_WORDS = 8_000  # about 20 pages: a piece no longer than this, unless one essay is
-END_MARKER = "make-book-piece-end"  # the id of the element whose page is dropped
 _MARKER_TAG = f'id="{END_MARKER}">'
 _HREF = re.compile(r'href="#([^"]+)"')
 _ID = re.compile(r'\sid="([^"]+)"')

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from make_book.pagemap import PageStart
 
+END_MARKER = "make-book-piece-end"  # the id of the element whose page is dropped (pieces.py)
+
 
 @dataclass(frozen=True)
 class LayoutJob:
@@ -27,9 +29,6 @@ class LayoutJob:
     language: str
     identifier: str
     profile: str
-    check_drawing: bool  # preflight what the pages draw here (the joined file draws the same)
-    trim: tuple[float, float]
-    bleed: bool
 
 
 @dataclass

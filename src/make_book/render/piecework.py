@@ -29,11 +29,9 @@ import weasyprint
 import weasyprint.layout
 
 from make_book.errors import RenderError
-from make_book.preflight import preflight
-from make_book.profiles import PROFILES
 from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.pagestarts import page_starts
-from make_book.render.pieces import END_MARKER
+from make_book.render.piecetypes import END_MARKER
 from make_book.render.piecetypes import AskFolio as AskFolio  # re-exported, see piecetypes.py
 from make_book.render.piecetypes import LayoutJob as LayoutJob
 from make_book.render.piecetypes import PieceResult as PieceResult
@@ -55,7 +53,6 @@ def lay_out_piece(
         with _default_flate_level():
             kept.write_pdf(tmp, **_pdf_options(job))
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    passed = [job.profile] if job.check_drawing and _draws_well(job, tmp) else []
     os.replace(tmp, out)
     return PieceResult(
         name=out.stem,
@@ -67,17 +64,7 @@ def lay_out_piece(
         starts=page_starts(kept, 0),
         warnings=list(dict.fromkeys(_stylesheet(job).warnings + warnings)),
         files=fetcher.read,
-        passed=passed,
     )
-
-
-def _draws_well(job: LayoutJob, path: Path) -> bool:
-    """Whether the piece's pages pass the profile's checks of what they draw (fonts,
-    images, colours, margins): the joined book's preflight then skips them."""
-    findings = preflight(
-        path, PROFILES[job.profile], trim=job.trim, bleed=job.bleed, drawing_only=True
-    )
-    return not findings
 
 
 def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> weasyprint.Document:

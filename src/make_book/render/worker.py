@@ -10,6 +10,7 @@ Connection): first the LayoutJob, then one ("lay", …) per piece, None to stop.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 from contextlib import suppress
 from multiprocessing.connection import Connection
@@ -43,6 +44,12 @@ def main(fd: int) -> None:
             _serve_one(conn, job, message)
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB (the pool replaces big workers)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes there, KB here
+
+
 def _serve_one(conn: Connection, job: LayoutJob, message: tuple[Any, ...]) -> None:
     from make_book.render.piecework import lay_out_piece
 
@@ -62,4 +69,4 @@ def _serve_one(conn: Connection, job: LayoutJob, message: tuple[Any, ...]) -> No
     except Exception as error:  # reported to the build, which names the piece
         conn.send(("failed", index, f"{type(error).__name__}: {error}"))
         return
-    conn.send(("done", index, result))
+    conn.send(("done", index, result, peak_memory_mb()))
