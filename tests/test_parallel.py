@@ -14,6 +14,7 @@ import sys
 import time
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import psutil
@@ -22,7 +23,7 @@ import pytest
 
 from helpers import BookCopy
 from make_book.build import load, run_build
-from make_book.cache import CACHE_FOLDER
+from make_book.cache import CACHE_FOLDER, PieceCache
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
 from make_book.render import layout_pool, pdf
@@ -133,6 +134,60 @@ def test_in_process_and_pool_give_the_same_bytes(
     here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
     pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
     assert here.read_bytes() == pooled.read_bytes()
+
+
+def job_and_pieces(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
+    """What `pdf.lay_out` hands the pool for this book: the LayoutJob and the main pieces."""
+    config, book = load(manifest)
+    profile = PROFILES[config.pdf.profile]
+    handed: dict[str, Any] = {}
+
+    def take(job: Any, main: list[Any], *_: Any, **__: Any) -> Any:
+        handed.update(job=job, main=main)
+        raise StopIteration
+
+    monkeypatch.setattr(pdf, "lay_out_book", take)
+    with pytest.raises(StopIteration):
+        settings = pdf.print_settings(config.pdf, profile, 0)
+        pdf.lay_out(book, settings, profile, LayoutOptions(jobs=1), PieceCache(None))
+    return handed["job"], handed["main"]
+
+
+def receive(conn: Any) -> Any:
+    assert conn.poll(120), "the worker said nothing for two minutes"
+    return conn.recv()
+
+
+def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pieces in one worker, the first waiting for its folio while the second is
+    laid out (worker.py's threads): each comes out as when laid out alone."""
+    from make_book.render.piecework import install_folio_hook, lay_out_piece
+
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    first, second = main[0], main[1]
+    pool = layout_pool._Pool(job, 1)
+    try:
+        conn = pool.workers[0].conn
+        conn.send(("lay", 0, first.html, first.borrowed, tmp_path / "a.pdf", None))
+        assert receive(conn)[:2] == ("count", 0)
+        conn.send(("lay", 1, second.html, second.borrowed, tmp_path / "b.pdf", None))
+        kind, index, pages = receive(conn)  # the second is paginated while the first waits
+        assert (kind, index) == ("count", 1)
+        first_pages = lay_out_piece(job, first.html, first.borrowed, lambda _: 1, tmp_path / "x")
+        second_folio = 1 + first_pages.pages
+        conn.send(("folio", 1, second_folio))  # the later piece is answered first
+        conn.send(("folio", 0, 1))
+        done = {message[1]: message[2] for message in (receive(conn), receive(conn))}
+    finally:
+        pool.close()
+    install_folio_hook()
+    alone = lay_out_piece(job, second.html, second.borrowed, lambda _: second_folio, tmp_path / "y")
+    assert done[1].pages == pages == alone.pages
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "x").read_bytes()
+    assert (tmp_path / "b.pdf").read_bytes() == (tmp_path / "y").read_bytes()
+    assert done[0].anchors == first_pages.anchors and done[1].anchors == alone.anchors
 
 
 class Counting(Progress):

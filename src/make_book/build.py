@@ -17,7 +17,6 @@ from make_book.memo import ConversionMemo
 from make_book.model import Book
 from make_book.output import claim_output_folder
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
-from make_book.render.epub import EpubRenderer
 from make_book.render.pdf import PdfRenderer
 from make_book.render.web import WebRenderer
 from make_book.staging import staged
@@ -32,12 +31,20 @@ def _wrap_cover() -> Renderer:
     return WrapCoverRenderer()
 
 
+def _epub() -> Renderer:
+    """The EPUB's renderer, imported when the PDF is done: ebooklib stays out of the
+    process while the workers lay out, when the build's memory peaks."""
+    from make_book.render.epub import EpubRenderer
+
+    return EpubRenderer()
+
+
 # In build order: the PDF first, since the cover and the EPUB's page-list use its pages.
 # Each makes its renderer: RENDERERS[name]().render(book, ctx).
 RENDERERS: dict[str, Callable[[], Renderer]] = {
     "pdf": PdfRenderer,
     "cover": _wrap_cover,
-    "epub": EpubRenderer,
+    "epub": _epub,
     "html": WebRenderer,
 }
 PER_PROFILE = ("pdf", "cover")

@@ -12,8 +12,10 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageFile, UnidentifiedImageError
+if TYPE_CHECKING:  # Pillow is imported when a book has images (not while workers lay out)
+    from PIL import Image
 
 MAX_BYTES = 40 * 1024 * 1024  # a full-colour 6x9 in page at 300 dpi is ~14 MB uncompressed
 MAX_PIXELS = 50_000_000  # 9x12 in at 600 dpi is 39 MP; decoding 50 MP takes about a second
@@ -24,6 +26,8 @@ FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "GIF": (".gif",)}
 
 def image_problem(path: Path, formats: tuple[str, ...] = tuple(FORMATS)) -> str:
     """Why the image file at `path` cannot go in the book, or "" when it can."""
+    from PIL import Image, UnidentifiedImageError
+
     size = path.stat().st_size
     if size > MAX_BYTES:
         return f"the file is {_megabytes(size)}; an image may be at most {_megabytes(MAX_BYTES)}"
@@ -72,6 +76,8 @@ def _whole_files_only() -> Iterator[None]:
     damaged image does not stop a layout; here a truncated file must fail.
     Pillow's own bomb warning is ours to give, with our limit.
     """
+    from PIL import Image, ImageFile
+
     lenient = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:

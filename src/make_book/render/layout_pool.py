@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -38,6 +39,11 @@ from make_book.uptodate import weasyprint_version
 # A worker's memory grows to a plateau (WeasyPrint's and the fonts' caches, the heap's
 # high-water mark from its biggest piece): one past this is replaced after its piece.
 WORKER_MEMORY_MB = 160
+# glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
+# threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
+# (the stress book's peak: 280 MB with it, 302 MB without).
+WORKER_HEAPS = {"MALLOC_ARENA_MAX": "1"}
+IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out meanwhile
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
 
 
@@ -264,10 +270,16 @@ class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
     peak_mb: float = 0.0
-    task: _Task | None = None
+    tasks: dict[int, _Task] = field(default_factory=dict)  # sent, not done yet
+    waiting: set[int] = field(default_factory=set)  # of those, paginated and given no folio
+
+    @property
+    def free(self) -> bool:
+        """Whether it can take a piece: it has none, or its pieces only wait (worker.py)."""
+        return not self.tasks or (len(self.tasks) < IN_FLIGHT and self.waiting == set(self.tasks))
 
     def send(self, task: _Task, out: Path) -> None:
-        self.task = task
+        self.tasks[task.index] = task
         self.conn.send(("lay", task.index, task.piece.html, task.piece.borrowed, out, task.folio))
 
     def receive(self) -> tuple[Any, ...]:
@@ -297,13 +309,12 @@ def _run_in_pool(
                 pending += [front] if front is not None else []
                 front_sent = True
             pending.sort(key=lambda t: (t.index < 0, t.index))  # page order, front last
-            for worker in pool.idle():
-                if pending:
-                    task = pending.pop(0)
-                    worker.send(task, plan.cache.pdf_path(task.key, task.folio))
+            for worker, task in zip(pool.free(), list(pending), strict=False):
+                pending.remove(task)
+                worker.send(task, plan.cache.pdf_path(task.key, task.folio))
             if front_sent and not pending:
                 pool.retire_idle()  # nothing is left for them: their memory goes now
-            busy = [w for w in pool.workers if w.task is not None]
+            busy = [w for w in pool.workers if w.tasks]
             if not busy and not pending:
                 break
             for worker in pool.ready(busy):
@@ -322,16 +333,17 @@ def _handle(
     progress: Progress,
 ) -> int:
     kind, index = message[0], message[1]
-    task = worker.task
-    assert task is not None and task.index == index
+    task = worker.tasks[index]
     if kind == "count":
         plan.counts[index] = message[2]
         waiting[index] = worker
+        worker.waiting.add(index)
         return 0
     if kind == "failed":
         raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")
     task.folio = task.folio or plan.folio(index)
-    worker.task, worker.peak_mb = None, message[3]
+    del worker.tasks[index]
+    worker.peak_mb = message[3]
     _finish(plan, task, message[2], progress)
     return 1
 
@@ -342,8 +354,8 @@ def _answer_folios(plan: _Plan, waiting: dict[int, _Worker]) -> None:
         if folio is None:
             break  # a piece before it is not counted yet; later ones wait too
         worker = waiting.pop(index)
-        assert worker.task is not None
-        worker.task.folio = folio
+        worker.tasks[index].folio = folio
+        worker.waiting.discard(index)
         worker.conn.send(("folio", index, folio))
 
 
@@ -355,13 +367,21 @@ class _Pool:
     def _start(self) -> _Worker:
         ours, theirs = socket.socketpair()
         with theirs:
-            process = subprocess.Popen(worker_command(theirs.fileno()), pass_fds=[theirs.fileno()])
+            process = subprocess.Popen(
+                worker_command(theirs.fileno()),
+                pass_fds=[theirs.fileno()],
+                env={**os.environ, **WORKER_HEAPS},
+            )
         conn = Connection(ours.detach())
         conn.send(self.job)
         return _Worker(process, conn)
 
     def idle(self) -> list[_Worker]:
-        return [w for w in self.workers if w.task is None]
+        return [w for w in self.workers if not w.tasks]
+
+    def free(self) -> list[_Worker]:
+        """Workers that can take a piece, the idle ones first."""
+        return sorted((w for w in self.workers if w.free), key=lambda w: len(w.tasks))
 
     def ready(self, busy: list[_Worker]) -> list[_Worker]:
         conns = multiprocessing.connection.wait([w.conn for w in busy])
@@ -370,14 +390,14 @@ class _Pool:
     def recycle(self) -> None:
         """Replace a worker whose memory has grown past the limit."""
         for i, worker in enumerate(self.workers):
-            if worker.task is None and worker.peak_mb >= WORKER_MEMORY_MB:
+            if not worker.tasks and worker.peak_mb >= WORKER_MEMORY_MB:
                 _stop(worker)
                 self.workers[i] = self._start()
 
     def retire_idle(self) -> None:
         for worker in self.idle():
             _stop(worker)
-        self.workers = [w for w in self.workers if w.task is not None]
+        self.workers = [w for w in self.workers if w.tasks]
 
     def close(self) -> None:
         for worker in self.workers:

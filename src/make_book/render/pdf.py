@@ -33,7 +33,6 @@ from make_book.render.pieces import (
     template_context,
 )
 from make_book.render.piecetypes import LayoutJob, PieceResult
-from make_book.render.press import finish
 from make_book.render.urls import BOOK_URL
 from make_book.render.weasy import (
     BOOK_FONT,
@@ -158,6 +157,8 @@ class PdfRenderer(Renderer):
         ):
             laid, settings = fitted_layout(book, ctx, profile, cache, tmp)
             if profile.is_print:
+                from make_book.render.press import finish  # fontTools, colour management
+
                 finish(tmp, profile, book.meta.title)
             trim, bleed = settings.trim, profile.bleeds(settings.bleed)
             before = laid.passed_pages(profile.name)

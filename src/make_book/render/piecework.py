@@ -18,8 +18,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,8 +140,9 @@ _original_make_all_pages = getattr(weasyprint.layout, "make_all_pages", None)
 _original_make_margin_boxes = getattr(weasyprint.layout, "make_margin_boxes", None)
 
 
-@dataclass
-class _Shift:
+class _Shift(threading.local):
+    """The piece being laid out in this thread (a worker runs one while another waits)."""
+
     ask: AskFolio | None = None
     pages: int = 0  # pages of the last pagination pass, the marker's included
     delta: int | None = None
@@ -222,30 +224,77 @@ def _default_flate_level() -> Iterator[None]:
         pydyf.zlib = before
 
 
-# Warnings and dates.
+# Warnings and dates: process-wide settings, held while any thread's piece needs them.
+
+
+class _Holds:
+    """Context managers entered by the first thread to ask and left by the last to go."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.held: dict[str, tuple[int, contextlib.ExitStack]] = {}
+
+    @contextlib.contextmanager
+    def hold(
+        self, name: str, make: Callable[[], contextlib.AbstractContextManager[None]]
+    ) -> Iterator[None]:
+        with self.lock:
+            users, stack = self.held.get(name, (0, contextlib.ExitStack()))
+            if not users:
+                stack.enter_context(make())
+            self.held[name] = (users + 1, stack)
+        try:
+            yield
+        finally:
+            with self.lock:
+                users, stack = self.held.pop(name)
+                if users > 1:
+                    self.held[name] = (users - 1, stack)
+                else:
+                    stack.close()
+
+
+_SHARED = _Holds()
+
+
+class _Collecting(threading.local):
+    found: list[str] | None = None  # this thread's piece's warnings
+
+
+_COLLECTING = _Collecting()
 
 
 @contextlib.contextmanager
 def _collected_warnings() -> Iterator[list[str]]:
-    """WeasyPrint's warnings, kept with the piece so a cached piece reports them again."""
+    """WeasyPrint's warnings, kept with the piece so a cached piece reports them again.
+
+    Each thread collects its own piece's; the build says them once, so WeasyPrint's
+    logger says nothing itself while any thread collects."""
     found: list[str] = []
+    outer, _COLLECTING.found = _COLLECTING.found, found
+    try:
+        with _SHARED.hold("warnings", _quiet_weasyprint):
+            yield found
+    finally:
+        _COLLECTING.found = outer
+
+
+@contextlib.contextmanager
+def _quiet_weasyprint() -> Iterator[None]:
     logger = logging.getLogger("weasyprint")
     handlers, propagate = logger.handlers, logger.propagate
-    logger.handlers, logger.propagate = [_Collect(found)], False  # said once, by the build
+    logger.handlers, logger.propagate = [_Collect()], False
     try:
-        yield found
+        yield
     finally:
         logger.handlers, logger.propagate = handlers, propagate
 
 
 class _Collect(logging.Handler):
-    def __init__(self, found: list[str]) -> None:
-        super().__init__()
-        self.found = found
-
     def emit(self, record: logging.LogRecord) -> None:
-        if worth_saying(record):
-            self.found.append(record.getMessage())
+        found = _COLLECTING.found
+        if found is not None and worth_saying(record):
+            found.append(record.getMessage())
 
 
 # fontTools stamps SOURCE_DATE_EPOCH (else the clock) into each font subset. A piece
@@ -255,8 +304,12 @@ class _Collect(logging.Handler):
 FONT_EPOCH = "946684800"  # 2000-01-01
 
 
+def _fixed_font_dates() -> contextlib.AbstractContextManager[None]:
+    return _SHARED.hold("font dates", _font_epoch)
+
+
 @contextlib.contextmanager
-def _fixed_font_dates() -> Iterator[None]:
+def _font_epoch() -> Iterator[None]:
     before = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = FONT_EPOCH
     try:

@@ -4,16 +4,20 @@ Started by layout_pool.py as `python -c …` with one end of a socket pair, rath
 than through multiprocessing: it imports only what laying out needs (not the
 whole command line, as a spawned child re-importing `__main__` does), and no
 resource-tracker process comes with it. Messages are pickled (multiprocessing's
-Connection): first the LayoutJob, then one ("lay", …) per piece, None to stop.
+Connection): first the LayoutJob, then ("lay", …) per piece and ("folio", …) for
+each piece that asked for its first folio, None to stop.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import resource
 import sys
+import threading
 from contextlib import suppress
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from make_book.render.piecetypes import LayoutJob
@@ -39,34 +43,62 @@ def main(fd: int) -> None:
     install_folio_hook()
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
-        job: LayoutJob = conn.recv()
+        server = _Server(conn, conn.recv())
         while (message := conn.recv()) is not None:
-            _serve_one(conn, job, message)
+            server.take(message)
+
+
+class _Server:
+    """Each piece in a thread of its own, one running at a time.
+
+    A piece waits for its first folio once it is paginated, until every piece
+    before it is counted; meanwhile the pool may send this worker the next piece,
+    which runs while the first waits (`running` passes between them only there,
+    so WeasyPrint is never entered by two threads at once)."""
+
+    def __init__(self, conn: Connection, job: LayoutJob) -> None:
+        self.conn, self.job = conn, job
+        self.sending, self.running = threading.Lock(), threading.Lock()
+        self.folios: dict[int, queue.SimpleQueue[int]] = {}
+
+    def take(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "folio":
+            self.folios[message[1]].put(message[2])
+            return
+        self.folios[message[1]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, args=message[1:], daemon=True).start()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self.sending, suppress(BrokenPipeError, ConnectionResetError):
+            self.conn.send(message)
+
+    def _serve(
+        self, index: int, html: str, borrowed: tuple[str, ...], out: Path, folio: int | None
+    ) -> None:
+        from make_book.render.piecework import lay_out_piece
+
+        def ask(pages: int) -> int:
+            if folio is not None:
+                return folio
+            self.send(("count", index, pages))
+            self.running.release()  # the next piece may run while this one waits
+            try:
+                return self.folios[index].get()
+            finally:
+                self.running.acquire()
+
+        try:
+            with self.running:
+                result = lay_out_piece(self.job, html, borrowed, ask, out)
+        except Exception as error:  # reported to the build, which names the piece
+            self.send(("failed", index, f"{type(error).__name__}: {error}"))
+            return
+        finally:
+            del self.folios[index]
+        self.send(("done", index, result, peak_memory_mb()))
 
 
 def peak_memory_mb() -> float:
     """This process's peak resident memory so far, in MB (the pool replaces big workers)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes there, KB here
-
-
-def _serve_one(conn: Connection, job: LayoutJob, message: tuple[Any, ...]) -> None:
-    from make_book.render.piecework import lay_out_piece
-
-    _, index, html, borrowed, out, folio = message
-
-    def ask(pages: int) -> int:
-        if folio is not None:
-            return int(folio)
-        conn.send(("count", index, pages))
-        answer: tuple[str, int, int] = conn.recv()
-        return answer[2]
-
-    try:
-        result = lay_out_piece(job, html, borrowed, ask, out)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        raise
-    except Exception as error:  # reported to the build, which names the piece
-        conn.send(("failed", index, f"{type(error).__name__}: {error}"))
-        return
-    conn.send(("done", index, result, peak_memory_mb()))
