@@ -173,9 +173,9 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
         conn.send(("lay", 0, first.html, first.borrowed, tmp_path / "a.pdf", None))
         assert receive(conn)[:2] == ("count", 0)
         conn.send(("lay", 1, second.html, second.borrowed, tmp_path / "b.pdf", None))
-        kind, index, pages = receive(conn)  # the second is paginated while the first waits
+        kind, index, pages, anchors = receive(conn)  # paginated while the first waits
         assert (kind, index) == ("count", 1)
-        first_pages = lay_out_piece(job, first.html, first.borrowed, lambda _: 1, tmp_path / "x")
+        first_pages = lay_out_piece(job, first.html, first.borrowed, lambda *_: 1, tmp_path / "x")
         second_folio = 1 + first_pages.pages
         conn.send(("folio", 1, second_folio))  # the later piece is answered first
         conn.send(("folio", 0, 1))
@@ -183,11 +183,15 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
     finally:
         pool.close()
     install_folio_hook()
-    alone = lay_out_piece(job, second.html, second.borrowed, lambda _: second_folio, tmp_path / "y")
+    alone = lay_out_piece(
+        job, second.html, second.borrowed, lambda *_: second_folio, tmp_path / "y"
+    )
     assert done[1].pages == pages == alone.pages
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "x").read_bytes()
     assert (tmp_path / "b.pdf").read_bytes() == (tmp_path / "y").read_bytes()
     assert done[0].anchors == first_pages.anchors and done[1].anchors == alone.anchors
+    assert anchors == alone.anchors, "told with the count, for the contents: all of them"
+    assert alone.anchors, "the mixed book's second piece has headings"
 
 
 class Counting(Progress):

@@ -96,6 +96,7 @@ class _Plan:
     results: dict[int, PieceResult] = field(default_factory=dict)
     queued: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)  # pieces the progress display has
+    anchors: dict[int, dict[str, int]] = field(default_factory=dict)  # told with the count
     front_key: str = ""
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
@@ -127,6 +128,13 @@ class _Plan:
                     continue
             self.queued.add(index)
             yield _Task(index, piece, self.keys[index], folio)
+
+    def placed(self) -> bool:
+        """Whether every piece's anchors are known: the contents can be laid out."""
+        return all(i in self.results or i in self.anchors for i in range(len(self.pieces)))
+
+    def anchors_of(self, index: int) -> dict[str, int]:
+        return self.results[index].anchors if index in self.results else self.anchors[index]
 
     def folios(self) -> list[int]:
         return [self.folio(i) or 0 for i in range(len(self.pieces))]
@@ -175,7 +183,7 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | 
     folios = {
         anchor: (plan.folio(i) or 0) + page
         for i in range(len(plan.pieces))
-        for anchor, page in plan.results[i].anchors.items()
+        for anchor, page in plan.anchors_of(i).items()
     }
     front = make_front(folios)
     key = plan.front_key = _key(job, front)
@@ -218,7 +226,7 @@ def _run_here(
 def _lay_out_here(job: LayoutJob, plan: _Plan, task: _Task) -> PieceResult:
     from make_book.render.piecework import lay_out_piece
 
-    def ask(pages: int) -> int:
+    def ask(pages: int, _anchors: dict[str, int]) -> int:
         if task.folio is None:
             plan.counts[task.index] = pages
             task.folio = plan.folio(task.index)
@@ -302,7 +310,8 @@ def _run_in_pool(
         while True:
             pending += plan.ready()
             _advance_hits(plan, progress)
-            if not front_sent and len(plan.results) == len(plan.pieces):
+            # The contents go as soon as every piece is paginated, while the last are drawn.
+            if not front_sent and plan.placed():
                 front = _front_task(job, plan, make_front)
                 if front is None:
                     progress.advance(plan.results[-1].pages, laid_out=False)
@@ -335,7 +344,7 @@ def _handle(
     kind, index = message[0], message[1]
     task = worker.tasks[index]
     if kind == "count":
-        plan.counts[index] = message[2]
+        plan.counts[index], plan.anchors[index] = message[2], message[3]
         waiting[index] = worker
         worker.waiting.add(index)
         return 0

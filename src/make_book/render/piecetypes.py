@@ -47,4 +47,5 @@ class PieceResult:
     passed: list[str] = field(default_factory=list)  # profiles whose preflight its pages passed
 
 
-AskFolio = Callable[[int], int]  # pages kept -> the folio of the piece's first page
+# (pages kept, anchor -> page index) -> the folio of the piece's first page
+AskFolio = Callable[[int, dict[str, int]], int]

@@ -46,8 +46,14 @@ def lay_out_piece(
 ) -> PieceResult:
     """Lay out `html`, get its first folio from `ask`, write the PDF to `out` atomically."""
     fetcher = BookFetcher(job.book_root, job.font_dirs)
+    anchors: dict[str, int] = {}
+
+    def counted(pages: int, found: dict[str, int]) -> int:
+        anchors.update(_own_anchors(found, pages, set(borrowed)))
+        return ask(pages, anchors)
+
     with _collected_warnings() as warnings, _fixed_font_dates():
-        document = _render(job, html, fetcher, ask)
+        document = _render(job, html, fetcher, counted)
         pages = document.pages[:-1]  # the end marker's page
         kept = document.copy(pages)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
@@ -61,7 +67,7 @@ def lay_out_piece(
         pdf=out,
         sha256=digest,
         bookmarks=_bookmarks(pages),
-        anchors=_anchors(pages, set(borrowed)),
+        anchors=anchors,
         starts=page_starts(kept, 0),
         warnings=list(dict.fromkeys(_stylesheet(job).warnings + warnings)),
         files=fetcher.read,
@@ -125,12 +131,30 @@ def _bookmarks(pages: list[Any]) -> list[tuple[int, str, int, float, float, str]
     ]
 
 
-def _anchors(pages: list[Any], borrowed: set[str]) -> dict[str, int]:
+def _own_anchors(found: dict[str, int], pages: int, borrowed: set[str]) -> dict[str, int]:
+    """The piece's own anchors on its kept pages: not stand-ins, not the end marker."""
+    return {
+        name: page
+        for name, page in found.items()
+        if page < pages and name not in borrowed and name != END_MARKER
+    }
+
+
+def _box_anchors(page_boxes: list[Any]) -> dict[str, int]:
+    """Each anchor's page index, read from the paginated boxes as WeasyPrint's
+    `gather_anchors` will (the first of a duplicated id wins): known before the
+    margin boxes, so the contents can be laid out while the pieces are drawn."""
     found: dict[str, int] = {}
-    for index, page in enumerate(pages):
-        for name in page.anchors:
-            if name not in borrowed and name != END_MARKER:
-                found.setdefault(name, index)
+
+    def walk(box: Any, index: int) -> None:
+        name = box.style["anchor"]
+        if name and name not in found:
+            found[name] = index
+        for child in box.all_children():
+            walk(child, index)
+
+    for index, page_box in enumerate(page_boxes):
+        walk(page_box, index)
     return found
 
 
@@ -144,7 +168,7 @@ class _Shift(threading.local):
     """The piece being laid out in this thread (a worker runs one while another waits)."""
 
     ask: AskFolio | None = None
-    pages: int = 0  # pages of the last pagination pass, the marker's included
+    paged: tuple[Any, ...] = ()  # the last pagination pass's page boxes, the marker's included
     delta: int | None = None
 
 
@@ -168,19 +192,19 @@ def install_folio_hook() -> None:
 @contextlib.contextmanager
 def _folio_from(ask: AskFolio) -> Iterator[None]:
     install_folio_hook()
-    _SHIFT.ask, _SHIFT.pages, _SHIFT.delta = ask, 0, None
+    _SHIFT.ask, _SHIFT.paged, _SHIFT.delta = ask, (), None
     try:
         yield
         if _SHIFT.delta is None:  # no page asked (cannot happen with a marker): ask anyway
-            ask(max(_SHIFT.pages - 1, 0))
+            _ask_once()
     finally:
-        _SHIFT.ask = None
+        _SHIFT.ask, _SHIFT.paged = None, ()
 
 
 def _counted_pages(*args: Any, **kwargs: Any) -> list[Any]:
     assert _original_make_all_pages is not None
     pages = list(_original_make_all_pages(*args, **kwargs))
-    _SHIFT.pages = len(pages)  # WeasyPrint may paginate again; the last pass counts
+    _SHIFT.paged = tuple(pages)  # WeasyPrint may paginate again; the last pass counts
     return pages
 
 
@@ -188,12 +212,19 @@ def _shifted_margin_boxes(context: Any, page: Any, state: Any) -> Any:
     assert _original_make_margin_boxes is not None
     if _SHIFT.ask is not None:
         if _SHIFT.delta is None:  # pagination is over: margin boxes come after it
-            _SHIFT.delta = _SHIFT.ask(_SHIFT.pages - 1) - 1
+            _ask_once()
         if _SHIFT.delta:
             quote_depth, counters, scopes, groups = state
             counters = {**counters, "page": [n + _SHIFT.delta for n in counters.get("page", [])]}
             state = [quote_depth, counters, scopes, groups]
     return _original_make_margin_boxes(context, page, state)
+
+
+def _ask_once() -> None:
+    """The piece's page count and anchors, for its first folio (pagination is over)."""
+    assert _SHIFT.ask is not None
+    pages = max(len(_SHIFT.paged) - 1, 0)  # the end marker's page is dropped
+    _SHIFT.delta = _SHIFT.ask(pages, _box_anchors(list(_SHIFT.paged))) - 1
 
 
 # Speed.

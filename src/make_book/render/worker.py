@@ -77,10 +77,10 @@ class _Server:
     ) -> None:
         from make_book.render.piecework import lay_out_piece
 
-        def ask(pages: int) -> int:
+        def ask(pages: int, anchors: dict[str, int]) -> int:
             if folio is not None:
                 return folio
-            self.send(("count", index, pages))
+            self.send(("count", index, pages, anchors))
             self.running.release()  # the next piece may run while this one waits
             try:
                 return self.folios[index].get()
