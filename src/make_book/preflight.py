@@ -78,7 +78,7 @@ def preflight(
     passed this profile in an earlier build, unchanged since (the layout cache knows):
     their content is not read again. Boxes, annotations and the whole file always are.
     `drawing_only`: check what the pages draw and nothing else (a piece of a book,
-    checked while the rest is laid out; see render/piecework.py).
+    checked while the rest is laid out; see `_DrawingCheck` in render/pdf.py).
     """
     try:
         with pikepdf.open(path) as pdf:
@@ -1020,7 +1020,7 @@ class _Preflight:
 
     def _fonts_pass(self) -> bool:
         """Whether every font the pages' resources hold is embedded: a yes or no for a
-        piece (render/piecework.py), a hundred times faster than running the content.
+        piece (render/pdf.py), a hundred times faster than running the content.
         Pages share resources, so which pages draw a missing font is left to the book's
         own preflight, which reads the pages of a piece that did not pass."""
         return not any(

@@ -5,8 +5,8 @@ its worker reports the count as soon as pagination ends and waits for its first
 folio, which is known once every piece before it has a count (see piecework.py).
 A piece whose count the cache knows waits for its folio, then comes from the
 cache if it was laid out at that folio before, else is laid out again. The front
-matter goes last: its contents print the folios of all the others, read from
-where each piece's anchors fell.
+matter goes once every other piece is paginated: its contents print the folios of
+all the others, read from where each piece's anchors fell (told with its count).
 
 Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
 worker, and a worker whose peak memory passes `WORKER_MEMORY_MB` is replaced, so that
@@ -279,7 +279,7 @@ class _Worker:
     conn: Connection
     peak_mb: float = 0.0
     tasks: dict[int, _Task] = field(default_factory=dict)  # sent, not done yet
-    waiting: set[int] = field(default_factory=set)  # of those, paginated and given no folio
+    waiting: set[int] = field(default_factory=set)  # of those, counted and given no folio
 
     @property
     def free(self) -> bool:
@@ -306,7 +306,6 @@ def _run_in_pool(
     pending: list[_Task] = []
     front_sent = False
     with _workers(job, jobs) as pool:
-        waiting: dict[int, _Worker] = {}  # piece index -> worker waiting for its folio
         while True:
             pending += plan.ready()
             _advance_hits(plan, progress)
@@ -318,34 +317,28 @@ def _run_in_pool(
                 pending += [front] if front is not None else []
                 front_sent = True
             pending.sort(key=lambda t: (t.index < 0, t.index))  # page order, front last
-            for worker, task in zip(pool.free(), list(pending), strict=False):
-                pending.remove(task)
+            free = pool.free()
+            for worker, task in zip(free, pending, strict=False):
                 worker.send(task, plan.cache.pdf_path(task.key, task.folio))
+            del pending[: len(free)]
             if front_sent and not pending:
                 pool.retire_idle()  # nothing is left for them: their memory goes now
             busy = [w for w in pool.workers if w.tasks]
             if not busy and not pending:
                 break
             for worker in pool.ready(busy):
-                laid_out += _handle(worker, worker.receive(), plan, waiting, progress)
-            _answer_folios(plan, waiting)
+                laid_out += _handle(worker, worker.receive(), plan, progress)
+            _answer_folios(plan, pool.workers)
             plan.flush()
             pool.recycle()
     return laid_out
 
 
-def _handle(
-    worker: _Worker,
-    message: tuple[Any, ...],
-    plan: _Plan,
-    waiting: dict[int, _Worker],
-    progress: Progress,
-) -> int:
+def _handle(worker: _Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:
     kind, index = message[0], message[1]
     task = worker.tasks[index]
     if kind == "count":
         plan.counts[index], plan.anchors[index] = message[2], message[3]
-        waiting[index] = worker
         worker.waiting.add(index)
         return 0
     if kind == "failed":
@@ -357,15 +350,15 @@ def _handle(
     return 1
 
 
-def _answer_folios(plan: _Plan, waiting: dict[int, _Worker]) -> None:
-    for index in sorted(waiting):
-        folio = plan.folio(index)
-        if folio is None:
-            break  # a piece before it is not counted yet; later ones wait too
-        worker = waiting.pop(index)
-        worker.tasks[index].folio = folio
-        worker.waiting.discard(index)
-        worker.conn.send(("folio", index, folio))
+def _answer_folios(plan: _Plan, workers: list[_Worker]) -> None:
+    for worker in workers:
+        for index in sorted(worker.waiting):
+            folio = plan.folio(index)
+            if folio is None:
+                break  # a piece before it is not counted yet; later ones wait too
+            worker.tasks[index].folio = folio
+            worker.waiting.discard(index)
+            worker.conn.send(("folio", index, folio))
 
 
 class _Pool:

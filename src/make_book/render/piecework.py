@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,7 @@ def _own_anchors(found: dict[str, int], pages: int, borrowed: set[str]) -> dict[
     }
 
 
-def _box_anchors(page_boxes: list[Any]) -> dict[str, int]:
+def _box_anchors(page_boxes: Iterable[Any]) -> dict[str, int]:
     """Each anchor's page index, read from the paginated boxes as WeasyPrint's
     `gather_anchors` will (the first of a duplicated id wins): known before the
     margin boxes, so the contents can be laid out while the pieces are drawn."""
@@ -224,7 +224,7 @@ def _ask_once() -> None:
     """The piece's page count and anchors, for its first folio (pagination is over)."""
     assert _SHIFT.ask is not None
     pages = max(len(_SHIFT.paged) - 1, 0)  # the end marker's page is dropped
-    _SHIFT.delta = _SHIFT.ask(pages, _box_anchors(list(_SHIFT.paged))) - 1
+    _SHIFT.delta = _SHIFT.ask(pages, _box_anchors(_SHIFT.paged)) - 1
 
 
 # Speed.
