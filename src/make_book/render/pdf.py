@@ -270,7 +270,10 @@ def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Do
     """
     import weasyprint
 
+    from make_book.render import leaders
     from make_book.render.fetch import BookFetcher
+
+    leaders.install()  # as the pieces set them: the same pages, drawn the same way
 
     # Fonts resolve along the theme search path: a project's folders may add faces.
     fetcher = BookFetcher(book.root, search_path(book))

@@ -30,6 +30,7 @@ import weasyprint
 import weasyprint.layout
 
 from make_book.errors import RenderError
+from make_book.render import leaders
 from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.pagestarts import page_starts
 from make_book.render.piecetypes import END_MARKER
@@ -80,6 +81,7 @@ def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> w
     fetcher.read.update(stylesheet.files)  # read once per process; every piece depends on them
     source = weasyprint.HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher)
     dpi = {"dpi": job.dpi} if job.dpi else {}
+    leaders.install()
     with _folio_from(ask):
         document = source.render(stylesheets=[stylesheet.css], font_config=fonts, **dpi)
     if not document.pages or END_MARKER not in document.pages[-1].anchors:
