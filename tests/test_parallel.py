@@ -26,7 +26,7 @@ from make_book.build import load, run_build
 from make_book.cache import CACHE_FOLDER, PieceCache
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
-from make_book.render import layout_pool, pdf
+from make_book.render import layout_pool, pdf, worker_pool
 from make_book.render.base import LayoutOptions
 from make_book.render.weasy import source_date
 
@@ -167,7 +167,7 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
 
     job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
     first, second = main[0], main[1]
-    pool = layout_pool._Pool(job, 1)
+    pool = worker_pool.Pool(job, 1)
     try:
         conn = pool.workers[0].conn
         conn.send(("lay", 0, first.html, first.borrowed, tmp_path / "a.pdf", None))

@@ -15,7 +15,6 @@ from urllib.parse import quote, unquote
 
 from make_book import markup
 from make_book.errors import EssayError, Problem
-from make_book.fragment import settle
 from make_book.images import image_problem
 from make_book.manifest_types import Epigraph, EssayRef, Manifest, PartRef
 from make_book.memo import ConversionMemo
@@ -70,7 +69,7 @@ def slugify(text: str) -> str:
 def assemble(manifest: Manifest, memo: ConversionMemo | None = None) -> Book:
     """Read, convert and number every essay; raise one EssayError listing all problems.
 
-    `memo` remembers Markdown conversions between builds (see memo.py).
+    `memo` remembers conversions and settled essays between builds (see memo.py).
     """
     builder = _Builder(manifest, memo or ConversionMemo(None))
     front = builder.front_matter()
@@ -225,7 +224,7 @@ class _Builder:
         converted, title = _body_and_title(source, path, meta, language, self.memo)
         self._check(source, converted, path)
         slug = self.slugs.take(Path(ref.path).stem, kind)
-        settled = settle(converted.html, slug, title)
+        settled = self.memo.settled(converted.html, slug, title)
         if len(settled.footnotes) > markup.MAX_FOOTNOTES:
             message = (
                 f"{len(settled.footnotes):,} footnotes; an essay may have at most"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from make_book.memo import ConversionMemo
 from make_book.model import Book
 from make_book.output import claim_output_folder
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
+from make_book.render.layout_pool import early_workers
 from make_book.render.pdf import PdfRenderer
 from make_book.render.web import WebRenderer
 from make_book.staging import staged
@@ -68,9 +70,13 @@ def load(manifest_path: Path, memo: ConversionMemo | None = None) -> tuple[Manif
     `memo`: Markdown conversions remembered between builds.
     """
     manifest = load_manifest(manifest_path)
+    return manifest, _read(manifest, memo)
+
+
+def _read(manifest: Manifest, memo: ConversionMemo | None) -> Book:
     book = assemble(manifest, memo)
     lint(book)
-    return manifest, book
+    return book
 
 
 @dataclass
@@ -113,9 +119,12 @@ def run_build(
     """
     layout = layout or LayoutOptions()
     started = time.perf_counter()
-    with collected_warnings() as warnings:
+    with collected_warnings() as warnings, ExitStack() as workers:
         memo = ConversionMemo(layout.cache_dir)
-        manifest, book = load(manifest_path, memo)
+        manifest = load_manifest(manifest_path)
+        if any(name in PER_PROFILE for name in formats):
+            layout = workers.enter_context(_early_workers(manifest, layout))
+        book = _read(manifest, memo)
         _stop_if_strict(strict, warnings)
         memo.keep()
         # One build at a time per output folder; the next one sweeps what a killed one left.
@@ -139,6 +148,19 @@ def run_build(
     run.page_counts = {c.profile.name: c.facts.page_count for c in contexts if c.facts.page_count}
     run.seconds = time.perf_counter() - started
     return run
+
+
+@contextmanager
+def _early_workers(manifest: Manifest, layout: LayoutOptions) -> Iterator[LayoutOptions]:
+    """A big book's layout workers, started while its essays are read (worker_pool.py)."""
+    count = early_workers(manifest, layout.jobs, layout.cache_dir)
+    if not count:
+        yield layout
+        return
+    from make_book.render.worker_pool import Spares
+
+    with Spares(count) as spares:
+        yield replace(layout, spares=spares)
 
 
 def _stop_if_strict(strict: bool, warnings: list[str]) -> None:

@@ -71,6 +71,15 @@ class PieceCache:
         else:
             self._prune()
 
+    @staticmethod
+    def has_pieces(folder: Path | None) -> bool:
+        """Whether a kept cache folder holds laid-out pieces (of this book or another)."""
+        if folder is None:
+            return False
+        with contextlib.suppress(OSError):
+            return any((folder / "pieces").iterdir())
+        return False
+
     def pdf_path(self, key: str, folio: int | None) -> Path:
         """Where the piece's PDF goes (folio None: not known yet, renamed by `store`)."""
         entry = self.folder / "pieces" / key
@@ -148,7 +157,8 @@ class PieceCache:
             with contextlib.suppress(OSError):
                 if record.stat().st_mtime < cutoff:
                     _remove(record, record.with_suffix(".pdf"))
-        for entry in [*(self.folder / "converted").glob("*"), *(self.folder / "epub").glob("*")]:
+        remembered = ("converted", "settled", "epub")
+        for entry in [path for kind in remembered for path in (self.folder / kind).glob("*")]:
             with contextlib.suppress(OSError):
                 if entry.stat().st_mtime < cutoff:
                     _remove(entry)

@@ -116,3 +116,16 @@ class Manifest:
     def root(self) -> Path:
         """The book folder: paths in book.yaml are relative to it."""
         return self.path.parent
+
+    @property
+    def essay_refs(self) -> list[EssayRef]:
+        """Every essay the book names: front matter, contents (parts' too), back matter."""
+        front, back = self.front_matter, self.back_matter
+        refs = [front.foreword, front.preface, front.introduction]
+        for item in self.contents:
+            if isinstance(item, PartRef):
+                refs += [item.introduction, *item.essays]
+            else:
+                refs.append(item)
+        refs += [back.acknowledgements, back.afterword]
+        return [ref for ref in refs if ref is not None]

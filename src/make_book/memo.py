@@ -1,6 +1,7 @@
 """Results kept between builds, under the hash of everything that made them.
 
-Markdown to HTML is the slow part of loading a book, and an essay's EPUB page
+Markdown to HTML and settling the HTML are the slow parts of loading a book
+(most of an edit rebuild's loading, unremembered), and an essay's EPUB page
 the slow part of the EPUB: both are pure functions of their inputs, stored as
 JSON or as the bytes themselves (never pickle: a cache folder could come with a
 book from anyone). An entry that cannot be read is ignored and replaced.
@@ -12,47 +13,77 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, TypeVar
 
 from make_book import __version__, markup
+from make_book.fragment import Settled, settle
+from make_book.model import Footnote
 from make_book.output import replace_quickly
+
+T = TypeVar("T")
 
 
 class ConversionMemo:
-    """markdown_essay, remembered under `folder` (None: not remembered)."""
+    """An essay's Markdown conversion and settling (fragment.py), remembered under
+    `folder` (None: not remembered)."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self.new: dict[Path, markup.Converted] = {}  # written by `keep`, once the book loads
+        self.new: dict[Path, object] = {}  # written by `keep`, once the book loads
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
+        key = key_of(language, text)
+        return self._remembered(
+            "converted", key, _converted, lambda: markup.markdown_essay(text, language)
+        )
+
+    def settled(self, fragment: str, slug: str, title: str | None) -> Settled:
+        key = key_of(fragment, slug, title)
+        return self._remembered("settled", key, _settled, lambda: settle(fragment, slug, title))
+
+    def _remembered(
+        self, kind: str, key: str, load: Callable[[Any], T], make: Callable[[], T]
+    ) -> T:
         if self.folder is None:
-            return markup.markdown_essay(text, language)
-        entry = self.folder / "converted" / f"{key_of(language, text)}.json"
+            return make()
+        entry = self.folder / kind / f"{key}.json"
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            remembered = _load(json.loads(entry.read_text("utf-8")))
+            remembered = load(json.loads(entry.read_text("utf-8")))
             os.utime(entry)  # in use: not pruned (cache.py prunes entries unused for a month)
             return remembered
-        converted = self.new[entry] = markup.markdown_essay(text, language)
-        return converted
+        made = make()
+        self.new[entry] = made
+        return made
 
     def keep(self) -> None:
-        """Write the new conversions: only a book that loads (bad input changes nothing)."""
-        for entry, converted in self.new.items():
+        """Write the new entries: only a book that loads (bad input changes nothing)."""
+        for entry, made in self.new.items():
             with contextlib.suppress(OSError):
                 entry.parent.mkdir(parents=True, exist_ok=True)
-                replace_quickly(entry, json.dumps(asdict(converted)))
+                replace_quickly(entry, json.dumps(asdict(made)))  # type: ignore[call-overload]
         self.new.clear()
 
 
-def _load(data: dict[str, object]) -> markup.Converted:
-    findings = tuple(markup.Finding(**f) for f in data["findings"])  # type: ignore[attr-defined]
+def _converted(data: dict[str, Any]) -> markup.Converted:
     return markup.Converted(
         html=str(data["html"]),
-        findings=findings,
-        images=tuple(data["images"]),  # type: ignore[arg-type]
-        start=int(data["start"]),  # type: ignore[call-overload]
+        findings=tuple(markup.Finding(**f) for f in data["findings"]),
+        images=tuple(data["images"]),
+        start=int(data["start"]),
+    )
+
+
+def _settled(data: dict[str, Any]) -> Settled:
+    return Settled(
+        body_html=str(data["body_html"]),
+        footnotes=tuple(Footnote(**note) for note in data["footnotes"]),
+        leading_heading_html=str(data["leading_heading_html"]),
+        image_sources=tuple(data["image_sources"]),
+        images_without_alt=tuple(data["images_without_alt"]),
+        word_count=int(data["word_count"]),
     )
 
 

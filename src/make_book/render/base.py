@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from make_book.manifest_types import Manifest
 from make_book.model import Book
 from make_book.pagemap import PageStart
 from make_book.profiles import PROFILES, Profile
 from make_book.progress import Progress
+
+if TYPE_CHECKING:
+    from make_book.render.worker_pool import Spares
 
 
 @dataclass
@@ -35,6 +39,7 @@ class LayoutOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache_dir: Path | None = None  # None: no cache kept between builds
     progress: Progress = field(default_factory=Progress)
+    spares: Spares | None = None  # workers started while the book loaded (build.py)
 
 
 @dataclass(frozen=True)

@@ -7,44 +7,29 @@ A piece whose count the cache knows waits for its folio, then comes from the
 cache if it was laid out at that folio before, else is laid out again. The front
 matter goes once every other piece is paginated: its contents print the folios of
 all the others, read from where each piece's anchors fell (told with its count).
-
-Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
-worker, and a worker whose peak memory passes `WORKER_MEMORY_MB` is replaced, so that
-memory stays bounded however long the book.
+The workers themselves are worker_pool.py's.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
-import os
-import socket
-import subprocess
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from make_book.cache import PieceCache
 from make_book.errors import RenderError
+from make_book.manifest_types import Manifest
 from make_book.memo import key_of
 from make_book.progress import Progress
 from make_book.render.pieces import Piece, PieceSpec
 from make_book.render.piecetypes import LayoutJob, PieceResult
-from make_book.render.worker import command as worker_command
+from make_book.render.worker_pool import Spares, Task, Worker, workers
 from make_book.uptodate import weasyprint_version
 
-# A worker's memory grows to a plateau (WeasyPrint's and the fonts' caches, the heap's
-# high-water mark from its biggest piece): one past this is replaced after its piece.
-WORKER_MEMORY_MB = 160
-# glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
-# threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
-# (the stress book's peak: 280 MB with it, 302 MB without).
-WORKER_HEAPS = {"MALLOC_ARENA_MAX": "1"}
-IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out meanwhile
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
+BYTES_PER_WORD = 6  # of Markdown or HTML source, about: a book's size before it is read
 
 
 @dataclass
@@ -78,14 +63,6 @@ class LaidOutBook:
 
 
 @dataclass
-class _Task:
-    index: int  # -1: the front matter
-    piece: Piece
-    key: str
-    folio: int | None  # None: known once the pieces before it are counted
-
-
-@dataclass
 class _Plan:
     """Which pieces are counted, which have their folio, which are done."""
 
@@ -113,7 +90,7 @@ class _Plan:
         before = self.counts[:index]
         return None if None in before else 1 + sum(c for c in before if c is not None)
 
-    def ready(self) -> Iterator[_Task]:
+    def ready(self) -> Iterator[Task]:
         """Tasks that can go now; cache hits are taken on the way."""
         for index, piece in enumerate(self.pieces):
             if index in self.results or index in self.queued:
@@ -127,7 +104,7 @@ class _Plan:
                     self.results[index] = hit
                     continue
             self.queued.add(index)
-            yield _Task(index, piece, self.keys[index], folio)
+            yield Task(index, piece, self.keys[index], folio)
 
     def placed(self) -> bool:
         """Whether every piece's anchors are known: the contents can be laid out."""
@@ -151,17 +128,22 @@ def lay_out_book(
     jobs: int,
     progress: Progress,
     sink: Callable[[PieceResult], None] | None = None,
+    spares: Spares | None = None,
 ) -> LaidOutBook:
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
     `sink` is given each main piece as soon as it and those before it are done
-    (the join copies it into the book while the rest is laid out)."""
+    (the join copies it into the book while the rest is laid out). `spares`:
+    workers started while the book loaded, taken first."""
     keys = [_key(job, piece) for piece in main]
     plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
     words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
-    runner = _run_in_pool if jobs > 1 and words >= POOL_FROM_WORDS else _run_here
-    laid_out = runner(job, plan, make_front, max(1, jobs), progress)
+    size = _pool_size(jobs, words, spares)
+    if size:
+        laid_out = _run_in_pool(job, plan, make_front, progress, size, spares)
+    else:
+        laid_out = _run_here(job, plan, make_front, progress)
     plan.flush()
     front = plan.results.pop(-1)
     ordered = [plan.results[i] for i in range(len(main))]
@@ -172,13 +154,39 @@ def lay_out_book(
     return LaidOutBook(front, ordered, folios, warnings, laid_out, entries)
 
 
+def early_workers(manifest: Manifest, jobs: int, cache_dir: Path | None) -> int:
+    """Workers worth starting before the book is read (worker_pool.Spares): none for a
+    small book or a layout in one process; one when the cache has pieces already (a
+    rebuild lays out few); else one per job."""
+    if jobs < 2:
+        return 0
+    size = 0
+    for ref in manifest.essay_refs:
+        with suppress(OSError):  # a missing essay is reported when the book loads
+            size += (manifest.root / ref.path).stat().st_size
+    if size < POOL_FROM_WORDS * BYTES_PER_WORD:
+        return 0
+    return 1 if PieceCache.has_pieces(cache_dir) else jobs
+
+
+def _pool_size(jobs: int, words: int, spares: Spares | None) -> int:
+    """How many workers lay out (0: this process does). Below POOL_FROM_WORDS a worker
+    costs more than it saves, unless it was started while the book loaded: then it
+    has imported WeasyPrint already, and this process has not."""
+    if jobs < 2:
+        return 0
+    if words >= POOL_FROM_WORDS:
+        return jobs
+    return min(len(spares), jobs) if spares is not None else 0
+
+
 def _key(job: LayoutJob, piece: Piece) -> str:
     """Everything that can change the piece's pages: the job (a frozen dataclass, whose
     repr names every field), the piece's HTML, and WeasyPrint's version (key_of adds ours)."""
     return key_of(weasyprint_version(), job, piece.html)
 
 
-def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | None:
+def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | None:
     """The front matter, once every piece is placed; None when the cache has it."""
     folios = {
         anchor: (plan.folio(i) or 0) + page
@@ -191,15 +199,13 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> _Task | 
     if hit is not None:
         plan.results[-1] = hit
         return None
-    return _Task(-1, front, key, 1)
+    return Task(-1, front, key, 1)
 
 
 # In this process.
 
 
-def _run_here(
-    job: LayoutJob, plan: _Plan, make_front: FrontMaker, _jobs: int, progress: Progress
-) -> int:
+def _run_here(job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress) -> int:
     # WeasyPrint is imported only by a build that lays out in its own process.
     from make_book.render.piecework import install_folio_hook
 
@@ -223,7 +229,7 @@ def _run_here(
     return laid_out
 
 
-def _lay_out_here(job: LayoutJob, plan: _Plan, task: _Task) -> PieceResult:
+def _lay_out_here(job: LayoutJob, plan: _Plan, task: Task) -> PieceResult:
     from make_book.render.piecework import lay_out_piece
 
     def ask(pages: int, _anchors: dict[str, int]) -> int:
@@ -239,7 +245,7 @@ def _lay_out_here(job: LayoutJob, plan: _Plan, task: _Task) -> PieceResult:
     )
 
 
-def _laid_out(task: _Task, lay_out: Callable[[], PieceResult]) -> PieceResult:
+def _laid_out(task: Task, lay_out: Callable[[], PieceResult]) -> PieceResult:
     try:
         return lay_out()
     except RenderError:
@@ -252,7 +258,7 @@ def _what(spec: PieceSpec) -> str:
     return "the front matter" if spec.kind == "front" else f"'{spec.name}'"
 
 
-def _finish(plan: _Plan, task: _Task, result: PieceResult, progress: Progress) -> None:
+def _finish(plan: _Plan, task: Task, result: PieceResult, progress: Progress) -> None:
     if task.index >= 0:
         plan.counts[task.index] = result.pages
     assert task.folio is not None
@@ -273,39 +279,18 @@ def _advance_hits(plan: _Plan, progress: Progress) -> None:
 # In worker processes.
 
 
-@dataclass
-class _Worker:
-    process: subprocess.Popen[bytes]
-    conn: Connection
-    peak_mb: float = 0.0
-    tasks: dict[int, _Task] = field(default_factory=dict)  # sent, not done yet
-    waiting: set[int] = field(default_factory=set)  # of those, counted and given no folio
-
-    @property
-    def free(self) -> bool:
-        """Whether it can take a piece: it has none, or its pieces only wait (worker.py)."""
-        return not self.tasks or (len(self.tasks) < IN_FLIGHT and self.waiting == set(self.tasks))
-
-    def send(self, task: _Task, out: Path) -> None:
-        self.tasks[task.index] = task
-        self.conn.send(("lay", task.index, task.piece.html, task.piece.borrowed, out, task.folio))
-
-    def receive(self) -> tuple[Any, ...]:
-        try:
-            message: tuple[Any, ...] = self.conn.recv()
-        except (EOFError, ConnectionResetError):
-            code = self.process.poll()
-            raise RenderError(f"pdf: a layout worker stopped (exit code {code})") from None
-        return message
-
-
 def _run_in_pool(
-    job: LayoutJob, plan: _Plan, make_front: FrontMaker, jobs: int, progress: Progress
+    job: LayoutJob,
+    plan: _Plan,
+    make_front: FrontMaker,
+    progress: Progress,
+    size: int,
+    spares: Spares | None,
 ) -> int:
     laid_out = 0
-    pending: list[_Task] = []
+    pending: list[Task] = []
     front_sent = False
-    with _workers(job, jobs) as pool:
+    with workers(job, size, spares) as pool:
         while True:
             pending += plan.ready()
             _advance_hits(plan, progress)
@@ -334,7 +319,7 @@ def _run_in_pool(
     return laid_out
 
 
-def _handle(worker: _Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:
+def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:
     kind, index = message[0], message[1]
     task = worker.tasks[index]
     if kind == "count":
@@ -350,7 +335,7 @@ def _handle(worker: _Worker, message: tuple[Any, ...], plan: _Plan, progress: Pr
     return 1
 
 
-def _answer_folios(plan: _Plan, workers: list[_Worker]) -> None:
+def _answer_folios(plan: _Plan, workers: list[Worker]) -> None:
     for worker in workers:
         for index in sorted(worker.waiting):
             folio = plan.folio(index)
@@ -359,72 +344,3 @@ def _answer_folios(plan: _Plan, workers: list[_Worker]) -> None:
             worker.tasks[index].folio = folio
             worker.waiting.discard(index)
             worker.conn.send(("folio", index, folio))
-
-
-class _Pool:
-    def __init__(self, job: LayoutJob, size: int) -> None:
-        self.job = job
-        self.workers = [self._start() for _ in range(size)]
-
-    def _start(self) -> _Worker:
-        ours, theirs = socket.socketpair()
-        with theirs:
-            process = subprocess.Popen(
-                worker_command(theirs.fileno()),
-                pass_fds=[theirs.fileno()],
-                env={**os.environ, **WORKER_HEAPS},
-            )
-        conn = Connection(ours.detach())
-        conn.send(self.job)
-        return _Worker(process, conn)
-
-    def idle(self) -> list[_Worker]:
-        return [w for w in self.workers if not w.tasks]
-
-    def free(self) -> list[_Worker]:
-        """Workers that can take a piece, the idle ones first."""
-        return sorted((w for w in self.workers if w.free), key=lambda w: len(w.tasks))
-
-    def ready(self, busy: list[_Worker]) -> list[_Worker]:
-        conns = multiprocessing.connection.wait([w.conn for w in busy])
-        return [w for w in busy if w.conn in conns]
-
-    def recycle(self) -> None:
-        """Replace a worker whose memory has grown past the limit."""
-        for i, worker in enumerate(self.workers):
-            if not worker.tasks and worker.peak_mb >= WORKER_MEMORY_MB:
-                _stop(worker)
-                self.workers[i] = self._start()
-
-    def retire_idle(self) -> None:
-        for worker in self.idle():
-            _stop(worker)
-        self.workers = [w for w in self.workers if w.tasks]
-
-    def close(self) -> None:
-        for worker in self.workers:
-            _stop(worker)
-
-
-def _stop(worker: _Worker) -> None:
-    with suppress(OSError):
-        worker.conn.send(None)
-    try:
-        worker.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        worker.process.kill()
-        worker.process.wait()
-    worker.conn.close()
-
-
-@contextmanager
-def _workers(job: LayoutJob, size: int) -> Iterator[_Pool]:
-    pool = _Pool(job, size)
-    try:
-        yield pool
-    except BaseException:
-        for worker in pool.workers:  # a failure or Ctrl-C: do not wait for their pieces
-            worker.process.kill()
-        raise
-    finally:
-        pool.close()

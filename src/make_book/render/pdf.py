@@ -242,7 +242,9 @@ def lay_out(
         return render_piece(template, PieceSpec("front", "front"), context, folios)
 
     job = _job(book, settings, profile)
-    return lay_out_book(job, main, front, cache, options.jobs, options.progress, sink)
+    return lay_out_book(
+        job, main, front, cache, options.jobs, options.progress, sink, options.spares
+    )
 
 
 def _job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
