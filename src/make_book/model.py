@@ -171,13 +171,6 @@ class Book:
         """Essays with a first-publication or rights line, for the sources page."""
         return tuple(e for e in self.all_texts if e.source or e.rights)
 
-    def find_text(self, anchor: str) -> Essay | None:
-        """The essay an internal link `#anchor` points into."""
-        for essay in self.all_texts:
-            if anchor == essay.slug or anchor.startswith(essay.slug + "--"):
-                return essay
-        return None
-
 
 def join_names(names: tuple[str, ...] | list[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""

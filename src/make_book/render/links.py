@@ -29,6 +29,7 @@ class LinkMap:
         self.book = book
         self.suffix = suffix
         self.files = {p.slug: p.slug + suffix for p in book.contents if isinstance(p, Part)}
+        self.texts = {text.slug: text for text in book.all_texts}
         for name in ("contributors", "sources"):
             self.files[name] = name + suffix
 
@@ -36,7 +37,8 @@ class LinkMap:
         """The file that holds `anchor` (the essay's, a part's, or a generated page's)."""
         if anchor in self.files:
             return self.files[anchor]
-        essay = self.book.find_text(anchor)
+        # An essay's ids are `slug--id` (fragment.py), and a slug never holds "--".
+        essay = self.texts.get(anchor.partition("--")[0])
         return essay.slug + self.suffix if essay else ""
 
     def href(self, anchor: str) -> str:

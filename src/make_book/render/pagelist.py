@@ -28,6 +28,7 @@ log = logging.getLogger("make_book")
 PAGEBREAK_ROLE = "doc-pagebreak"
 # Block elements that cannot hold a marker (void): the marker goes before them.
 _VOID_BLOCKS = frozenset({"hr"})
+_WORD = re.compile(r"\S+")  # as str.isspace() splits: `\s` is the same set
 
 
 def page_ids(starts: Iterable[PageStart], taken: Iterable[str] = ()) -> dict[int, str]:
@@ -134,15 +135,13 @@ def _word_spot(block: etree._Element, word: int) -> _Spot | None:
     for owner, attribute in own_text(block):
         text = getattr(owner, attribute) or ""
         in_word = in_word and not after_break(owner, attribute)
-        for offset, char in enumerate(text):
-            if char.isspace():
-                in_word = False
-                continue
-            if not in_word:
+        for match in _WORD.finditer(text):
+            if not (in_word and match.start() == 0):  # else it goes on from the last piece
                 if count == word:
-                    return _Spot(owner, attribute, offset)
-                count, in_word = count + 1, True
-            last = _Spot(owner, attribute, offset + 1)
+                    return _Spot(owner, attribute, match.start())
+                count += 1
+            last = _Spot(owner, attribute, match.end())
+        in_word = not text[-1].isspace() if text else in_word
     if last is not None:
         log.warning("page start after word %d of a block of %d words", word, count)
     return last
