@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,15 @@ class _Plan:
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
 
-    def flush(self) -> None:
-        """Hand the sink every piece whose predecessors it has had."""
+    def flush(self, until: Callable[[], bool] = lambda: False) -> None:
+        """Hand the sink every piece whose predecessors it has had, or stop early once
+        `until()` says so (checked after each piece)."""
         while self.sunk < len(self.pieces) and self.sunk in self.results:
             if self.sink is not None:
                 self.sink(self.results[self.sunk])
             self.sunk += 1
+            if until():
+                return
 
     def folio(self, index: int) -> int | None:
         """1 for the first piece; else the folio after the pieces before, once counted."""
@@ -311,10 +315,11 @@ def _run_in_pool(
             busy = [w for w in pool.workers if w.tasks]
             if not busy and not pending:
                 break
+            # The join copies pieces while the workers lay out, until one has news.
+            plan.flush(until=partial(pool.has_news, busy))
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
-            plan.flush()
             pool.recycle()
     return laid_out
 

@@ -128,8 +128,13 @@ class Pool:
         return sorted((w for w in self.workers if w.free), key=lambda w: len(w.tasks))
 
     def ready(self, busy: list[Worker]) -> list[Worker]:
+        """The workers that have said something, once one has (waiting until then)."""
         conns = multiprocessing.connection.wait([w.conn for w in busy])
         return [w for w in busy if w.conn in conns]
+
+    def has_news(self, busy: list[Worker]) -> bool:
+        """Whether a worker has said something (not waiting)."""
+        return bool(multiprocessing.connection.wait([w.conn for w in busy], timeout=0))
 
     def recycle(self) -> None:
         """Replace a worker whose memory has grown past the limit."""
