@@ -29,7 +29,7 @@ from make_book.render.worker import command as worker_command
 
 # A worker's memory grows to a plateau (WeasyPrint's and the fonts' caches, the heap's
 # high-water mark from its biggest piece): one past this is replaced after its piece.
-WORKER_MEMORY_MB = 160
+WORKER_MEMORY_MB = 90
 # glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
 # threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
 # (the stress book's peak: 280 MB with it, 302 MB without).
