@@ -27,9 +27,12 @@ from make_book.render.pieces import Piece
 from make_book.render.piecetypes import LayoutJob
 from make_book.render.worker import command as worker_command
 
-# A worker's memory grows to a plateau (WeasyPrint's and the fonts' caches, the heap's
-# high-water mark from its biggest piece): one past this is replaced after its piece.
-WORKER_MEMORY_MB = 90
+# A worker's memory jumps to about 85 MB with its first piece (fonts, WeasyPrint's caches,
+# the heap's high-water mark), then grows by about 0.7 MB a piece: one past this is
+# replaced after its piece. On the stress book: 160 MB, no replacement, a 283 MiB peak;
+# 100 MB, about two per worker, 261 MiB, no slower; 90 MB, a replacement every few
+# pieces, 246 MiB but a quarter slower.
+WORKER_MEMORY_MB = 100
 # glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
 # threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
 # (the stress book's peak: 280 MB with it, 302 MB without).
