@@ -67,7 +67,7 @@ class Built:
 def load(manifest_path: Path, memo: ConversionMemo | None = None) -> tuple[Manifest, Book]:
     """Validate the manifest and read every essay; render nothing (warnings are logged).
 
-    `memo`: Markdown conversions remembered between builds.
+    `memo`: conversions and settled essays remembered between builds.
     """
     manifest = load_manifest(manifest_path)
     return manifest, _read(manifest, memo)

@@ -23,7 +23,7 @@ from make_book.fragment import Settled, settle
 from make_book.model import Footnote
 from make_book.output import replace_quickly
 
-T = TypeVar("T")
+T = TypeVar("T", markup.Converted, Settled)  # what the memo remembers
 
 
 class ConversionMemo:
@@ -32,7 +32,7 @@ class ConversionMemo:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self.new: dict[Path, object] = {}  # written by `keep`, once the book loads
+        self.new: dict[Path, markup.Converted | Settled] = {}  # written by `keep`, once loaded
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         key = key_of(language, text)
@@ -63,7 +63,7 @@ class ConversionMemo:
         for entry, made in self.new.items():
             with contextlib.suppress(OSError):
                 entry.parent.mkdir(parents=True, exist_ok=True)
-                replace_quickly(entry, json.dumps(asdict(made)))  # type: ignore[call-overload]
+                replace_quickly(entry, json.dumps(asdict(made)))
         self.new.clear()
 
 
