@@ -136,6 +136,33 @@ def test_in_process_and_pool_give_the_same_bytes(
     assert here.read_bytes() == pooled.read_bytes()
 
 
+def test_workers_replaced_after_each_piece_give_the_same_bytes(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every worker past the memory limit is replaced, and none is started for nothing."""
+    manifest = book_copy("mixed")
+    here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
+    started: list[worker_pool.Worker] = []
+    given: set[int] = set()
+    spawn, send = worker_pool.spawn, worker_pool.Worker.send
+
+    def counted_spawn() -> worker_pool.Worker:
+        started.append(spawn())
+        return started[-1]
+
+    def counted_send(worker: worker_pool.Worker, *args: Any) -> None:
+        given.add(id(worker))
+        send(worker, *args)
+
+    monkeypatch.setattr(worker_pool, "WORKER_MEMORY_MB", 0)
+    monkeypatch.setattr(worker_pool, "spawn", counted_spawn)
+    monkeypatch.setattr(worker_pool.Worker, "send", counted_send)
+    pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
+    assert here.read_bytes() == pooled.read_bytes()
+    assert len(started) > 2, "workers were replaced"
+    assert {id(worker) for worker in started} == given, "each worker laid something out"
+
+
 def job_and_pieces(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
     """What `pdf.lay_out` hands the pool for this book: the LayoutJob and the main pieces."""
     config, book = load(manifest)

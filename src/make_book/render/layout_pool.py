@@ -211,6 +211,9 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | N
 
 def _run_here(job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress) -> int:
     # WeasyPrint is imported only by a build that lays out in its own process.
+    from make_book.render.lean_import import weasyprint_imported
+
+    weasyprint_imported()
     from make_book.render.piecework import install_folio_hook
 
     install_folio_hook()
@@ -320,7 +323,8 @@ def _run_in_pool(
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
-            pool.recycle()
+            busy = [w for w in pool.workers if w.tasks]
+            pool.recycle(wanted=len(busy) + len(pending) + (not front_sent))
     return laid_out
 
 

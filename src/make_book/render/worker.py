@@ -37,7 +37,11 @@ def command(fd: int) -> list[str]:
 
 def main(fd: int) -> None:
     """Lay out each piece sent until told to stop (None)."""
-    # WeasyPrint is imported here, not by the build that imports this module for `command`.
+    # WeasyPrint is imported here, not by the build that imports this module for `command`,
+    # and without the fontTools modules it seldom uses (lean_import.py).
+    from make_book.render.lean_import import weasyprint_imported
+
+    weasyprint_imported()
     from make_book.render.piecework import install_folio_hook
 
     conn = Connection(fd)

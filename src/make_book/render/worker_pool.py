@@ -113,7 +113,7 @@ class Spares:
 
 class Pool:
     def __init__(self, job: LayoutJob, size: int, spares: Spares | None = None) -> None:
-        self.job = job
+        self.job, self.size = job, size
         taken = spares.take(size) if spares is not None else []
         self.workers = [*taken, *(spawn() for _ in range(size - len(taken)))]
         for worker in self.workers:
@@ -139,13 +139,17 @@ class Pool:
         """Whether a worker has said something (not waiting)."""
         return bool(multiprocessing.connection.wait([w.conn for w in busy], timeout=0))
 
-    def recycle(self) -> None:
-        """Replace a worker whose memory has grown past the limit."""
-        for i, worker in enumerate(self.workers):
-            if not worker.tasks and worker.peak_mb >= WORKER_MEMORY_MB:
-                stop(worker)
-                self.workers[i] = spawn()
-                self._give_job(self.workers[i])
+    def recycle(self, wanted: int) -> None:
+        """Stop the idle workers whose memory has grown past the limit, and start new
+        ones while fewer than `wanted` are left: one with no piece to come would cost
+        a second of a core to start, and its memory."""
+        spent = [w for w in self.workers if not w.tasks and w.peak_mb > WORKER_MEMORY_MB]
+        for worker in spent:
+            stop(worker)
+        self.workers = [w for w in self.workers if w not in spent]
+        while len(self.workers) < min(wanted, self.size):
+            self.workers.append(spawn())
+            self._give_job(self.workers[-1])
 
     def retire_idle(self) -> None:
         for worker in self.idle():

@@ -1,0 +1,62 @@
+"""Importing WeasyPrint without the parts of fontTools it seldom uses.
+
+WeasyPrint's PDF font module imports `fontTools.subset` (used only when HarfBuzz
+cannot subset) and `fontTools.varLib.instancer` (used only for variable fonts) as it
+loads. Together they add about 14 MB to every process that lays out: in a layout
+worker, which holds little else, that is a sixth of its memory. `weasyprint_imported()`
+imports WeasyPrint with stand-ins in their place; a stand-in imports the real module
+the first time it is used, so nothing changes but when the import happens.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+# Each module WeasyPrint imports at load time but seldom uses -> the names it takes
+# from it with `from module import name` (bound at once, so they must exist up front).
+DEFERRED: dict[str, tuple[str, ...]] = {
+    "fontTools.subset": (),
+    "fontTools.varLib.instancer": ("instantiateVariableFont",),
+}
+
+
+class _OnFirstUse(types.ModuleType):
+    """Stands for a module until one of its attributes is asked for."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # the import system's questions (`__path__`…)
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _forwarder(module: str, name: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def _stand_in(module: str, names: tuple[str, ...]) -> types.ModuleType:
+    stand_in = _OnFirstUse(module)
+    for name in names:
+        setattr(stand_in, name, _forwarder(module, name))
+    return stand_in
+
+
+def weasyprint_imported() -> None:
+    """Import WeasyPrint (once per process) with DEFERRED modules left for later."""
+    if "weasyprint" in sys.modules:
+        return
+    missing = [name for name in DEFERRED if name not in sys.modules]
+    # Only while WeasyPrint loads: afterwards an import of these finds the real module.
+    sys.modules.update({name: _stand_in(name, DEFERRED[name]) for name in missing})
+    try:
+        importlib.import_module("weasyprint.pdf.fonts")
+    finally:
+        for name in missing:
+            sys.modules.pop(name, None)
