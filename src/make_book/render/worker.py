@@ -10,6 +10,7 @@ each piece that asked for its first folio, None to stop.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import queue
@@ -99,12 +100,21 @@ class _Server:
         try:
             with self.running:
                 result = lay_out_piece(self.job, html, borrowed, ask, out)
+                _give_back_free_memory()
         except Exception as error:  # reported to the build, which names the piece
             self.send(("failed", index, f"{type(error).__name__}: {error}"))
             return
         finally:
             del self.folios[index]
         self.send(("done", index, result, peak_memory_mb()))
+
+
+def _give_back_free_memory() -> None:
+    """Return the heap's free pages to the system once a piece is written: what a piece
+    freed otherwise stays counted in the worker's memory (about 4 MB a worker)."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def peak_memory_mb() -> float:

@@ -27,12 +27,11 @@ from make_book.render.pieces import Piece
 from make_book.render.piecetypes import LayoutJob
 from make_book.render.worker import command as worker_command
 
-# A worker's memory jumps to about 85 MB with its first piece (fonts, WeasyPrint's caches,
-# the heap's high-water mark), then grows by about 0.7 MB a piece: one past this is
-# replaced after its piece. On the stress book: 160 MB, no replacement, a 283 MiB peak;
-# 100 MB, about two per worker, 261 MiB, no slower; 90 MB, a replacement every few
-# pieces, 246 MiB but a quarter slower.
-WORKER_MEMORY_MB = 100
+# A worker's memory comes to about 70 MB with its first piece (WeasyPrint without the
+# fontTools it seldom uses, fonts, its caches), then grows by about 0.5 MB a piece: one
+# past this is replaced after its piece, when a piece is left for it. On the stress book
+# (89 pieces): 100 MB, no replacement, a 255 MiB peak; 90 MB, two replacements, 236 MiB.
+WORKER_MEMORY_MB = 90
 # glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
 # threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
 # (the stress book's peak: 280 MB with it, 302 MB without).
