@@ -199,6 +199,7 @@ class EpubRenderer(Renderer):
             when = book.meta.modified_time
             # ebooklib's own page-list would be empty: ours is in the nav template.
             options = {"epub3_pages": False, "raise_exceptions": True, "mtime": when}
+            options["compresslevel"] = 0  # normalize_zip compresses, once
             _write_package(raw, package, options, target)
             with atomic_path(target) as tmp:
                 normalize_zip(raw, tmp, when, lambda name, data: _finish(name, data, book))
