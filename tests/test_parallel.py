@@ -28,6 +28,7 @@ from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
 from make_book.render import layout_pool, pdf, worker_pool
 from make_book.render.base import LayoutOptions
+from make_book.render.join import BookJoin
 from make_book.render.weasy import source_date
 
 
@@ -245,6 +246,42 @@ def test_the_cache_lays_out_only_what_changed(book_copy: BookCopy, tmp_path: Pat
     assert 1 <= third.laid_out <= 3, "its piece, and the contents if a folio moved"
     fresh, _ = build_counting(manifest, tmp_path / "d", tmp_path / "fresh-cache")
     assert edited == fresh
+
+
+def test_pieces_copied_before_are_joined_again_under_new_numbers(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join keeps each piece's copy (joincopy.py): after an edit that adds objects to
+    an early piece, the later pieces are written from their copies under new numbers and
+    keys, to the same bytes as copied afresh; a damaged copy is not used."""
+    manifest = book_copy("montaigne")
+    cache = tmp_path / "cache"
+    build_counting(manifest, tmp_path / "a", cache)
+    assert len(list((cache / "pieces").glob("*/*.join"))) > 10
+    essay = sorted((manifest.parent / "chapters").glob("*.md"))[0]
+    link = " See [the notes](https://example.com/notes)."  # a link: objects and a key more
+    text = essay.read_text("utf-8")
+    end = text.index("\n\n", text.index("\n---\n", 4) + 5)
+    essay.write_text(text[:end] + link + text[end:], "utf-8")
+    moves: list[int] = []
+    again = BookJoin._again
+
+    def watched(self: BookJoin, copied: Any, piece: Any) -> Any:
+        moves.append(len(self.writer.offsets) - copied.base)
+        return again(self, copied, piece)
+
+    monkeypatch.setattr(BookJoin, "_again", watched)
+    edited, _ = build_counting(manifest, tmp_path / "b", cache)
+    assert len(moves) >= 5 and all(moves), "later pieces were written at other numbers"
+    fresh, _ = build_counting(manifest, tmp_path / "c", tmp_path / "fresh-cache")
+    assert edited == fresh
+    moves.clear()
+    for kept in (cache / "pieces").glob("*/*.join"):
+        data = bytearray(kept.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        kept.write_bytes(bytes(data))
+    damaged, _ = build_counting(manifest, tmp_path / "d", cache)
+    assert not moves and damaged == fresh
 
 
 @pytest.mark.parametrize("damage", ["garbage-pdf", "truncated-record", "changed-image"])

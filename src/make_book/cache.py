@@ -31,6 +31,7 @@ from make_book.render.piecetypes import PieceResult
 CACHE_FOLDER = ".make-book-cache"
 FORMAT = 2  # bump when the record's shape changes: older entries are then stale
 MAX_AGE_DAYS = 30
+COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (render/joincopy.py)
 
 
 class FileHashes:
@@ -104,7 +105,7 @@ class PieceCache:
             return None
         pdf_bytes = _read(result.pdf)
         if pdf_bytes is None or hashlib.sha256(pdf_bytes).hexdigest() != result.sha256:
-            _remove(record, result.pdf)
+            _remove(*_entry_files(result.pdf))
             self.misses += 1
             return None
         now = time.time()
@@ -140,10 +141,10 @@ class PieceCache:
             data["bookmarks"] = [tuple(b) for b in data["bookmarks"]]
             result = PieceResult(**data)
         except (OSError, ValueError, KeyError, TypeError):
-            _remove(record, record.with_suffix(".pdf"))
+            _remove(*_entry_files(record.with_suffix(".pdf")))
             return None
         if any(self.hashes(path) != digest for path, digest in result.files.items()):
-            _remove(record, result.pdf)
+            _remove(*_entry_files(result.pdf))
             return None
         return result
 
@@ -156,12 +157,17 @@ class PieceCache:
         for record in (self.folder / "pieces").glob("*/*.json"):
             with contextlib.suppress(OSError):
                 if record.stat().st_mtime < cutoff:
-                    _remove(record, record.with_suffix(".pdf"))
+                    _remove(*_entry_files(record.with_suffix(".pdf")))
         remembered = ("converted", "settled", "epub")
         for entry in [path for kind in remembered for path in (self.folder / kind).glob("*")]:
             with contextlib.suppress(OSError):
                 if entry.stat().st_mtime < cutoff:
                     _remove(entry)
+
+
+def _entry_files(pdf: Path) -> tuple[Path, Path, Path]:
+    """A piece's record, PDF, and its copy as the join wrote it (render/joincopy.py)."""
+    return pdf.with_suffix(".json"), pdf, pdf.with_suffix(COPY_SUFFIX)
 
 
 def _read(path: Path) -> bytes | None:

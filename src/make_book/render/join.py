@@ -18,7 +18,20 @@ from typing import BinaryIO
 import pikepdf
 from pikepdf import NameTree
 
-from make_book.render.pdfstream import Copier, PdfWriter, array, dictionary, number, ref, text
+from make_book.render.joincopy import Copied, keep_copy, kept_copy
+from make_book.render.pdfstream import (
+    AS_COPIED,
+    Copier,
+    PdfWriter,
+    Renumbering,
+    Slotted,
+    array,
+    dictionary,
+    number,
+    ref,
+    slotted_array,
+    text,
+)
 from make_book.render.piecetypes import PieceResult
 
 # Catalog entries the join writes itself; the front matter's others are copied.
@@ -47,7 +60,8 @@ class BookJoin:
     """The book's PDF, written piece by piece: `add` the main matter in page order,
     then `finish` with the front matter (laid out last, placed first)."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, keep_copies: bool = False) -> None:
+        self.keep_copies = keep_copies  # beside each piece, for the next build (joincopy.py)
         self.writer = PdfWriter(out)
         self.catalog = self.writer.reserve()
         self.page_tree = self.writer.reserve()
@@ -59,11 +73,18 @@ class BookJoin:
         self.destinations: dict[str, bytes] = {}
 
     def add(self, piece: PieceResult) -> None:
-        self.main.append(self._copy(piece, None))
+        copied = kept_copy(piece)
+        if copied is not None and copied.book_objects == self._book_objects(copied.tagged):
+            self.main.append(self._again(copied, piece))
+            return
+        copied = self._copy(piece, None)
+        if self.keep_copies:
+            keep_copy(piece, copied)
+        self.main.append(self._take(copied, AS_COPIED, piece))
 
     def finish(self, front: PieceResult) -> None:
         found = _Front()
-        added = self._copy(front, found)
+        added = self._take(self._copy(front, found), AS_COPIED, front)
         pieces = [added, *self.main]
         pages = [page for piece in pieces for page in piece.pages]
         self.writer.write(
@@ -90,22 +111,53 @@ class BookJoin:
 
     # -- one piece
 
-    def _copy(self, piece: PieceResult, front: _Front | None) -> _Added:
+    def _copy(self, piece: PieceResult, front: _Front | None) -> Copied:
+        """Copy the piece's objects from its PDF, and note what the book takes of it."""
         with pikepdf.open(piece.pdf) as source:
             replaced = {source.Root.Pages.objgen: self.page_tree}
             tree = source.Root.get("/StructTreeRoot")
             if tree is not None:
                 replaced |= self._structure_of(tree)
+            base = len(self.writer.offsets)
             copier = Copier(self.writer, source, replaced, self.next_key)
-            pages = [copier.number(page.obj) for page in source.pages]
+            copied = Copied(base, self.next_key, self._book_objects(tree is not None))
+            copied.pages = [copier.number(page.obj) for page in source.pages]
             if tree is not None:
-                self._adopt(copier, tree)
-            self._add_destinations(copier, source, piece, pages)
+                _adopt(copier, tree, copied)
+            _add_destinations(copier, source, piece, copied)
             if front is not None:
                 _take_front(copier, source, front)
             copier.copy_queued()
+        copied.objects = copier.copied
+        copied.count = len(self.writer.offsets) - base
+        return copied
+
+    def _again(self, copied: Copied, piece: PieceResult) -> _Added:
+        """A piece copied by an earlier build, written again under this book's numbers."""
+        renumbering = Renumbering(
+            copied.base, len(self.writer.offsets), self.next_key - copied.key_offset
+        )
+        for _ in range(copied.count):
+            self.writer.reserve()
+        for obj in copied.objects:
+            self.writer.write(renumbering(obj.number), renumbering.fill(obj.body), obj.stream)
+        return self._take(copied, renumbering, piece)
+
+    def _take(self, copied: Copied, renumbering: Renumbering, piece: PieceResult) -> _Added:
+        """What spans pieces: the piece's top elements, parent-tree entries and keys,
+        named destinations; its pages and bookmarks."""
+        self.tops += map(renumbering.fill, copied.tops)
+        self.parent_tree += map(renumbering.fill, copied.parent_tree)
+        self.next_key += copied.key_span
+        for name, target in copied.destinations:
+            self.destinations[name] = renumbering.fill(target)
+        pages = list(map(renumbering, copied.pages))
         bookmarks = [(lv, label, pages[p], x, y, st) for lv, label, p, x, y, st in piece.bookmarks]
         return _Added(pages, bookmarks)
+
+    def _book_objects(self, tagged: bool) -> tuple[int, ...]:
+        """The book's own objects a piece's refer to: its page tree, its structure root."""
+        return (self.page_tree, *(self.structure or () if tagged else ()))
 
     def _structure_of(self, tree: pikepdf.Object) -> dict[tuple[int, int], int]:
         """The piece's structure root and document element are the book's."""
@@ -113,25 +165,6 @@ class BookJoin:
             self.structure = (self.writer.reserve(), self.writer.reserve())
         root, document = self.structure
         return {tree.objgen: root, tree.K[0].objgen: document}
-
-    def _adopt(self, copier: Copier, tree: pikepdf.Object) -> None:
-        """The piece's top elements go under the book's document; its keys after the book's."""
-        self.tops += [copier.direct(element) for element in tree.K[0].K]
-        nums = list(tree.ParentTree.Nums)
-        for key, value in zip(nums[::2], nums[1::2], strict=True):
-            self.parent_tree += [b"%d" % (int(key) + copier.key_offset), copier.direct(value)]
-        keys = [int(key) for key in nums[::2]]
-        self.next_key = copier.key_offset + (max(keys) + 1 if keys else 0)
-
-    def _add_destinations(
-        self, copier: Copier, source: pikepdf.Pdf, piece: PieceResult, pages: list[int]
-    ) -> None:
-        """The piece's own anchors (not its stand-ins), pointing at its copied pages."""
-        names = source.Root.get("/Names", pikepdf.Dictionary()).get("/Dests")
-        for name, target in NameTree(names).items() if names is not None else []:
-            if name in piece.anchors:
-                where = [copier.direct(item) for item in list(target)[1:]]
-                self.destinations[name] = array([ref(pages[piece.anchors[name]]), *where])
 
     # -- what spans pieces
 
@@ -178,6 +211,29 @@ class BookJoin:
         if not root.children:
             return None
         return _write_outline(self.writer, root)
+
+
+def _adopt(copier: Copier, tree: pikepdf.Object, copied: Copied) -> None:
+    """The piece's top elements go under the book's document; its keys after the book's."""
+    copied.tops = [copier.slotted(element) for element in tree.K[0].K]
+    nums = list(tree.ParentTree.Nums)
+    for key, value in zip(nums[::2], nums[1::2], strict=True):
+        key_slot: Slotted = (b"%d", (-1 - (int(key) + copier.key_offset),))
+        copied.parent_tree += [key_slot, copier.slotted(value)]
+    keys = [int(key) for key in nums[::2]]
+    copied.key_span = max(keys) + 1 if keys else 0
+
+
+def _add_destinations(
+    copier: Copier, source: pikepdf.Pdf, piece: PieceResult, copied: Copied
+) -> None:
+    """The piece's own anchors (not its stand-ins), pointing at its copied pages."""
+    names = source.Root.get("/Names", pikepdf.Dictionary()).get("/Dests")
+    for name, target in NameTree(names).items() if names is not None else []:
+        if name in piece.anchors:
+            page: Slotted = (b"%d 0 R", (copied.pages[piece.anchors[name]],))
+            where = [copier.slotted(item) for item in list(target)[1:]]
+            copied.destinations.append((name, slotted_array([page, *where])))
 
 
 def _take_front(copier: Copier, source: pikepdf.Pdf, front: _Front) -> None:

@@ -180,7 +180,8 @@ def fitted_layout(
     chosen = print_settings(ctx.manifest.pdf, profile, pages=0)
     for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
         with out.open("wb") if out is not None else contextlib.nullcontext() as file:
-            join = BookJoin(file) if file is not None else None
+            keep = ctx.layout.cache_dir is not None  # copies kept for the next build
+            join = BookJoin(file, keep) if file is not None else None
             check = _DrawingCheck(profile, chosen)
             sink = check.then(join.add) if join is not None else None
             laid = lay_out(book, chosen, profile, ctx.layout, cache, sink)

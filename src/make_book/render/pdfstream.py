@@ -16,11 +16,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import pikepdf
 
 ObjGen = tuple[int, int]
+# Printed PDF with a `%d` for each object number or structure key in it, and their values
+# (a key k as -1 - k): the same objects can be printed again under other numbers.
+Slotted = tuple[bytes, tuple[int, ...]]
 
 # A literal string (skipped), a reference, or a structure parent key (renumbered).
 _TOKENS = re.compile(
@@ -79,6 +83,35 @@ class PdfWriter:
         self.position += len(data)
 
 
+@dataclass(frozen=True)
+class Renumbering:
+    """Objects numbered from `base_from` (and keys) printed again from `base_to`, keys
+    moved by `keys_by`; numbers below `base_from` are the book's own and stay."""
+
+    base_from: int = 0
+    base_to: int = 0
+    keys_by: int = 0
+
+    def __call__(self, value: int) -> int:
+        if value < 0:
+            return -1 - value + self.keys_by
+        return value + self.base_to - self.base_from if value >= self.base_from else value
+
+    def fill(self, slotted: Slotted) -> bytes:
+        printed, values = slotted
+        return printed % tuple(map(self, values))
+
+
+AS_COPIED = Renumbering()
+
+
+@dataclass
+class CopiedObject:
+    number: int
+    body: Slotted
+    stream: bytes | None
+
+
 class Copier:
     """Copies objects of one open PDF into a writer, each once, renumbered.
 
@@ -99,6 +132,7 @@ class Copier:
         self.numbers: dict[ObjGen, int] = dict(replaced or {})
         self.key_offset = key_offset
         self.queue: list[ObjGen] = []
+        self.copied: list[CopiedObject] = []  # as written, for writing again elsewhere
 
     def number(self, obj: pikepdf.Object) -> int:
         """The output number of an indirect object of the source (copied by `copy_queued`)."""
@@ -107,32 +141,39 @@ class Copier:
     def direct(self, obj: object) -> bytes:
         """A value of the source (pikepdf gives numbers as Python's), printed for the
         output; an indirect object is printed as a reference, and queued."""
+        return AS_COPIED.fill(self.slotted(obj))
+
+    def slotted(self, obj: object) -> Slotted:
+        """`direct`, with its object numbers and keys left as slots."""
         if isinstance(obj, pikepdf.Object):
             if obj.is_indirect:
-                return b"%d 0 R" % self.number(obj)
-            return self._renumbered(obj.unparse(resolved=False))
+                return b"%d 0 R", (self.number(obj),)
+            return self._slotted(obj.unparse(resolved=False))
         if isinstance(obj, bool):
-            return b"true" if obj else b"false"
+            return b"true" if obj else b"false", ()
         if isinstance(obj, int):
-            return b"%d" % obj
+            return b"%d" % obj, ()
         if obj is None:
-            return b"null"
-        return number(float(obj))  # type: ignore[arg-type]  # a Decimal
+            return b"null", ()
+        return number(float(obj)), ()  # type: ignore[arg-type]  # a Decimal
 
     def copy_queued(self) -> None:
         """Write every object referred to so far, and everything they refer to."""
         while self.queue:
             objgen = self.queue.pop()
             obj = self.source.get_object(objgen)
-            number = self.numbers[objgen]
+            data = None
             if isinstance(obj, pikepdf.Stream):
                 data = obj.read_raw_bytes()
                 # /Length may have been an object of its own: it is written here.
-                entries = [(k[1:], self.direct(v)) for k, v in obj.stream_dict.items()]
-                entries = [e for e in entries if e[0] != "Length"] + [("Length", b"%d" % len(data))]
-                self.writer.write(number, dictionary(entries), data)
+                entries = [(k[1:], self.slotted(v)) for k, v in obj.stream_dict.items()]
+                entries = [e for e in entries if e[0] != "Length"]
+                body = slotted_dictionary([*entries, ("Length", (b"%d" % len(data), ()))])
             else:
-                self.writer.write(number, self._renumbered(obj.unparse(resolved=True)))
+                body = self._slotted(obj.unparse(resolved=True))
+            copied = CopiedObject(self.numbers[objgen], body, data)
+            self.copied.append(copied)
+            self.writer.write(copied.number, AS_COPIED.fill(body), data)
 
     def _number(self, objgen: ObjGen) -> int:
         number = self.numbers.get(objgen)
@@ -141,20 +182,37 @@ class Copier:
             self.queue.append(objgen)
         return number
 
-    def _renumbered(self, body: bytes) -> bytes:
-        return _TOKENS.sub(self._token, body)
+    def _slotted(self, body: bytes) -> Slotted:
+        values: list[int] = []
 
-    def _token(self, match: re.Match[bytes]) -> bytes:
-        if match.group(1) is not None:
-            return b"%d 0 R" % self._number((int(match.group(1)), int(match.group(2))))
-        if match.group(3) is not None:
-            return b"/%s %d" % (match.group(3), int(match.group(4)) + self.key_offset)
-        return match.group(0)  # a literal string, left as it is
+        def token(match: re.Match[bytes]) -> bytes:
+            if match.group(1) is not None:
+                values.append(self._number((int(match.group(1)), int(match.group(2)))))
+                return b"%d 0 R"
+            if match.group(3) is not None:
+                values.append(-1 - (int(match.group(4)) + self.key_offset))
+                return b"/%s %%d" % match.group(3)
+            return match.group(0)  # a literal string, left as it is
+
+        return _TOKENS.sub(token, body.replace(b"%", b"%%")), tuple(values)
 
 
 def dictionary(entries: Iterable[tuple[str, bytes]]) -> bytes:
     """`<< /Key value … >>` from printed values."""
     return b"<< " + b" ".join(b"/%s %s" % (k.encode("ascii"), v) for k, v in entries) + b" >>"
+
+
+def slotted_dictionary(entries: Iterable[tuple[str, Slotted]]) -> Slotted:
+    """`dictionary`, of slotted values."""
+    entries = list(entries)
+    keys = [k.replace("%", "%%").encode("ascii") for k, _ in entries]
+    printed = b" ".join(b"/%s %s" % (k, v[0]) for k, (_, v) in zip(keys, entries, strict=True))
+    return b"<< " + printed + b" >>", tuple(n for _, (_, values) in entries for n in values)
+
+
+def slotted_array(items: Iterable[Slotted]) -> Slotted:
+    items = list(items)
+    return b"[ " + b" ".join(p for p, _ in items) + b" ]", tuple(n for _, v in items for n in v)
 
 
 def array(items: Iterable[bytes]) -> bytes:
