@@ -139,8 +139,10 @@ class BookJoin:
         )
         for _ in range(copied.count):
             self.writer.reserve()
-        for obj in copied.objects:
-            self.writer.write(renumbering(obj.number), renumbering.fill(obj.body), obj.stream)
+        fill = renumbering.fill
+        self.writer.write_all(
+            (renumbering(n), fill(body), data) for n, body, data in copied.objects
+        )
         return self._take(copied, renumbering, piece)
 
     def _take(self, copied: Copied, renumbering: Renumbering, piece: PieceResult) -> _Added:

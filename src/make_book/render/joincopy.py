@@ -54,10 +54,9 @@ def copy_path(piece: PieceResult) -> Path:
 
 def keep_copy(piece: PieceResult, copied: Copied) -> None:
     """Write the copy beside the piece (a failure only costs the next build time)."""
-    objects = [(o.number, o.body, o.stream) for o in copied.objects]
     head = (FORMAT, piece.sha256, copied.base, copied.key_offset, copied.book_objects)
     tail = (copied.pages, copied.tops, copied.parent_tree, copied.key_span)
-    payload = marshal.dumps((*head, copied.count, objects, *tail, copied.destinations))
+    payload = marshal.dumps((*head, copied.count, copied.objects, *tail, copied.destinations))
     with contextlib.suppress(OSError):
         replace_quickly(copy_path(piece), hashlib.sha256(payload).digest() + payload)
 
@@ -76,12 +75,9 @@ def kept_copy(piece: PieceResult) -> Copied | None:
         pages, tops, parent_tree, key_span, destinations = rest
         if (fmt, sha) != (FORMAT, piece.sha256):
             return None
-        copied = Copied(base, key_offset, tuple(book), count)
-        copied.objects = [CopiedObject(n, (b[0], tuple(b[1])), s) for n, b, s in objects]
-        copied.pages, copied.key_span = list(pages), key_span
-        copied.tops = [(p, tuple(v)) for p, v in tops]
-        copied.parent_tree = [(p, tuple(v)) for p, v in parent_tree]
-        copied.destinations = [(n, (p, tuple(v))) for n, (p, v) in destinations]
+        # As dumped: marshal gives back tuples and lists as they were.
+        copied = Copied(base, key_offset, book, count, objects, pages, tops, parent_tree)
+        copied.key_span, copied.destinations = key_span, destinations
     except (ValueError, EOFError, TypeError):
         return None
     return copied
