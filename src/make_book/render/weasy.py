@@ -4,6 +4,7 @@ routed to make-book's logger."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -49,7 +50,14 @@ def font_config() -> FontConfiguration:
         from weasyprint.text.fonts import FontConfiguration
 
         _FONT_CONFIG = FontConfiguration()
+        # Dropped before the interpreter's teardown, whose cleared modules its __del__ needs.
+        atexit.register(_forget_font_config)
     return _FONT_CONFIG
+
+
+def _forget_font_config() -> None:
+    global _FONT_CONFIG
+    _FONT_CONFIG = None
 
 
 @contextlib.contextmanager
