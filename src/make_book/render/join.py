@@ -128,8 +128,7 @@ class BookJoin:
             if front is not None:
                 _take_front(copier, source, front)
             copier.copy_queued()
-        copied.objects = copier.copied
-        copied.count = len(self.writer.offsets) - base
+        copied.objects = copier.copied  # every number the copier reserved, written
         return copied
 
     def _again(self, copied: Copied, piece: PieceResult) -> _Added:
@@ -137,7 +136,7 @@ class BookJoin:
         renumbering = Renumbering(
             copied.base, len(self.writer.offsets), self.next_key - copied.key_offset
         )
-        for _ in range(copied.count):
+        for _ in copied.objects:
             self.writer.reserve()
         fill = renumbering.fill
         self.writer.write_all(

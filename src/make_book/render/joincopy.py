@@ -25,7 +25,7 @@ from make_book.output import replace_quickly
 from make_book.render.pdfstream import CopiedObject, Slotted
 from make_book.render.piecetypes import PieceResult
 
-FORMAT = "make-book join copy 1"
+FORMAT = "make-book join copy 2"
 
 
 @dataclass
@@ -35,8 +35,7 @@ class Copied:
     base: int  # the number of its first object
     key_offset: int  # its first structure parent-tree key
     book_objects: tuple[int, ...]  # the book's own objects it refers to (page tree…)
-    count: int = 0  # object numbers it took, from `base`
-    objects: list[CopiedObject] = field(default_factory=list)
+    objects: list[CopiedObject] = field(default_factory=list)  # numbered on from `base`
     pages: list[int] = field(default_factory=list)
     tops: list[Slotted] = field(default_factory=list)  # its top structure elements
     parent_tree: list[Slotted] = field(default_factory=list)  # key, value, key, value…
@@ -56,7 +55,7 @@ def keep_copy(piece: PieceResult, copied: Copied) -> None:
     """Write the copy beside the piece (a failure only costs the next build time)."""
     head = (FORMAT, piece.sha256, copied.base, copied.key_offset, copied.book_objects)
     tail = (copied.pages, copied.tops, copied.parent_tree, copied.key_span)
-    payload = marshal.dumps((*head, copied.count, copied.objects, *tail, copied.destinations))
+    payload = marshal.dumps((*head, copied.objects, *tail, copied.destinations))
     with contextlib.suppress(OSError):
         replace_quickly(copy_path(piece), hashlib.sha256(payload).digest() + payload)
 
@@ -71,12 +70,12 @@ def kept_copy(piece: PieceResult) -> Copied | None:
     if hashlib.sha256(payload).digest() != digest:
         return None
     try:
-        fmt, sha, base, key_offset, book, count, objects, *rest = marshal.loads(payload)
+        fmt, sha, base, key_offset, book, objects, *rest = marshal.loads(payload)
         pages, tops, parent_tree, key_span, destinations = rest
         if (fmt, sha) != (FORMAT, piece.sha256):
             return None
         # As dumped: marshal gives back tuples and lists as they were.
-        copied = Copied(base, key_offset, book, count, objects, pages, tops, parent_tree)
+        copied = Copied(base, key_offset, book, objects, pages, tops, parent_tree)
         copied.key_span, copied.destinations = key_span, destinations
     except (ValueError, EOFError, TypeError):
         return None

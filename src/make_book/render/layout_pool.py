@@ -315,7 +315,7 @@ def _run_in_pool(
             del pending[: len(free)]
             if front_sent and not pending:
                 pool.retire_idle()  # nothing is left for them: their memory goes now
-            busy = [w for w in pool.workers if w.tasks]
+            busy = pool.busy()
             if not busy and not pending:
                 break
             # The join copies pieces while the workers lay out, until one has news.
@@ -323,8 +323,7 @@ def _run_in_pool(
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
-            busy = [w for w in pool.workers if w.tasks]
-            pool.recycle(wanted=len(busy) + len(pending) + (not front_sent))
+            pool.recycle(wanted=len(pool.busy()) + len(pending) + (not front_sent))
     return laid_out
 
 

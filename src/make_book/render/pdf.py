@@ -178,9 +178,9 @@ def fitted_layout(
 
     With `out`, the pieces are joined there as they are laid out (join.py)."""
     chosen = print_settings(ctx.manifest.pdf, profile, pages=0)
+    keep = ctx.layout.cache_dir is not None  # the join's copies, kept for the next build
     for _ in range(4):  # a wider gutter can only add pages: this settles in one or two rounds
         with out.open("wb") if out is not None else contextlib.nullcontext() as file:
-            keep = ctx.layout.cache_dir is not None  # copies kept for the next build
             join = BookJoin(file, keep) if file is not None else None
             check = _DrawingCheck(profile, chosen)
             sink = check.then(join.add) if join is not None else None

@@ -125,6 +125,9 @@ class Pool:
     def idle(self) -> list[Worker]:
         return [w for w in self.workers if not w.tasks]
 
+    def busy(self) -> list[Worker]:
+        return [w for w in self.workers if w.tasks]
+
     def free(self) -> list[Worker]:
         """Workers that can take a piece, the idle ones first."""
         return sorted((w for w in self.workers if w.free), key=lambda w: len(w.tasks))
