@@ -36,3 +36,53 @@ def test_weasyprint_loads_without_the_rare_fonttools_modules() -> None:
         [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+NO_SEARCH = """
+import ctypes.util, subprocess, sys
+ran = []
+real_popen = subprocess.Popen.__init__
+def spy(self, args, *a, **k):
+    ran.append(args)
+    real_popen(self, args, *a, **k)
+subprocess.Popen.__init__ = spy
+search = ctypes.util.find_library
+from make_book.render.lean_import import weasyprint_imported
+weasyprint_imported()
+assert ctypes.util.find_library is search, "the library search is put back"
+import weasyprint
+weasyprint.HTML(string="<p>x</p>").write_pdf()
+print("ran", len(ran))
+"""
+
+SLOW_WAY = """
+import cffi
+dlopen = cffi.FFI.dlopen
+def no_soname(self, name, flags=0):  # as if this Linux had other sonames
+    if isinstance(name, str) and ".so." in name:
+        raise OSError(name)
+    return dlopen(self, name, flags)
+cffi.FFI.dlopen = no_soname
+from make_book.render.lean_import import weasyprint_imported
+weasyprint_imported()
+import weasyprint
+cffi.FFI.dlopen = dlopen
+assert weasyprint.HTML(string="<p>x</p>").write_pdf().startswith(b"%PDF")
+print("ok")
+"""
+
+
+def test_weasyprint_loads_its_libraries_without_searching_for_them() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    done = subprocess.run(
+        [sys.executable, "-c", NO_SEARCH], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "ran 0", done.stdout + done.stderr
+
+
+def test_weasyprint_is_imported_the_slow_way_when_the_fast_one_fails() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_WAY], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from make_book.cache import CACHE_FOLDER, PieceCache
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
 from make_book.render import layout_pool, pdf, worker_pool
-from make_book.render.base import LayoutOptions
+from make_book.render.base import LayoutOptions, RenderContext
 from make_book.render.join import BookJoin
 from make_book.render.weasy import source_date
 
@@ -135,6 +136,47 @@ def test_in_process_and_pool_give_the_same_bytes(
     here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
     pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
     assert here.read_bytes() == pooled.read_bytes()
+
+
+def test_the_cover_and_web_edition_are_made_while_the_front_matter_is_laid_out(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
+) -> None:
+    """The front matter goes last, to one worker: this process makes the web edition
+    and the cover meanwhile (the cover once the page count is known). The files are
+    the ones a layout in one process makes after the PDF; only the order differs."""
+    manifest = book_copy("mixed")
+    formats = ["pdf", "cover", "epub", "html"]
+    pooled = run_build(manifest, tmp_path / "pool", formats, layout=in_pool)
+    run_build(manifest, tmp_path / "here", formats, layout=LayoutOptions(jobs=1))
+    assert [b.format for b in pooled.built] == formats
+    for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
+        assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+
+    def written(folder: str, name: str) -> int:
+        return (tmp_path / folder / name).stat().st_mtime_ns
+
+    for made in ("cover.pdf", "html/index.html"):
+        assert written("pool", made) < written("pool", "book.pdf") < written("pool", "book.epub")
+        assert written("here", made) > written("here", "book.pdf")
+
+
+@pytest.mark.parametrize(("pages", "made"), [(100, 100), (801, 802)])
+def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
+    book_copy: BookCopy, tmp_path: Path, pages: int, made: int
+) -> None:
+    """KDP's gutter grows with the page count: a count that wants another gutter than
+    the round was laid out with means another round, so nothing is made meanwhile."""
+    loaded, _book = load(book_copy("mixed"))
+    manifest = replace(loaded, pdf=replace(loaded.pdf, margin_inside=0.5))
+    kdp = PROFILES["kdp"]
+    chosen = pdf.print_settings(manifest.pdf, kdp, pages=0)
+    if pages > 150:
+        assert pdf.print_settings(manifest.pdf, kdp, made) != chosen
+    given: list[int | None] = []
+    ctx = RenderContext(manifest, tmp_path, "kdp", meanwhile=lambda count: given.append(count()))
+    pdf._meanwhile(ctx, kdp, chosen, lambda: pages)
+    final = made if pages <= 150 else None
+    assert given == [final] and ctx.facts.page_count == final
 
 
 def test_workers_replaced_after_each_piece_give_the_same_bytes(

@@ -28,6 +28,9 @@ from make_book.warnings_log import collected_warnings
 def _wrap_cover() -> Renderer:
     """The wrap cover's renderer, imported when a cover is made: it lays the sheet out
     with WeasyPrint in this process, which otherwise stays small while workers lay out."""
+    from make_book.render.lean_import import weasyprint_imported
+
+    weasyprint_imported()  # the quicker way (lean_import.py), before wrap.py imports it
     from make_book.render.wrap import WrapCoverRenderer
 
     return WrapCoverRenderer()
@@ -50,6 +53,8 @@ RENDERERS: dict[str, Callable[[], Renderer]] = {
     "html": WebRenderer,
 }
 PER_PROFILE = ("pdf", "cover")
+NEEDS_COUNT = ("cover",)  # needs only the page count of its profile's PDF
+NEEDS_NOTHING = ("html",)  # needs nothing from the print layout
 log = logging.getLogger("make_book")
 
 
@@ -130,19 +135,20 @@ def run_build(
         # One build at a time per output folder; the next one sweeps what a killed one left.
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)
+            made = tuple(formats)
             contexts = [
-                RenderContext(manifest, folder, profile_name=name, layout=layout)
+                RenderContext(manifest, folder, profile_name=name, layout=layout, formats=made)
                 for name in (profiles or [manifest.pdf.profile])
             ]
-            for ctx in contexts:
-                run.built += [_render(n, book, ctx) for n in formats if n in PER_PROFILE]
             # The EPUB's page-list cites the book's own print edition, whichever profiles
             # this run builds, so the EPUB does not depend on the command line.
             edition = next(
                 (c for c in contexts if c.profile.name == manifest.pdf.profile),
-                RenderContext(manifest, folder, layout=layout),
+                RenderContext(manifest, folder, layout=layout, formats=made),
             )
-            run.built += [_render(n, book, edition) for n in formats if n not in PER_PROFILE]
+            steps = [(n, ctx) for ctx in contexts for n in formats if n in PER_PROFILE]
+            steps += [(n, edition) for n in formats if n not in PER_PROFILE]
+            run.built = _Steps(book, steps).run()
             _stop_if_strict(strict, warnings)
     run.built = [replace(b, path=out_dir / b.path.relative_to(folder)) for b in run.built]
     run.page_counts = {c.profile.name: c.facts.page_count for c in contexts if c.facts.page_count}
@@ -166,6 +172,61 @@ def _early_workers(manifest: Manifest, layout: LayoutOptions) -> Iterator[Layout
 def _stop_if_strict(strict: bool, warnings: list[str]) -> None:
     if strict and warnings:
         raise StrictError(warnings)
+
+
+class _Steps:
+    """The renderers in build order, but for what can be made while a PDF is finished.
+
+    A worker draws the front matter last, alone (its contents wait for every other
+    piece's folios): meanwhile this process makes that profile's cover, which needs
+    only the page count, and the web edition, which needs nothing from the layout.
+    """
+
+    def __init__(self, book: Book, steps: list[tuple[str, RenderContext]]) -> None:
+        self.book, self.steps = book, steps
+        self.built: dict[int, Built] = {}
+
+    def run(self) -> list[Built]:
+        for index, (name, _ctx) in enumerate(self.steps):
+            if index not in self.built:
+                self.built[index] = self._pdf(index) if name == "pdf" else self._render(index)
+        return [self.built[i] for i in range(len(self.steps))]
+
+    def _render(self, index: int, ctx: RenderContext | None = None) -> Built:
+        name, own = self.steps[index]
+        return _render(name, self.book, ctx or own)
+
+    def _pdf(self, index: int) -> Built:
+        """The PDF, its time without what was made meanwhile."""
+        aside: list[float] = []
+
+        def meanwhile(page_count: Callable[[], int | None]) -> None:
+            aside.append(self._make(self._to_come(index, NEEDS_NOTHING)))
+            if page_count() is not None:
+                aside.append(self._make(self._to_come(index, NEEDS_COUNT, same_profile=True)))
+
+        ctx = self.steps[index][1]
+        built = self._render(index, replace(ctx, meanwhile=meanwhile))
+        return replace(built, seconds=built.seconds - sum(aside))
+
+    def _make(self, indices: list[int]) -> float:
+        """Make these steps now; the seconds it took."""
+        started = time.perf_counter()
+        for index in indices:
+            self.built[index] = self._render(index)
+        return time.perf_counter() - started
+
+    def _to_come(self, pdf: int, kinds: tuple[str, ...], same_profile: bool = False) -> list[int]:
+        """Steps of these kinds after the PDF at `pdf`, not made yet (for its profile)."""
+        ctx = self.steps[pdf][1]
+        return [
+            i
+            for i, (name, other) in enumerate(self.steps)
+            if i > pdf
+            and i not in self.built
+            and name in kinds
+            and (other is ctx or not same_profile)
+        ]
 
 
 def _render(name: str, book: Book, ctx: RenderContext) -> Built:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +52,11 @@ class RenderContext:
     profile_name: str = ""  # empty: the manifest's pdf.profile
     facts: PrintFacts = field(default_factory=PrintFacts)
     layout: LayoutOptions = field(default_factory=LayoutOptions)
+    formats: tuple[str, ...] = ()  # what this build makes (the web edition links to them)
+    # Called by the PDF renderer while a worker lays out the front matter, given a
+    # function that waits for the final page count (None: another layout round comes)
+    # and sets facts.page_count: the build makes the web edition and the cover meanwhile.
+    meanwhile: Callable[[Callable[[], int | None]], None] | None = None
 
     @property
     def profile(self) -> Profile:

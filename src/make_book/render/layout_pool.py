@@ -26,7 +26,7 @@ from make_book.memo import key_of
 from make_book.progress import Progress
 from make_book.render.pieces import Piece, PieceSpec
 from make_book.render.piecetypes import LayoutJob, PieceResult
-from make_book.render.worker_pool import Spares, Task, Worker, workers
+from make_book.render.worker_pool import Pool, Spares, Task, Worker, workers
 from make_book.uptodate import weasyprint_version
 
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
@@ -76,6 +76,7 @@ class _Plan:
     reported: set[int] = field(default_factory=set)  # pieces the progress display has
     anchors: dict[int, dict[str, int]] = field(default_factory=dict)  # told with the count
     front_key: str = ""
+    front_pages: int | None = None  # told by its worker once it is paginated
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
 
@@ -122,6 +123,8 @@ class _Plan:
 
 
 FrontMaker = Callable[[dict[str, int]], Piece]
+# Given a function that waits for the book's page count (see lay_out_book).
+Meanwhile = Callable[[Callable[[], int]], None]
 
 
 def lay_out_book(
@@ -133,19 +136,23 @@ def lay_out_book(
     progress: Progress,
     sink: Callable[[PieceResult], None] | None = None,
     spares: Spares | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> LaidOutBook:
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
     `sink` is given each main piece as soon as it and those before it are done
     (the join copies it into the book while the rest is laid out). `spares`:
-    workers started while the book loaded, taken first."""
+    workers started while the book loaded, taken first. `meanwhile(page_count)` is
+    called while a worker lays out the front matter, every other piece done: the
+    build makes what needs at most the page count, which `page_count()` waits for
+    (not called when the front matter is laid out in this process or cached)."""
     keys = [_key(job, piece) for piece in main]
     plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
     words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
     size = _pool_size(jobs, words, spares)
     if size:
-        laid_out = _run_in_pool(job, plan, make_front, progress, size, spares)
+        laid_out = _run_in_pool(job, plan, make_front, progress, size, spares, meanwhile)
     else:
         laid_out = _run_here(job, plan, make_front, progress)
     plan.flush()
@@ -293,6 +300,7 @@ def _run_in_pool(
     progress: Progress,
     size: int,
     spares: Spares | None,
+    meanwhile: Meanwhile | None,
 ) -> int:
     laid_out = 0
     pending: list[Task] = []
@@ -324,15 +332,40 @@ def _run_in_pool(
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
             pool.recycle(wanted=len(pool.busy()) + len(pending) + (not front_sent))
+            if meanwhile is not None and _only_front_left(plan, pool, pending):
+                plan.flush()
+                pool.retire_idle()  # their memory goes before the build's own grows
+                meanwhile(partial(_front_counted, plan, pool, progress))
+                meanwhile = None
     return laid_out
+
+
+def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
+    """Whether every main piece is done, and a worker lays out the front matter."""
+    return (
+        not pending
+        and [list(w.tasks) for w in pool.busy()] == [[-1]]
+        and all(i in plan.results for i in range(len(plan.pieces)))
+    )
+
+
+def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> int:
+    """The book's page count, once the front matter is paginated (waiting until then)."""
+    while plan.front_pages is None:
+        for worker in pool.ready(pool.busy()):
+            _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
+    return plan.front_pages + sum(plan.results[i].pages for i in range(len(plan.pieces)))
 
 
 def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:
     kind, index = message[0], message[1]
     task = worker.tasks[index]
     if kind == "count":
-        plan.counts[index], plan.anchors[index] = message[2], message[3]
-        worker.waiting.add(index)
+        if index < 0:
+            plan.front_pages = message[2]
+        elif task.folio is None:
+            plan.counts[index], plan.anchors[index] = message[2], message[3]
+            worker.waiting.add(index)
         return 0
     if kind == "failed":
         raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")

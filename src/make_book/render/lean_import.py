@@ -1,4 +1,5 @@
-"""Importing WeasyPrint without the parts of fontTools it seldom uses.
+"""Importing WeasyPrint without the parts of fontTools it seldom uses, and without
+searching for its libraries with a compiler.
 
 WeasyPrint's PDF font module imports `fontTools.subset` (used only when HarfBuzz
 cannot subset) and `fontTools.varLib.instancer` (used only for variable fonts) as it
@@ -6,14 +7,25 @@ loads. Together they add about 14 MB to every process that lays out: in a layout
 worker, which holds little else, that is a sixth of its memory. `weasyprint_imported()`
 imports WeasyPrint with stand-ins in their place; a stand-in imports the real module
 the first time it is used, so nothing changes but when the import happens.
+
+WeasyPrint also names each C library it loads several ways, for every platform, and
+tries them in turn: cffi looks up a name without a dot ("gobject-2.0") with
+`ctypes.util.find_library`, which on Linux runs ldconfig and gcc in subprocesses, in
+vain, three times a library. That was 0.3 s of each process's 0.7 s import. While
+WeasyPrint loads, such a lookup finds nothing at once, and the name on the list that
+Linux itself uses ("libgobject-2.0.so.0") is loaded as before; should that fail,
+WeasyPrint is imported again the slow way.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes.util
 import importlib
+import io
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Each module WeasyPrint imports at load time but seldom uses -> the names it takes
@@ -56,7 +68,29 @@ def weasyprint_imported() -> None:
     # Only while WeasyPrint loads: afterwards an import of these finds the real module.
     sys.modules.update({name: _stand_in(name, DEFERRED[name]) for name in missing})
     try:
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError):
+                with _no_library_search(), contextlib.redirect_stdout(io.StringIO()):
+                    importlib.import_module("weasyprint.pdf.fonts")
+                return
+            _forget("weasyprint")  # its half-made modules; the slow way follows
         importlib.import_module("weasyprint.pdf.fonts")
     finally:
         for name in missing:
             sys.modules.pop(name, None)
+
+
+@contextlib.contextmanager
+def _no_library_search() -> Iterator[None]:
+    """ctypes.util.find_library finds nothing (and runs nothing) for a while."""
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = search
+
+
+def _forget(package: str) -> None:
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        del sys.modules[name]

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from make_book.preflight import Finding, preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.join import BookJoin
-from make_book.render.layout_pool import LaidOutBook, lay_out_book
+from make_book.render.layout_pool import LaidOutBook, Meanwhile, lay_out_book
 from make_book.render.pieces import (
     Piece,
     PieceSpec,
@@ -184,7 +185,8 @@ def fitted_layout(
             join = BookJoin(file, keep) if file is not None else None
             check = _DrawingCheck(profile, chosen)
             sink = check.then(join.add) if join is not None else None
-            laid = lay_out(book, chosen, profile, ctx.layout, cache, sink)
+            meanwhile = partial(_meanwhile, ctx, profile, chosen)
+            laid = lay_out(book, chosen, profile, ctx.layout, cache, sink, meanwhile)
             wanted = print_settings(ctx.manifest.pdf, profile, profile.padded(laid.page_count))
             if wanted == chosen:
                 if join is not None:
@@ -194,6 +196,24 @@ def fitted_layout(
     for warning in laid.warnings:
         log.warning("pdf: %s", warning)
     return laid, chosen
+
+
+def _meanwhile(
+    ctx: RenderContext, profile: Profile, chosen: PdfSettings, count: Callable[[], int]
+) -> None:
+    """While the front matter is laid out, the build makes what needs at most the page
+    count: the count is given once known, if the margins suit it (the last round)."""
+    if ctx.meanwhile is None:
+        return
+
+    def final_count() -> int | None:
+        padded = profile.padded(count())
+        if print_settings(ctx.manifest.pdf, profile, padded) != chosen:
+            return None  # another round comes, with a wider gutter
+        ctx.facts.page_count = padded
+        return padded
+
+    ctx.meanwhile(final_count)
 
 
 class _DrawingCheck:
@@ -229,6 +249,7 @@ def lay_out(
     options: LayoutOptions,
     cache: PieceCache,
     sink: Callable[[PieceResult], None] | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> LaidOutBook:
     """Lay the book out piece by piece (cached, in parallel); see layout_pool.py."""
     template = piece_template(book)
@@ -244,7 +265,7 @@ def lay_out(
 
     job = _job(book, settings, profile)
     return lay_out_book(
-        job, main, front, cache, options.jobs, options.progress, sink, options.spares
+        job, main, front, cache, options.jobs, options.progress, sink, options.spares, meanwhile
     )
 
 
@@ -355,7 +376,7 @@ def _record(
     profile: Profile,
 ) -> None:
     """What the cover and the EPUB's page-list need from this layout."""
-    if ctx.facts.page_count is not None:
+    if ctx.facts.page_starts:
         return  # laid out already for this profile in this run
     ctx.facts.page_count = profile.padded(laid.page_count)
     ctx.facts.page_starts = _page_starts(laid)

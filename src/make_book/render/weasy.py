@@ -82,6 +82,10 @@ class captured_weasyprint_log:  # noqa: N801 - used like a function: `with captu
     def __enter__(self) -> None:
         self.handler = _Forward(self.label)
         logger = logging.getLogger("weasyprint")
+        # Nested (the cover is made while the PDF is finished): the inner label alone.
+        self.outer = [h for h in logger.handlers if isinstance(h, _Forward)]
+        for handler in self.outer:
+            logger.removeHandler(handler)
         self.propagate = logger.propagate
         logger.addHandler(self.handler)
         logger.propagate = False
@@ -89,6 +93,8 @@ class captured_weasyprint_log:  # noqa: N801 - used like a function: `with captu
     def __exit__(self, *exc: object) -> None:
         logger = logging.getLogger("weasyprint")
         logger.removeHandler(self.handler)
+        for handler in self.outer:
+            logger.addHandler(handler)
         logger.propagate = self.propagate
 
 

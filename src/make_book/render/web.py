@@ -31,7 +31,12 @@ class WebRenderer(Renderer):
         try:
             names = ("book.epub", ctx.profile.file_name("book"))
             downloads = [(f.rsplit(".", 1)[1].upper(), f) for f in names]
-            present = [d for d in downloads if (ctx.out_dir / d[1]).is_file()]
+            # This build's own, made before or after the web edition, or one made before.
+            present = [
+                (label, file)
+                for label, file in downloads
+                if label.lower() in ctx.formats or (ctx.out_dir / file).is_file()
+            ]
             _Site(book, scratch, present).write()
             swap_folder(scratch, target)
         finally:

@@ -88,9 +88,9 @@ class _Server:
         from make_book.render.piecework import lay_out_piece
 
         def ask(pages: int, anchors: dict[str, int]) -> int:
+            self.send(("count", index, pages, anchors))  # the build may act on it at once
             if folio is not None:
                 return folio
-            self.send(("count", index, pages, anchors))
             self.running.release()  # the next piece may run while this one waits
             try:
                 return self.folios[index].get()
