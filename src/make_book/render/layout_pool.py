@@ -371,7 +371,7 @@ def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Pro
         raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")
     task.folio = task.folio or plan.folio(index)
     del worker.tasks[index]
-    worker.peak_mb = message[3]
+    worker.held_mb = message[3]
     _finish(plan, task, message[2], progress)
     return 1
 

@@ -30,7 +30,7 @@ import weasyprint
 import weasyprint.layout
 
 from make_book.errors import RenderError
-from make_book.render import leaders
+from make_book.render import attr_lists, leaders
 from make_book.render.fetch import BOOK_URL, BookFetcher
 from make_book.render.pagestarts import page_starts
 from make_book.render.piecetypes import END_MARKER
@@ -76,7 +76,7 @@ def lay_out_piece(
 
 
 def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> weasyprint.Document:
-    fonts = font_config()
+    fonts = attr_lists.freed_with_layouts(font_config())  # a worker's memory stays flat
     stylesheet = _stylesheet(job)
     fetcher.read.update(stylesheet.files)  # read once per process; every piece depends on them
     source = weasyprint.HTML(string=html, base_url=BOOK_URL, url_fetcher=fetcher)

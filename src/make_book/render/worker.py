@@ -106,7 +106,7 @@ class _Server:
             return
         finally:
             del self.folios[index]
-        self.send(("done", index, result, peak_memory_mb()))
+        self.send(("done", index, result, memory_held_mb()))
 
 
 def _give_back_free_memory() -> None:
@@ -117,7 +117,11 @@ def _give_back_free_memory() -> None:
             ctypes.CDLL(None).malloc_trim(0)
 
 
-def peak_memory_mb() -> float:
-    """This process's peak resident memory so far, in MB (the pool replaces big workers)."""
+def memory_held_mb() -> float:
+    """This process's resident memory now, between pieces, in MB: what it keeps, which
+    the pool replaces it for if it grows. (Its peak is a piece's own size: a new worker
+    would reach it again.) The peak so far where /proc is missing."""
+    with suppress(OSError), open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / (1 << 20)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes there, KB here

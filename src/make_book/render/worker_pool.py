@@ -1,8 +1,9 @@
 """The layout workers, seen from the build: starting, feeding, replacing and stopping them.
 
 Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
-worker, and a worker whose peak memory passes `WORKER_MEMORY_MB` is replaced, so that
-memory stays bounded however long the book. Which piece goes where is layout_pool.py's.
+worker, and one whose memory held between pieces passes `WORKER_MEMORY_MB` is replaced,
+so that memory stays bounded however long the book. Which piece goes where is
+layout_pool.py's.
 
 A worker is started before its job is known, so a big book's workers can be started
 while its essays are still read (`Spares`): importing WeasyPrint takes about a
@@ -27,11 +28,13 @@ from make_book.render.pieces import Piece
 from make_book.render.piecetypes import LayoutJob
 from make_book.render.worker import command as worker_command
 
-# A worker's memory comes to about 70 MB with its first piece (WeasyPrint without the
-# fontTools it seldom uses, fonts, its caches), then grows by about 0.5 MB a piece: one
-# past this is replaced after its piece, when a piece is left for it. On the stress book
-# (89 pieces): 100 MB, no replacement, a 255 MiB peak; 90 MB, two replacements, 236 MiB.
-WORKER_MEMORY_MB = 90
+# What a worker holds between pieces (WeasyPrint without the fontTools it seldom uses,
+# fonts, caches) comes to about 50 MB after its first piece and 75 MB after ten, then
+# stays there: on the stress book, 74-78 MB through 45 pieces a worker, once Pango's
+# attribute lists are freed (attr_lists.py; before, it grew by 0.3-0.5 MB a piece).
+# One that grows past this anyway is replaced after its piece, when a piece is left
+# for it. (A worker's peak is its biggest piece's size, which a new worker reaches too.)
+WORKER_MEMORY_MB = 120
 # glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
 # threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
 # (the stress book's peak: 280 MB with it, 302 MB without).
@@ -53,7 +56,7 @@ class Task:
 class Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
-    peak_mb: float = 0.0
+    held_mb: float = 0.0  # resident memory after its last piece
     tasks: dict[int, Task] = field(default_factory=dict)  # sent, not done yet
     waiting: set[int] = field(default_factory=set)  # of those, counted and given no folio
     has_job: bool = False
@@ -145,7 +148,7 @@ class Pool:
         """Stop the idle workers whose memory has grown past the limit, and start new
         ones while fewer than `wanted` are left: one with no piece to come would cost
         a second of a core to start, and its memory."""
-        spent = [w for w in self.workers if not w.tasks and w.peak_mb > WORKER_MEMORY_MB]
+        spent = [w for w in self.workers if not w.tasks and w.held_mb > WORKER_MEMORY_MB]
         for worker in spent:
             stop(worker)
         self.workers = [w for w in self.workers if w not in spent]

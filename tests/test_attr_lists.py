@@ -1,0 +1,54 @@
+"""Pango attribute lists freed with their layouts (attr_lists.py): a process that lays
+out the same document again and again stays the same size, and draws the same bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+LAY_OUT_AGAIN = """
+import ctypes, gc, hashlib, io, sys
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from make_book.render import attr_lists
+
+fonts = FontConfiguration()
+if sys.argv[1] == "freed":
+    attr_lists.freed_with_layouts(fonts)
+# Font features (small caps) give each layout an attribute list; justified lines add
+# an attribute per space to it when they are drawn.
+text = "<p style='text-align: justify; font-variant: small-caps'>" + "word " * 2000 + "</p>"
+html = weasyprint.HTML(string=text)
+
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096
+
+for i in range(16):
+    out = io.BytesIO()
+    html.render(font_config=fonts).write_pdf(out)
+    gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)
+    if i == 3:
+        base = rss()
+print(rss() - base, hashlib.sha256(out.getvalue()).hexdigest())
+"""
+
+
+def lay_out_again(mode: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", LAY_OUT_AGAIN, mode], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    growth, digest = done.stdout.split()
+    return int(growth), digest
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, calls glibc")
+def test_layouts_free_their_attribute_lists() -> None:
+    leaked, leaked_pdf = lay_out_again("as-released")
+    freed, freed_pdf = lay_out_again("freed")
+    assert leaked > 1 << 20, "WeasyPrint as released keeps every list (the test's premise)"
+    assert freed < leaked / 10
+    assert freed_pdf == leaked_pdf
