@@ -27,8 +27,8 @@ from make_book.build import load, run_build
 from make_book.cache import CACHE_FOLDER, PieceCache
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
-from make_book.render import layout_pool, pdf, worker_pool
-from make_book.render.base import LayoutOptions, RenderContext
+from make_book.render import epub, layout_pool, pdf, worker_pool
+from make_book.render.base import LayoutOptions, PrintFacts, RenderContext
 from make_book.render.join import BookJoin
 from make_book.render.weasy import source_date
 
@@ -138,16 +138,31 @@ def test_in_process_and_pool_give_the_same_bytes(
     assert here.read_bytes() == pooled.read_bytes()
 
 
-def test_the_cover_and_web_edition_are_made_while_the_front_matter_is_laid_out(
-    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
+def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_out(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The front matter goes last, to one worker: this process makes the web edition
-    and the cover meanwhile (the cover once the page count is known). The files are
-    the ones a layout in one process makes after the PDF; only the order differs."""
+    meanwhile, then, once the page count is known, the cover and the EPUB's essay pages.
+    The files are the ones a layout in one process makes after the PDF."""
     manifest = book_copy("mixed")
     formats = ["pdf", "cover", "epub", "html"]
-    pooled = run_build(manifest, tmp_path / "pool", formats, layout=in_pool)
     run_build(manifest, tmp_path / "here", formats, layout=LayoutOptions(jobs=1))
+    made: list[tuple[str, bool]] = []  # (essay, whether the PDF's page starts were all known)
+    make_page = epub._Pages._essay
+
+    def counted(pages: Any, essay: Any, matter: str) -> bytes:
+        made.append((essay.slug, bool(facts[0].page_starts)))
+        return make_page(pages, essay, matter)
+
+    facts: list[PrintFacts] = []
+    prepare = epub.EpubRenderer.prepare
+    monkeypatch.setattr(epub._Pages, "_essay", counted)
+    monkeypatch.setattr(
+        epub.EpubRenderer,
+        "prepare",
+        lambda self, book, ctx: (facts.append(ctx.facts), prepare(self, book, ctx))[1],
+    )
+    pooled = run_build(manifest, tmp_path / "pool", formats, layout=in_pool)
     assert [b.format for b in pooled.built] == formats
     for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
@@ -155,9 +170,14 @@ def test_the_cover_and_web_edition_are_made_while_the_front_matter_is_laid_out(
     def written(folder: str, name: str) -> int:
         return (tmp_path / folder / name).stat().st_mtime_ns
 
-    for made in ("cover.pdf", "html/index.html"):
-        assert written("pool", made) < written("pool", "book.pdf") < written("pool", "book.epub")
-        assert written("here", made) > written("here", "book.pdf")
+    for early in ("cover.pdf", "html/index.html"):
+        assert written("pool", early) < written("pool", "book.pdf") < written("pool", "book.epub")
+        assert written("here", early) > written("here", "book.pdf")
+    # Each essay's EPUB page made once, before the front matter's page starts were known.
+    _config, book = load(manifest)
+    assert len(facts) == 1
+    ahead = [(e.slug, False) for e in book.essays + book.back]
+    assert sorted(made) == sorted(ahead + [(e.slug, True) for e in book.front])
 
 
 @pytest.mark.parametrize(("pages", "made"), [(100, 100), (801, 802)])
@@ -174,7 +194,7 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
         assert pdf.print_settings(manifest.pdf, kdp, made) != chosen
     given: list[int | None] = []
     ctx = RenderContext(manifest, tmp_path, "kdp", meanwhile=lambda count: given.append(count()))
-    pdf._meanwhile(ctx, kdp, chosen, lambda: pages)
+    pdf._meanwhile(ctx, kdp, chosen, lambda: layout_pool.Counted(front_pages=pages, main=[]))
     final = made if pages <= 150 else None
     assert given == [final] and ctx.facts.page_count == final
 

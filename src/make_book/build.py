@@ -55,6 +55,7 @@ RENDERERS: dict[str, Callable[[], Renderer]] = {
 PER_PROFILE = ("pdf", "cover")
 NEEDS_COUNT = ("cover",)  # needs only the page count of its profile's PDF
 NEEDS_NOTHING = ("html",)  # needs nothing from the print layout
+PREPARED = ("epub",)  # made in part once the count and the main matter are known
 log = logging.getLogger("make_book")
 
 
@@ -177,14 +178,17 @@ def _stop_if_strict(strict: bool, warnings: list[str]) -> None:
 class _Steps:
     """The renderers in build order, but for what can be made while a PDF is finished.
 
-    A worker draws the front matter last, alone (its contents wait for every other
-    piece's folios): meanwhile this process makes that profile's cover, which needs
-    only the page count, and the web edition, which needs nothing from the layout.
+    A worker lays out the front matter last, alone (its contents wait for every other
+    piece's folios). Meanwhile this process makes the web edition, which needs nothing
+    from the layout, then, once the front matter's page count is known, that profile's
+    cover, which needs only the count, and the pages of the EPUB's essays, which need
+    only the main matter's page starts (Renderer.prepare).
     """
 
     def __init__(self, book: Book, steps: list[tuple[str, RenderContext]]) -> None:
         self.book, self.steps = book, steps
         self.built: dict[int, Built] = {}
+        self.renderers: dict[int, Renderer] = {}
 
     def run(self) -> list[Built]:
         for index, (name, _ctx) in enumerate(self.steps):
@@ -192,9 +196,14 @@ class _Steps:
                 self.built[index] = self._pdf(index) if name == "pdf" else self._render(index)
         return [self.built[i] for i in range(len(self.steps))]
 
+    def _renderer(self, index: int) -> Renderer:
+        if index not in self.renderers:
+            self.renderers[index] = RENDERERS[self.steps[index][0]]()
+        return self.renderers[index]
+
     def _render(self, index: int, ctx: RenderContext | None = None) -> Built:
         name, own = self.steps[index]
-        return _render(name, self.book, ctx or own)
+        return _render(name, self.book, ctx or own, self._renderer(index))
 
     def _pdf(self, index: int) -> Built:
         """The PDF, its time without what was made meanwhile."""
@@ -204,6 +213,7 @@ class _Steps:
             aside.append(self._make(self._to_come(index, NEEDS_NOTHING)))
             if page_count() is not None:
                 aside.append(self._make(self._to_come(index, NEEDS_COUNT, same_profile=True)))
+                aside.append(self._prepare(self._to_come(index, PREPARED, same_profile=True)))
 
         ctx = self.steps[index][1]
         built = self._render(index, replace(ctx, meanwhile=meanwhile))
@@ -214,6 +224,15 @@ class _Steps:
         started = time.perf_counter()
         for index in indices:
             self.built[index] = self._render(index)
+        return time.perf_counter() - started
+
+    def _prepare(self, indices: list[int]) -> float:
+        """Make ahead what these steps can; the seconds it took."""
+        started = time.perf_counter()
+        for index in indices:
+            name, ctx = self.steps[index]
+            with _errors_named(name):
+                self._renderer(index).prepare(self.book, ctx)
         return time.perf_counter() - started
 
     def _to_come(self, pdf: int, kinds: tuple[str, ...], same_profile: bool = False) -> list[int]:
@@ -229,14 +248,21 @@ class _Steps:
         ]
 
 
-def _render(name: str, book: Book, ctx: RenderContext) -> Built:
+def _render(name: str, book: Book, ctx: RenderContext, renderer: Renderer) -> Built:
     started = time.perf_counter()
-    try:
-        path = RENDERERS[name]().render(book, ctx)
-    except BookError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported as one line, traceback with --verbose
-        log.debug("renderer %s failed", name, exc_info=True)
-        raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc
+    with _errors_named(name):
+        path = renderer.render(book, ctx)
     seconds = time.perf_counter() - started
     return Built(name, path, seconds, ctx.profile.name, ctx.facts.notes.get(name, ""))
+
+
+@contextmanager
+def _errors_named(name: str) -> Iterator[None]:
+    """A renderer's crash becomes a RenderError naming it (traceback with --verbose)."""
+    try:
+        yield
+    except BookError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as one line
+        log.debug("renderer %s failed", name, exc_info=True)
+        raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc

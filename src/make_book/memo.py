@@ -88,12 +88,16 @@ def _settled(data: dict[str, Any]) -> Settled:
 
 
 class BlobMemo:
-    """Bytes by key under `folder/namespace` (folder None: nothing is kept)."""
+    """Bytes by key under `folder/namespace` (folder None: nothing is kept), and in this
+    process's memory too with `held` (what one renderer makes ahead, then uses)."""
 
-    def __init__(self, folder: Path | None, namespace: str) -> None:
+    def __init__(self, folder: Path | None, namespace: str, held: bool = False) -> None:
         self.where = folder / namespace if folder is not None else None
+        self.held: dict[str, bytes] | None = {} if held else None
 
     def get(self, key: str) -> bytes | None:
+        if self.held is not None and key in self.held:
+            return self.held[key]
         if self.where is None:
             return None
         entry = self.where / key
@@ -105,6 +109,8 @@ class BlobMemo:
         return data
 
     def put(self, key: str, data: bytes) -> None:
+        if self.held is not None:
+            self.held[key] = data
         if self.where is None:
             return
         with contextlib.suppress(OSError):

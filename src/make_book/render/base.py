@@ -28,6 +28,9 @@ class PrintFacts:
 
     page_count: int | None = None
     page_starts: list[PageStart] = field(default_factory=list)
+    # The main matter's, numbered in the book, known before the front matter is drawn:
+    # the EPUB makes its essays' pages meanwhile (RenderContext.meanwhile).
+    main_starts: list[PageStart] = field(default_factory=list)
     profile: str = ""  # the profile those pages were laid out for
     source: str = ""  # what the page-list cites as its source (dc:source)
     notes: dict[str, str] = field(default_factory=dict)  # format -> a line for the build's output
@@ -73,3 +76,7 @@ class Renderer:
     def render(self, book: Book, ctx: RenderContext) -> Path:
         """Write this format's output under ctx.out_dir and return its path."""
         raise NotImplementedError
+
+    def prepare(self, book: Book, ctx: RenderContext) -> None:
+        """Make ahead what needs only ctx.facts.page_count and main_starts, before
+        `render` (the build calls it while a worker lays out the front matter)."""

@@ -170,6 +170,15 @@ class _Pages:
             self.memo.put(key, page)
         return page
 
+    def cover_png(self) -> bytes:
+        """The typographic cover (PNG compression takes a while): from the memo if made before."""
+        key = key_of("cover", replace(self.book.meta, modified=""), self.theme)
+        png = self.memo.get(key)
+        if png is None:
+            png = cover_png(self.book.meta)
+            self.memo.put(key, png)
+        return png
+
     def _essay(self, essay: Essay, matter: str) -> bytes:
         body, notes = noterefs_with_backlinks(essay, self.links, epub=True)
         body = self.marks.body(essay.slug, body)
@@ -186,12 +195,32 @@ class EpubRenderer(Renderer):
     name = "epub"
     suffix = ".epub"
 
+    def __init__(self) -> None:
+        self.memo: BlobMemo | None = None  # what `prepare` made, kept for `render`
+
+    def prepare(self, book: Book, ctx: RenderContext) -> None:
+        """Make ahead what needs only the main matter's page starts (ctx.facts.main_starts):
+        the pages of its essays and of the back matter's, and the cover image. The build
+        calls this while a worker still lays out the front matter."""
+        pages = _Pages(book, _PageMarks(book, ctx.facts.main_starts), self._memo(ctx))
+        for essay in book.essays:
+            pages.essay(essay, "bodymatter")
+        for essay in book.back:
+            pages.essay(essay, "backmatter")
+        if not book.meta.cover:
+            pages.cover_png()
+
+    def _memo(self, ctx: RenderContext) -> BlobMemo:
+        if self.memo is None:
+            self.memo = BlobMemo(ctx.layout.cache_dir, "epub", held=True)
+        return self.memo
+
     def render(self, book: Book, ctx: RenderContext) -> Path:
         """Build the EPUB and write it atomically with fixed zip timestamps."""
         # The page-list follows the print edition: lay it out if this build made no PDF,
         # so an EPUB is the same file whichever formats were asked for.
         interior_page_count(book, ctx)
-        package = _package(book, ctx.facts, BlobMemo(ctx.layout.cache_dir, "epub"))
+        package = _package(book, ctx.facts, self._memo(ctx))
         target = ctx.out_dir / f"book{self.suffix}"
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=ctx.out_dir, prefix=".epub-") as scratch:
@@ -401,21 +430,12 @@ class _Spine:
         css = find_file(self.book, "epub.css").read_bytes()
         self.package.add_item(epub.EpubItem("style", "style/epub.css", "text/css", css))
 
-    def _cover_png(self) -> bytes:
-        """The typographic cover (PNG compression takes a while): from the memo if made before."""
-        key = key_of("cover", replace(self.book.meta, modified=""), self.pages.theme)
-        png = self.pages.memo.get(key)
-        if png is None:
-            png = cover_png(self.book.meta)
-            self.pages.memo.put(key, png)
-        return png
-
     def cover(self) -> None:
         meta = self.book.meta
         data, suffix = (
             (meta.cover.read_bytes(), meta.cover.suffix.lower())
             if meta.cover
-            else (self._cover_png(), ".png")
+            else (self.pages.cover_png(), ".png")
         )
         image = epub.EpubItem("cover-image", f"images/cover{suffix}", _IMAGE_TYPES[suffix], data)
         image.properties = ["cover-image"]

@@ -123,8 +123,22 @@ class _Plan:
 
 
 FrontMaker = Callable[[dict[str, int]], Piece]
-# Given a function that waits for the book's page count (see lay_out_book).
-Meanwhile = Callable[[Callable[[], int]], None]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Every main piece laid out, and the front matter's page count."""
+
+    front_pages: int
+    main: list[PieceResult]
+
+    @property
+    def page_count(self) -> int:
+        return self.front_pages + sum(piece.pages for piece in self.main)
+
+
+# Given a function that waits for the front matter's page count (see lay_out_book).
+Meanwhile = Callable[[Callable[[], Counted]], None]
 
 
 def lay_out_book(
@@ -144,8 +158,9 @@ def lay_out_book(
     (the join copies it into the book while the rest is laid out). `spares`:
     workers started while the book loaded, taken first. `meanwhile(page_count)` is
     called while a worker lays out the front matter, every other piece done: the
-    build makes what needs at most the page count, which `page_count()` waits for
-    (not called when the front matter is laid out in this process or cached)."""
+    build makes what needs at most the page count and the main matter, which
+    `page_count()` waits for (not called when the front matter is laid out in this
+    process or cached)."""
     keys = [_key(job, piece) for piece in main]
     plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
@@ -349,12 +364,12 @@ def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
     )
 
 
-def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> int:
-    """The book's page count, once the front matter is paginated (waiting until then)."""
+def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> Counted:
+    """The main matter and the front matter's count, once it is paginated (waiting)."""
     while plan.front_pages is None:
         for worker in pool.ready(pool.busy()):
             _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
-    return plan.front_pages + sum(plan.results[i].pages for i in range(len(plan.pieces)))
+    return Counted(plan.front_pages, [plan.results[i] for i in range(len(plan.pieces))])
 
 
 def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:

@@ -24,7 +24,7 @@ from make_book.preflight import Finding, preflight
 from make_book.profiles import BLEED, Profile
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.join import BookJoin
-from make_book.render.layout_pool import LaidOutBook, Meanwhile, lay_out_book
+from make_book.render.layout_pool import Counted, LaidOutBook, Meanwhile, lay_out_book
 from make_book.render.pieces import (
     Piece,
     PieceSpec,
@@ -199,18 +199,22 @@ def fitted_layout(
 
 
 def _meanwhile(
-    ctx: RenderContext, profile: Profile, chosen: PdfSettings, count: Callable[[], int]
+    ctx: RenderContext, profile: Profile, chosen: PdfSettings, count: Callable[[], Counted]
 ) -> None:
     """While the front matter is laid out, the build makes what needs at most the page
-    count: the count is given once known, if the margins suit it (the last round)."""
+    count and the main matter's page starts: given once known, if the margins suit the
+    count (this is the last round)."""
     if ctx.meanwhile is None:
         return
 
     def final_count() -> int | None:
-        padded = profile.padded(count())
+        counted = count()
+        padded = profile.padded(counted.page_count)
         if print_settings(ctx.manifest.pdf, profile, padded) != chosen:
             return None  # another round comes, with a wider gutter
         ctx.facts.page_count = padded
+        front = counted.front_pages
+        ctx.facts.main_starts = _numbered_starts(counted.main, first=front, opener=front)
         return padded
 
     ctx.meanwhile(final_count)
@@ -387,8 +391,14 @@ def _record(
 
 def _page_starts(laid: LaidOutBook) -> list[PageStart]:
     """Every piece's page starts, numbered in the joined book."""
-    starts, first, opener = [], 0, laid.front.pages
-    for piece in [laid.front, *laid.main]:
+    return _numbered_starts([laid.front, *laid.main], first=0, opener=laid.front.pages)
+
+
+def _numbered_starts(pieces: list[PieceResult], first: int, opener: int) -> list[PageStart]:
+    """The pieces' page starts, numbered from page index `first`; `opener` is the first
+    page of the main matter (folio 1)."""
+    starts = []
+    for piece in pieces:
         for start in piece.starts:
             index = first + start.index
             starts.append(replace(start, index=index, label=page_label(index, opener)))
