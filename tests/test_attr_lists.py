@@ -9,7 +9,7 @@ import sys
 import pytest
 
 LAY_OUT_AGAIN = """
-import ctypes, gc, hashlib, io, sys
+import ctypes, gc, hashlib, io, os, sys
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from make_book.render import attr_lists
@@ -23,7 +23,7 @@ text = "<p style='text-align: justify; font-variant: small-caps'>" + "word " * 2
 html = weasyprint.HTML(string=text)
 
 def rss():
-    return int(open("/proc/self/statm").read().split()[1]) * 4096
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 for i in range(16):
     out = io.BytesIO()

@@ -25,6 +25,7 @@ import pytest
 from helpers import BookCopy
 from make_book.build import load, run_build
 from make_book.cache import CACHE_FOLDER, PieceCache
+from make_book.errors import RenderError
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
 from make_book.render import epub, layout_pool, pdf, worker_pool
@@ -178,6 +179,26 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     assert len(facts) == 1
     ahead = [(e.slug, False) for e in book.essays + book.back]
     assert sorted(made) == sorted(ahead + [(e.slug, True) for e in book.front])
+
+
+def test_a_pdf_that_fails_publishes_nothing_made_meanwhile(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cover and web edition made while the front matter is laid out wait in a
+    folder of their own: a PDF that then fails its preflight leaves dist/ as it was."""
+    manifest = book_copy("mixed")
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "cover.pdf").write_bytes(b"the cover before")
+
+    def fails(*_args: Any, **_kwargs: Any) -> None:
+        raise RenderError("pdf (screen profile) fails its preflight: as this test wants")
+
+    monkeypatch.setattr(pdf, "preflight_or_fail", fails)
+    with pytest.raises(RenderError, match="as this test wants"):
+        run_build(manifest, out, ["pdf", "cover", "epub", "html"], layout=in_pool)
+    assert sorted(p.name for p in out.iterdir()) == ["cover.pdf"]
+    assert (out / "cover.pdf").read_bytes() == b"the cover before"
 
 
 @pytest.mark.parametrize(("pages", "made"), [(100, 100), (801, 802)])

@@ -10,7 +10,7 @@ from lxml import html
 
 from helpers import BookCopy
 from make_book.assemble import assemble
-from make_book.build import build
+from make_book.build import _downloads, build
 from make_book.manifest import load_manifest
 from make_book.model import Book, Part
 
@@ -172,3 +172,16 @@ def test_essay_named_index_keeps_its_page(tmp_path: Path) -> None:
     found = [p.name for p in site.glob("*.html") if "Text of the index essay." in p.read_text()]
     assert len(found) == 1
     assert "Contents" in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_downloads_are_those_the_build_makes_or_finds(tmp_path: Path) -> None:
+    """Known before any output is made, since the web edition may be made first: the
+    EPUB and the book's own print edition, if this build makes them or they are there."""
+    assert _downloads(tmp_path, ["pdf", "epub", "html"], ["screen"], "screen") == (
+        "book.epub",
+        "book.pdf",
+    )
+    # Only the KDP interior is made: the web edition does not link a book.pdf never made.
+    assert _downloads(tmp_path, ["pdf", "html"], ["kdp"], "screen") == ()
+    (tmp_path / "book.pdf").write_bytes(b"%PDF-")  # from an earlier build
+    assert _downloads(tmp_path, ["html"], ["screen"], "screen") == ("book.pdf",)

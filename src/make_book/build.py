@@ -17,10 +17,11 @@ from make_book.manifest_types import Manifest
 from make_book.memo import ConversionMemo
 from make_book.model import Book
 from make_book.output import claim_output_folder
+from make_book.profiles import PROFILES
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
 from make_book.render.layout_pool import early_workers
 from make_book.render.pdf import PdfRenderer
-from make_book.render.web import WebRenderer
+from make_book.render.web import WebRenderer, download_names
 from make_book.staging import staged
 from make_book.warnings_log import collected_warnings
 
@@ -136,16 +137,18 @@ def run_build(
         # One build at a time per output folder; the next one sweeps what a killed one left.
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)
-            made = tuple(formats)
+            names = list(profiles or [manifest.pdf.profile])
+            # Known before any is made: the web edition may be made before the others.
+            downloads = _downloads(out_dir, formats, names, manifest.pdf.profile)
             contexts = [
-                RenderContext(manifest, folder, profile_name=name, layout=layout, formats=made)
-                for name in (profiles or [manifest.pdf.profile])
+                RenderContext(manifest, folder, name, layout=layout, downloads=downloads)
+                for name in names
             ]
             # The EPUB's page-list cites the book's own print edition, whichever profiles
             # this run builds, so the EPUB does not depend on the command line.
             edition = next(
                 (c for c in contexts if c.profile.name == manifest.pdf.profile),
-                RenderContext(manifest, folder, layout=layout, formats=made),
+                RenderContext(manifest, folder, layout=layout, downloads=downloads),
             )
             steps = [(n, ctx) for ctx in contexts for n in formats if n in PER_PROFILE]
             steps += [(n, edition) for n in formats if n not in PER_PROFILE]
@@ -168,6 +171,17 @@ def _early_workers(manifest: Manifest, layout: LayoutOptions) -> Iterator[Layout
 
     with Spares(count) as spares:
         yield replace(layout, spares=spares)
+
+
+def _downloads(
+    out_dir: Path, formats: Sequence[str], profiles: list[str], edition: str
+) -> tuple[str, ...]:
+    """The files the web edition links to: the EPUB and the edition's PDF, if this build
+    makes them or the output folder has them."""
+    made: tuple[str, ...] = ("book.epub",) if "epub" in formats else ()
+    if "pdf" in formats:
+        made += tuple(PROFILES[name].file_name("book") for name in profiles)
+    return download_names(out_dir, PROFILES[edition].file_name("book"), made)
 
 
 def _stop_if_strict(strict: bool, warnings: list[str]) -> None:
@@ -206,24 +220,36 @@ class _Steps:
         return _render(name, self.book, ctx or own, self._renderer(index))
 
     def _pdf(self, index: int) -> Built:
-        """The PDF, its time without what was made meanwhile."""
+        """The PDF, its time without what was made meanwhile. What is made meanwhile is
+        written into a folder of its own and published once the PDF is written: a PDF
+        that fails leaves the output folder as it was."""
         aside: list[float] = []
+        early: list[int] = []
+        ctx = self.steps[index][1]
+        with staged(ctx.out_dir) as folder:
 
-        def meanwhile(page_count: Callable[[], int | None]) -> None:
-            aside.append(self._make(self._to_come(index, NEEDS_NOTHING)))
-            if page_count() is not None:
-                aside.append(self._make(self._to_come(index, NEEDS_COUNT, same_profile=True)))
+            def meanwhile(wait_for_count: Callable[[], int | None]) -> None:
+                now = self._to_come(index, NEEDS_NOTHING)
+                aside.append(self._make(now, folder))
+                early.extend(now)
+                if wait_for_count() is None:
+                    return  # another layout round comes
+                counted = self._to_come(index, NEEDS_COUNT, same_profile=True)
+                aside.append(self._make(counted, folder))
+                early.extend(counted)
                 aside.append(self._prepare(self._to_come(index, PREPARED, same_profile=True)))
 
-        ctx = self.steps[index][1]
-        built = self._render(index, replace(ctx, meanwhile=meanwhile))
+            built = self._render(index, replace(ctx, meanwhile=meanwhile))
+        for later in early:
+            path = self.built[later].path
+            self.built[later] = replace(self.built[later], path=ctx.out_dir / path.name)
         return replace(built, seconds=built.seconds - sum(aside))
 
-    def _make(self, indices: list[int]) -> float:
-        """Make these steps now; the seconds it took."""
+    def _make(self, indices: list[int], folder: Path) -> float:
+        """Make these steps now, into `folder`; the seconds it took."""
         started = time.perf_counter()
         for index in indices:
-            self.built[index] = self._render(index)
+            self.built[index] = self._render(index, replace(self.steps[index][1], out_dir=folder))
         return time.perf_counter() - started
 
     def _prepare(self, indices: list[int]) -> float:

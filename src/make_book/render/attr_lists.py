@@ -27,7 +27,9 @@ from weasyprint.text import line_break
 from weasyprint.text.ffi import ffi, pango
 from weasyprint.text.fonts import FontConfiguration
 
-_original_setup = line_break.Layout.setup
+# The setup as released, even if this module is imported again (then the current one
+# is ours, and wrapping it would drop each reference twice).
+_original_setup = getattr(line_break.Layout.setup, "__wrapped__", line_break.Layout.setup)
 
 
 class _KeepsNothing(dict[bytes, Any]):
@@ -47,9 +49,14 @@ def freed_with_layouts(fonts: FontConfiguration) -> FontConfiguration:
 
 
 def _setup(self: Any, style: Any) -> None:
+    # Asked first: a list made while the cache kept its attribute must not be freed.
+    owns_attribute = isinstance(style.font_config.font_features, _KeepsNothing)
     _original_setup(self, style)
-    if not isinstance(style.font_config.font_features, _KeepsNothing):
+    if not owns_attribute:
         return  # its attribute is shared with other lists: freeing this one would free it
     attributes = pango.pango_layout_get_attributes(self.layout)
     if attributes != ffi.NULL:
         pango.pango_attr_list_unref(attributes)  # the layout holds its own reference
+
+
+_setup.__wrapped__ = _original_setup  # type: ignore[attr-defined]

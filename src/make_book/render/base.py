@@ -55,7 +55,9 @@ class RenderContext:
     profile_name: str = ""  # empty: the manifest's pdf.profile
     facts: PrintFacts = field(default_factory=PrintFacts)
     layout: LayoutOptions = field(default_factory=LayoutOptions)
-    formats: tuple[str, ...] = ()  # what this build makes (the web edition links to them)
+    # The files beside html/ the web edition links to: this build's, and those already
+    # in the output folder (None: those in out_dir when the web edition is made).
+    downloads: tuple[str, ...] | None = None
     # Called by the PDF renderer while a worker lays out the front matter, given a
     # function that waits for the final page count (None: another layout round comes)
     # and sets facts.page_count: the build makes the web edition and the cover meanwhile.

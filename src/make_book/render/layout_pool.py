@@ -347,29 +347,31 @@ def _run_in_pool(
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
             pool.recycle(wanted=len(pool.busy()) + len(pending) + (not front_sent))
-            if meanwhile is not None and _only_front_left(plan, pool, pending):
+            if meanwhile is not None and front_sent and _only_front_left(plan, pool, pending):
                 plan.flush()
-                pool.retire_idle()  # their memory goes before the build's own grows
+                # A worker whose last piece was just done goes before the build's memory grows.
+                pool.retire_idle()
                 meanwhile(partial(_front_counted, plan, pool, progress))
                 meanwhile = None
     return laid_out
 
 
 def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
-    """Whether every main piece is done, and a worker lays out the front matter."""
+    """Whether every main piece is done, and the front matter is too or is laid out."""
     return (
         not pending
-        and [list(w.tasks) for w in pool.busy()] == [[-1]]
+        and all(list(w.tasks) == [-1] for w in pool.busy())
         and all(i in plan.results for i in range(len(plan.pieces)))
     )
 
 
 def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> Counted:
     """The main matter and the front matter's count, once it is paginated (waiting)."""
-    while plan.front_pages is None:
+    while plan.front_pages is None and -1 not in plan.results:
         for worker in pool.ready(pool.busy()):
             _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
-    return Counted(plan.front_pages, [plan.results[i] for i in range(len(plan.pieces))])
+    pages = plan.front_pages if plan.front_pages is not None else plan.results[-1].pages
+    return Counted(pages, [plan.results[i] for i in range(len(plan.pieces))])
 
 
 def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:

@@ -9,12 +9,15 @@ imports WeasyPrint with stand-ins in their place; a stand-in imports the real mo
 the first time it is used, so nothing changes but when the import happens.
 
 WeasyPrint also names each C library it loads several ways, for every platform, and
-tries them in turn: cffi looks up a name without a dot ("gobject-2.0") with
-`ctypes.util.find_library`, which on Linux runs ldconfig and gcc in subprocesses, in
-vain, three times a library. That was 0.3 s of each process's 0.7 s import. While
+tries them in turn: cffi looks up each name it cannot load as it is ("gobject-2.0")
+with `ctypes.util.find_library`, which on Linux runs ldconfig and gcc in subprocesses,
+in vain, three times a library. That was 0.3 s of each process's 0.7 s import. While
 WeasyPrint loads, such a lookup finds nothing at once, and the name on the list that
-Linux itself uses ("libgobject-2.0.so.0") is loaded as before; should that fail,
-WeasyPrint is imported again the slow way.
+Linux itself uses ("libgobject-2.0.so.0") is loaded as before. Should one fail
+(HarfBuzz's subsetter, which WeasyPrint may do without, included), WeasyPrint is
+imported again the slow way. The swap is process-wide and brief: a worker makes it
+before it serves; the build's own process (for the cover) while only the progress
+display's thread runs, which writes to stderr and loads no library.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def weasyprint_imported() -> None:
             with contextlib.suppress(OSError):
                 with _no_library_search(), contextlib.redirect_stdout(io.StringIO()):
                     importlib.import_module("weasyprint.pdf.fonts")
-                return
+                if sys.modules["weasyprint.text.ffi"].harfbuzz_subset is not None:
+                    return
             _forget("weasyprint")  # its half-made modules; the slow way follows
         importlib.import_module("weasyprint.pdf.fonts")
     finally:

@@ -29,19 +29,20 @@ class WebRenderer(Renderer):
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=ctx.out_dir, prefix=".html-"))
         try:
-            names = ("book.epub", ctx.profile.file_name("book"))
-            downloads = [(f.rsplit(".", 1)[1].upper(), f) for f in names]
-            # This build's own, made before or after the web edition, or one made before.
-            present = [
-                (label, file)
-                for label, file in downloads
-                if label.lower() in ctx.formats or (ctx.out_dir / file).is_file()
-            ]
+            names = ctx.downloads
+            if names is None:
+                names = download_names(ctx.out_dir, ctx.profile.file_name("book"))
+            present = [(f.rsplit(".", 1)[1].upper(), f) for f in names]
             _Site(book, scratch, present).write()
             swap_folder(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return target
+
+
+def download_names(folder: Path, pdf: str, made: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The EPUB and the PDF, in that order, that are in `folder` or among `made`."""
+    return tuple(n for n in ("book.epub", pdf) if n in made or (folder / n).is_file())
 
 
 class _Site:

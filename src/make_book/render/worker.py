@@ -98,15 +98,16 @@ class _Server:
                 self.running.acquire()
 
         try:
-            with self.running:
+            with self.running:  # measured here, before another piece runs
                 result = lay_out_piece(self.job, html, borrowed, ask, out)
                 _give_back_free_memory()
+                held = memory_held_mb()
         except Exception as error:  # reported to the build, which names the piece
             self.send(("failed", index, f"{type(error).__name__}: {error}"))
             return
         finally:
             del self.folios[index]
-        self.send(("done", index, result, memory_held_mb()))
+        self.send(("done", index, result, held))
 
 
 def _give_back_free_memory() -> None:
