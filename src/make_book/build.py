@@ -228,15 +228,16 @@ class _Steps:
         ctx = self.steps[index][1]
         with staged(ctx.out_dir) as folder:
 
+            def make(kinds: tuple[str, ...], same_profile: bool = False) -> None:
+                steps = self._to_come(index, kinds, same_profile)
+                aside.append(self._make(steps, folder))
+                early.extend(steps)
+
             def meanwhile(wait_for_count: Callable[[], int | None]) -> None:
-                now = self._to_come(index, NEEDS_NOTHING)
-                aside.append(self._make(now, folder))
-                early.extend(now)
+                make(NEEDS_NOTHING)
                 if wait_for_count() is None:
                     return  # another layout round comes
-                counted = self._to_come(index, NEEDS_COUNT, same_profile=True)
-                aside.append(self._make(counted, folder))
-                early.extend(counted)
+                make(NEEDS_COUNT, same_profile=True)
                 aside.append(self._prepare(self._to_come(index, PREPARED, same_profile=True)))
 
             built = self._render(index, replace(ctx, meanwhile=meanwhile))

@@ -60,7 +60,8 @@ class RenderContext:
     downloads: tuple[str, ...] | None = None
     # Called by the PDF renderer while a worker lays out the front matter, given a
     # function that waits for the final page count (None: another layout round comes)
-    # and sets facts.page_count: the build makes the web edition and the cover meanwhile.
+    # and sets facts.page_count and main_starts: the build makes the web edition, the
+    # cover and the EPUB's essay pages meanwhile.
     meanwhile: Callable[[Callable[[], int | None]], None] | None = None
 
     @property
