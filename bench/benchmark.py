@@ -52,8 +52,8 @@ LABELS = {
 LAYOUT = """\
 import sys
 from pathlib import Path
-from make_book.build import load
-from make_book.render import pdf
+from make_book.build.driver import load
+from make_book.render.pdf.renderer import renderer as pdf
 from make_book.profiles import PROFILES
 manifest, book = load(Path(sys.argv[1]))
 profile = PROFILES["screen"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import BookCopy, EpubCheckResult, copy_book, epubcheck
-from make_book.build import build
+from make_book.build.driver import build
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from make_book.build import load
+from make_book.build.driver import load
 from make_book.model import Book, Part
 from make_book.pagemap import PageStart, block_words, body_blocks
 from make_book.render.base import PrintFacts, RenderContext
-from make_book.render.epub import EpubRenderer
+from make_book.render.epub.renderer import EpubRenderer
 from make_book.xhtml import parse_fragment
 
 SOURCE = "Print edition, 6 x 9 in"

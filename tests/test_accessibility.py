@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers import EPUB_TYPE, NS, XML_LANG, BookCopy, Epub
-from make_book.render.a11y import heading_faults
+from make_book.render.epub.a11y import heading_faults
 from synthetic_pages import build_paged_epub
 
 BOOKS = ["sample", "mixed", "titles", "montaigne"]

@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 
 from helpers import BookCopy
-from make_book.assemble import assemble, slugify
 from make_book.errors import EssayError
-from make_book.manifest import load_manifest
 from make_book.model import Book, Essay
+from make_book.source.assemble import assemble, slugify
+from make_book.source.manifest import load_manifest
 
 
 def load(book_yaml: Path) -> Book:

@@ -12,7 +12,7 @@ LAY_OUT_AGAIN = """
 import ctypes, gc, hashlib, io, os, sys
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
-from make_book.render import attr_lists
+from make_book.render.weasy.patches import attr_lists
 
 fonts = FontConfiguration()
 if sys.argv[1] == "freed":

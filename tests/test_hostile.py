@@ -30,13 +30,13 @@ from lxml import html
 from pypdf import PdfReader
 
 from helpers import BookCopy, assert_epubcheck_clean, copy_book, epubcheck
-from make_book import markup
-from make_book.assemble import assemble
 from make_book.cli import main
-from make_book.manifest import load_manifest
-from make_book.render.fetch import BOOK_URL, BookFetcher
-from make_book.render.pdf import print_html
-from make_book.render.wrap import cover_geometry, wrap_html
+from make_book.render.cover.wrap import cover_geometry, wrap_html
+from make_book.render.pdf.renderer import print_html
+from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
+from make_book.source import markup
+from make_book.source.assemble import assemble
+from make_book.source.manifest import load_manifest
 
 MB = 1024 * 1024
 

@@ -12,7 +12,7 @@ import pytest
 import weasyprint
 import weasyprint.layout.inline as inline
 
-from make_book.render import leaders
+from make_book.render.weasy.patches import leaders
 
 CONTENTS = """<html lang="en"><body><ol>
 <li><span>Short</span></li>

@@ -15,7 +15,7 @@ FONT = Path(make_book.__file__).parent / "themes/default/fonts/LinLibertine_R.ot
 
 CHECK = f"""
 import sys
-from make_book.render.lean_import import weasyprint_imported
+from make_book.render.weasy.patches.lean_import import weasyprint_imported
 weasyprint_imported()
 import weasyprint, weasyprint.pdf.fonts as fonts
 left_out = [m for m in sys.modules if m.startswith(("fontTools.subset", "fontTools.varLib"))]
@@ -49,7 +49,7 @@ def spy(self, args, *a, **k):
     real_popen(self, args, *a, **k)
 subprocess.Popen.__init__ = spy
 search = ctypes.util.find_library
-from make_book.render.lean_import import weasyprint_imported
+from make_book.render.weasy.patches.lean_import import weasyprint_imported
 weasyprint_imported()
 assert ctypes.util.find_library is search, "the library search is put back"
 import weasyprint
@@ -65,7 +65,7 @@ def no_soname(self, name, flags=0):  # as if this Linux had other sonames
         raise OSError(name)
     return dlopen(self, name, flags)
 cffi.FFI.dlopen = no_soname
-from make_book.render.lean_import import weasyprint_imported
+from make_book.render.weasy.patches.lean_import import weasyprint_imported
 weasyprint_imported()
 import weasyprint, weasyprint.text.ffi
 cffi.FFI.dlopen = dlopen

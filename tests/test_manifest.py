@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from make_book.errors import ManifestError
-from make_book.manifest import load_manifest
-from make_book.manifest_types import (
+from make_book.source.manifest import load_manifest
+from make_book.source.manifest_types import (
     BackMatter,
     Epigraph,
     EssayRef,

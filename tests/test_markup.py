@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from make_book import markup
+from make_book.source import markup
 
 
 def as_xml(fragment: str) -> etree._Element:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from tests.helpers import BookCopy
 
-from make_book.assemble import assemble
-from make_book.manifest import load_manifest
-from make_book.memo import ConversionMemo
+from make_book.cache.memo import ConversionMemo
 from make_book.model import Book
+from make_book.source.assemble import assemble
+from make_book.source.manifest import load_manifest
 
 
 def _read(manifest_path: Path, folder: Path | None) -> Book:

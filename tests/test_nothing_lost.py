@@ -30,9 +30,9 @@ import pytest
 from PIL import Image
 
 from helpers import copy_book
-from make_book.build import build
-from make_book.cache import CACHE_FOLDER
-from make_book.output import exchange, remove_leftovers
+from make_book.build.driver import build
+from make_book.publish.atomic import exchange, remove_leftovers
+from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER
 
 FILES = ("book.pdf", "cover.pdf", "book.epub")  # the sample's outputs besides html/
 ALL_FORMATS = ["pdf", "cover", "epub", "html"]

@@ -17,12 +17,12 @@ from helpers import (
     EpubCheckResult,
     assert_epubcheck_clean,
 )
-from make_book.build import build, load
+from make_book.build.driver import build, load
 from make_book.model import Book
 from make_book.pagemap import PageStart, block_words, body_blocks
 from make_book.render.base import PrintFacts, RenderContext
-from make_book.render.epub import EpubRenderer
-from make_book.render.pagelist import mark_pages, page_ids
+from make_book.render.epub.pagelist import mark_pages, page_ids
+from make_book.render.epub.renderer import EpubRenderer
 from make_book.xhtml import parse_fragment
 from synthetic_pages import SOURCE, build_paged_epub, listed
 

@@ -23,15 +23,18 @@ import pypdf
 import pytest
 
 from helpers import BookCopy
-from make_book.build import load, run_build
-from make_book.cache import CACHE_FOLDER, PieceCache
+from make_book.build.driver import load, run_build
 from make_book.errors import RenderError
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
-from make_book.render import epub, layout_pool, pdf, worker_pool
 from make_book.render.base import LayoutOptions, PrintFacts, RenderContext
-from make_book.render.join import BookJoin
-from make_book.render.weasy import source_date
+from make_book.render.epub.renderer import renderer as epub
+from make_book.render.pdf.join.book_join import BookJoin
+from make_book.render.pdf.layout import pool as layout_pool
+from make_book.render.pdf.layout import workers as worker_pool
+from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
+from make_book.render.pdf.renderer import renderer as pdf
+from make_book.render.weasy.session import source_date
 
 
 def one_document_pdf(manifest: Path, out: Path) -> Path:
@@ -274,7 +277,7 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
 ) -> None:
     """Two pieces in one worker, the first waiting for its folio while the second is
     laid out (worker.py's threads): each comes out as when laid out alone."""
-    from make_book.render.piecework import install_folio_hook, lay_out_piece
+    from make_book.render.pdf.layout.piece_layout import install_folio_hook, lay_out_piece
 
     job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
     first, second = main[0], main[1]

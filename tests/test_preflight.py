@@ -18,7 +18,7 @@ import pytest
 import weasyprint
 from PIL import Image
 
-from make_book.preflight import Finding, preflight
+from make_book.preflight.checks import Finding, preflight
 from make_book.profiles import BLEED, PROFILES
 
 PT = 72.0

@@ -15,11 +15,11 @@ import pikepdf
 import pytest
 
 from helpers import BookCopy
-from make_book.build import build
-from make_book.manifest_types import PdfSettings
-from make_book.preflight import preflight
+from make_book.build.driver import build
+from make_book.preflight.checks import preflight
 from make_book.profiles import KDP_GUTTER, PROFILES
-from make_book.render.pdf import print_settings
+from make_book.render.pdf.renderer import print_settings
+from make_book.source.manifest_types import PdfSettings
 
 PT = 72.0
 Builder = Callable[[str, str], Path]

@@ -32,7 +32,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from lxml import etree
 
 from helpers import assert_epubcheck_clean, epubcheck
-from make_book.build import build, load
+from make_book.build.driver import build, load
 from make_book.errors import InputError
 
 # The suite never writes into the repository: Hypothesis's caches (Unicode tables, the

@@ -18,10 +18,10 @@ from helpers import (
     EpubCheckResult,
     assert_epubcheck_clean,
 )
-from make_book.assemble import assemble
-from make_book.build import build
-from make_book.manifest import load_manifest
+from make_book.build.driver import build
 from make_book.model import Book, Part
+from make_book.source.assemble import assemble
+from make_book.source.manifest import load_manifest
 
 BOOKS = ["sample", "mixed", "montaigne"]
 

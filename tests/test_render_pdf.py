@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from pypdf.generic import Destination
 
 from helpers import text_matrix
-from make_book.build import build, load
+from make_book.build.driver import build, load
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = {

@@ -9,10 +9,10 @@ import pytest
 from lxml import html
 
 from helpers import BookCopy
-from make_book.assemble import assemble
-from make_book.build import _downloads, build
-from make_book.manifest import load_manifest
+from make_book.build.driver import _downloads, build
 from make_book.model import Book, Part
+from make_book.source.assemble import assemble
+from make_book.source.manifest import load_manifest
 
 
 @pytest.fixture(scope="module")

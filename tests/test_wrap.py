@@ -14,10 +14,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from helpers import BookCopy, text_matrix
-from make_book.build import build, load
-from make_book.manifest_types import PdfSettings
+from make_book.build.driver import build, load
 from make_book.render.base import PrintFacts, RenderContext
-from make_book.render.wrap import (
+from make_book.render.cover.wrap import (
     Box,
     CoverGeometry,
     WrapCoverRenderer,
@@ -25,6 +24,7 @@ from make_book.render.wrap import (
     cover_geometry,
     main_title,
 )
+from make_book.source.manifest_types import PdfSettings
 
 PT = 72  # PDF points per inch
 WHITE = PdfSettings(trim=(6.0, 9.0))

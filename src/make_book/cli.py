@@ -12,18 +12,18 @@ from pathlib import Path
 import click
 
 from make_book import __version__, progress
-from make_book.build import RENDERERS, load, run_build
-from make_book.cache import CACHE_FOLDER
+from make_book.build.driver import RENDERERS, load, run_build
+from make_book.build.interrupt import exit_cleanly_on_signals
+from make_book.build.report import report, write_failure_report, write_report
+from make_book.build.uptodate import Record, record_for
+from make_book.build.verify import verify_outputs
 from make_book.errors import BookError, InputError, RenderError
-from make_book.interrupt import exit_cleanly_on_signals
-from make_book.output import write_atomic
-from make_book.preflight import preflight as run_preflight
+from make_book.preflight.checks import preflight as run_preflight
 from make_book.profiles import PROFILES
+from make_book.publish.atomic import write_atomic
 from make_book.render.base import LayoutOptions
-from make_book.report import report, write_failure_report, write_report
+from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER
 from make_book.scaffold import scaffold
-from make_book.uptodate import Record, record_for
-from make_book.verify import verify_outputs
 
 EPILOG = """\b
 Exit codes:

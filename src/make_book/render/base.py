@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from make_book.manifest_types import Manifest
 from make_book.model import Book
 from make_book.pagemap import PageStart
 from make_book.profiles import PROFILES, Profile
 from make_book.progress import Progress
+from make_book.source.manifest_types import Manifest
 
 if TYPE_CHECKING:
-    from make_book.render.worker_pool import Spares
+    from make_book.render.pdf.layout.workers import Spares
 
 
 @dataclass

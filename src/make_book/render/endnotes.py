@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from make_book.fragment import replace_noterefs
 from make_book.model import Essay, Footnote
 from make_book.render.links import LinkMap
+from make_book.source.fragment import replace_noterefs
 
 
 def noterefs(body_html: str, notes: tuple[Footnote, ...], epub: bool) -> str:

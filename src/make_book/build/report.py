@@ -1,0 +1,90 @@
+"""The build report (`make-book build --report FILE`): what was built, as JSON for CI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from make_book import __version__
+from make_book.build.driver import BuildRun, Built
+from make_book.errors import BookError
+from make_book.publish.atomic import write_atomic
+
+
+def write_report(run: BuildRun, target: Path) -> None:
+    """Write the report atomically; keys are sorted so two reports diff cleanly."""
+    text = json.dumps(report(run), indent=2, sort_keys=True, ensure_ascii=False)
+    write_atomic(target, text + "\n")
+
+
+def write_failure_report(error: BookError, target: Path) -> None:
+    """A failed build still reports, so CI can show why: ok false and each error line."""
+    body = {
+        "make_book": __version__,
+        "ok": False,
+        "errors": error.format_message().splitlines(),
+        "warnings": getattr(error, "warnings", []),
+    }
+    write_atomic(target, json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def report(run: BuildRun) -> dict[str, Any]:
+    """Outputs (paths, sizes, sha256, pages, timings), essays with word counts, warnings."""
+    book = run.book
+    return {
+        "make_book": __version__,
+        "ok": True,
+        "book": {
+            "title": book.meta.title,
+            "identifier": book.meta.identifier,
+            "language": book.meta.language,
+            "words": sum(e.word_count for e in book.all_texts),
+        },
+        "outputs": [_output(item) for item in run.built],
+        "page_counts": run.page_counts,
+        "essays": [
+            {
+                "slug": essay.slug,
+                "title": essay.title,
+                "authors": list(essay.authors),
+                "source": str(essay.source_path),
+                "words": essay.word_count,
+            }
+            for essay in book.all_texts
+        ],
+        "warnings": run.warnings,
+        "seconds": round(run.seconds, 3),
+    }
+
+
+def _output(item: Built) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "format": item.format,
+        "profile": item.profile,
+        "path": str(item.path),
+        "seconds": round(item.seconds, 3),
+    }
+    if item.note:
+        entry["note"] = item.note
+    if item.path.is_dir():
+        entry["files"] = [_file(p, item.path) for p in sorted(item.path.rglob("*")) if p.is_file()]
+        entry["bytes"] = sum(f["bytes"] for f in entry["files"])
+        return entry
+    entry.update(_file(item.path, item.path.parent))
+    if item.path.suffix == ".pdf":
+        with pikepdf.open(item.path) as pdf:
+            entry["pages"] = len(pdf.pages)
+    return entry
+
+
+def _file(path: Path, root: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {
+        "name": path.relative_to(root).as_posix(),
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }

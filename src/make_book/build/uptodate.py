@@ -1,0 +1,114 @@
+"""Knowing that nothing changed since the last build, as `make` knows it.
+
+After a clean build (no warning), make-book records in its cache folder a
+fingerprint of everything the build could read, and the hash of every output.
+The next build with the same options skips all work when the fingerprint is the
+same and every output is still there, unchanged. The fingerprint covers each
+file under the book's folder (size and modification time; outputs, caches and
+hidden folders aside), the packaged theme, make-book's and WeasyPrint's versions,
+the options and SOURCE_DATE_EPOCH. Anything else, and it builds as usual (with
+its layout cache, so only what changed is laid out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from make_book import __version__
+from make_book.publish.atomic import write_atomic
+from make_book.theme import packaged_dirs
+
+
+@dataclass(frozen=True)
+class Record:
+    """Where a build's record lives, and the fingerprint of its inputs now."""
+
+    path: Path
+    fingerprint: str
+
+    def unchanged(self) -> dict[str, Any] | None:
+        """The last build's record if its inputs and outputs are as it left them."""
+        try:
+            record: dict[str, Any] = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if record.get("fingerprint") != self.fingerprint:
+            return None
+        outputs: dict[str, str] = record.get("outputs", {})
+        return (
+            record if outputs and all(_sha256(Path(p)) == h for p, h in outputs.items()) else None
+        )
+
+    def save(self, outputs: list[Path], summary: dict[str, Any]) -> None:
+        """Record a clean build: its fingerprint, its outputs' hashes, what it printed."""
+        hashes = {str(p): _sha256(p) for p in _files(outputs)}
+        body = {"fingerprint": self.fingerprint, "outputs": hashes, **summary}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps(body, indent=1, sort_keys=True))
+
+    def forget(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str]) -> Record:
+    """The record of builds of `manifest` into `out_dir` with these options."""
+    root = manifest.resolve().parent
+    skip = {out_dir.resolve(), cache_dir.resolve()}
+    digest = hashlib.sha256()
+    for part in [__version__, weasyprint_version(), *options, str(manifest.resolve())]:
+        digest.update(part.encode() + b"\0")
+    digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode() + b"\0")
+    where = hashlib.sha256(digest.digest() + str(out_dir.resolve()).encode()).hexdigest()
+    for folder in [root, *packaged_dirs()]:
+        for path, stat in _walk(folder, skip):
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return Record(cache_dir / "builds" / f"{where[:32]}.json", digest.hexdigest())
+
+
+@cache
+def weasyprint_version() -> str:
+    """WeasyPrint's version, as `weasyprint.__version__` says it, read from the installed
+    distribution: importing WeasyPrint (~30 MB) only to learn it would keep it in the
+    build's own process, which should stay small while the workers lay out."""
+    return version("weasyprint")
+
+
+def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, os.stat_result]]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip
+        )
+        for name in sorted(filenames):
+            with contextlib.suppress(OSError):
+                found.append((str(here / name), (here / name).stat()))
+    return found
+
+
+def _files(outputs: list[Path]) -> list[Path]:
+    """Each output, a folder's files included (the web edition)."""
+    files = []
+    for path in outputs:
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return files
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()

@@ -1,0 +1,127 @@
+"""Results kept between builds, under the hash of everything that made them.
+
+Markdown to HTML and settling the HTML are the slow parts of loading a book
+(most of an edit rebuild's loading, unremembered), and an essay's EPUB page
+the slow part of the EPUB: both are pure functions of their inputs, stored as
+JSON or as the bytes themselves (never pickle: a cache folder could come with a
+book from anyone). An entry that cannot be read is ignored and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+from make_book import __version__
+from make_book.model import Footnote
+from make_book.publish.atomic import replace_quickly
+from make_book.source import markup
+from make_book.source.fragment import Settled, settle
+
+T = TypeVar("T", markup.Converted, Settled)  # what the memo remembers
+
+
+class ConversionMemo:
+    """An essay's Markdown conversion and settling (fragment.py), remembered under
+    `folder` (None: not remembered)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.new: dict[Path, markup.Converted | Settled] = {}  # written by `keep`, once loaded
+
+    def markdown_essay(self, text: str, language: str) -> markup.Converted:
+        key = key_of(language, text)
+        return self._remembered(
+            "converted", key, _converted, lambda: markup.markdown_essay(text, language)
+        )
+
+    def settled(self, fragment: str, slug: str, title: str | None) -> Settled:
+        key = key_of(fragment, slug, title)
+        return self._remembered("settled", key, _settled, lambda: settle(fragment, slug, title))
+
+    def _remembered(
+        self, kind: str, key: str, load: Callable[[Any], T], make: Callable[[], T]
+    ) -> T:
+        if self.folder is None:
+            return make()
+        entry = self.folder / kind / f"{key}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            remembered = load(json.loads(entry.read_text("utf-8")))
+            os.utime(entry)  # in use: not pruned (cache.py prunes entries unused for a month)
+            return remembered
+        made = make()
+        self.new[entry] = made
+        return made
+
+    def keep(self) -> None:
+        """Write the new entries: only a book that loads (bad input changes nothing)."""
+        for entry, made in self.new.items():
+            with contextlib.suppress(OSError):
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                replace_quickly(entry, json.dumps(asdict(made)))
+        self.new.clear()
+
+
+def _converted(data: dict[str, Any]) -> markup.Converted:
+    return markup.Converted(
+        html=str(data["html"]),
+        findings=tuple(markup.Finding(**f) for f in data["findings"]),
+        images=tuple(data["images"]),
+        start=int(data["start"]),
+    )
+
+
+def _settled(data: dict[str, Any]) -> Settled:
+    return Settled(
+        body_html=str(data["body_html"]),
+        footnotes=tuple(Footnote(**note) for note in data["footnotes"]),
+        leading_heading_html=str(data["leading_heading_html"]),
+        image_sources=tuple(data["image_sources"]),
+        images_without_alt=tuple(data["images_without_alt"]),
+        word_count=int(data["word_count"]),
+    )
+
+
+class BlobMemo:
+    """Bytes by key under `folder/namespace` (folder None: nothing is kept), and in this
+    process's memory too with `held` (what one renderer makes ahead, then uses)."""
+
+    def __init__(self, folder: Path | None, namespace: str, held: bool = False) -> None:
+        self.where = folder / namespace if folder is not None else None
+        self.held: dict[str, bytes] | None = {} if held else None
+
+    def get(self, key: str) -> bytes | None:
+        if self.held is not None and key in self.held:
+            return self.held[key]
+        if self.where is None:
+            return None
+        entry = self.where / key
+        try:
+            data = entry.read_bytes()
+            os.utime(entry)  # in use: not pruned
+        except OSError:
+            return None
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.held is not None:
+            self.held[key] = data
+        if self.where is None:
+            return
+        with contextlib.suppress(OSError):
+            self.where.mkdir(parents=True, exist_ok=True)
+            replace_quickly(self.where / key, data)
+
+
+def key_of(*parts: object) -> str:
+    """The hash of the parts' reprs (dataclasses and tuples give stable ones)."""
+    digest = hashlib.sha256(__version__.encode())
+    for part in parts:
+        digest.update(b"\0" + repr(part).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()

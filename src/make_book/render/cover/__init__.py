@@ -1,0 +1,1 @@
+"""The covers: the one-piece wrap cover PDF for printers, and the EPUB's cover image."""

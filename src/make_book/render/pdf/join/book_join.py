@@ -1,0 +1,326 @@
+"""Joining laid-out pieces into one PDF that reads as if laid out whole.
+
+Each piece's pages (and what they use) are copied into the book as the piece is
+added, in page order, then the piece is closed (pdfstream.py): memory does not
+grow with the book. What spans pieces is written at the end: the page tree, one
+outline from every piece's bookmarks, one table of named destinations (a link
+into another piece names its target, see pieces.py), page labels from the
+opener on, and, for tagged profiles, one structure tree whose parent-tree keys
+follow on from piece to piece. The front matter's catalog entries (language,
+XMP metadata, output intents, viewer preferences) and document info are the book's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import pikepdf
+from pikepdf import NameTree
+
+from make_book.render.pdf.join.object_writer import (
+    AS_COPIED,
+    Copier,
+    PdfWriter,
+    Renumbering,
+    Slotted,
+    array,
+    dictionary,
+    number,
+    ref,
+    slotted_array,
+    text,
+)
+from make_book.render.pdf.join.piece_copy import Copied, keep_copy, kept_copy
+from make_book.render.pdf.layout.protocol import PieceResult
+
+# Catalog entries the join writes itself; the front matter's others are copied.
+_REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}
+
+
+@dataclass
+class _Added:
+    """What the book keeps of a piece once it is closed."""
+
+    pages: list[int]  # output object numbers
+    bookmarks: list[tuple[int, str, int, float, float, str]]
+
+
+@dataclass
+class _Front:
+    """The front matter's entries for the book's catalog, info and structure root."""
+
+    catalog: list[tuple[str, bytes]] = field(default_factory=list)
+    info: int | None = None
+    structure: list[tuple[str, bytes]] = field(default_factory=list)
+    document: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class BookJoin:
+    """The book's PDF, written piece by piece: `add` the main matter in page order,
+    then `finish` with the front matter (laid out last, placed first)."""
+
+    def __init__(self, out: BinaryIO, keep_copies: bool = False) -> None:
+        self.keep_copies = keep_copies  # beside each piece, for the next build (joincopy.py)
+        self.writer = PdfWriter(out)
+        self.catalog = self.writer.reserve()
+        self.page_tree = self.writer.reserve()
+        self.structure: tuple[int, int] | None = None  # (root, document), once tagged
+        self.main: list[_Added] = []
+        self.tops: list[bytes] = []  # the pieces' top structure elements
+        self.parent_tree: list[bytes] = []  # key, value, key, value…
+        self.next_key = 0
+        self.destinations: dict[str, bytes] = {}
+
+    def add(self, piece: PieceResult) -> None:
+        copied = kept_copy(piece)
+        if copied is not None and copied.book_objects == self._book_objects(copied.tagged):
+            self.main.append(self._again(copied, piece))
+            return
+        copied = self._copy(piece, None)
+        if self.keep_copies:
+            keep_copy(piece, copied)
+        self.main.append(self._take(copied, AS_COPIED, piece))
+
+    def finish(self, front: PieceResult) -> None:
+        found = _Front()
+        added = self._take(self._copy(front, found), AS_COPIED, front)
+        pieces = [added, *self.main]
+        pages = [page for piece in pieces for page in piece.pages]
+        self.writer.write(
+            self.page_tree,
+            dictionary(
+                [
+                    ("Type", b"/Pages"),
+                    ("Kids", array(map(ref, pages))),
+                    ("Count", b"%d" % len(pages)),
+                ]
+            ),
+        )
+        entries = [("Type", b"/Catalog"), ("Pages", ref(self.page_tree))]
+        outline = self._outline(pieces)
+        entries += [("Outlines", ref(outline))] if outline is not None else []
+        if self.destinations:
+            entries.append(("Names", dictionary([("Dests", ref(self._destinations()))])))
+        if self.structure is not None:
+            entries.append(("StructTreeRoot", ref(self._structure(found))))
+        entries.append(("PageLabels", page_labels(len(added.pages))))
+        entries += found.catalog
+        self.writer.write(self.catalog, dictionary(entries))
+        self.writer.finish(self.catalog, found.info)
+
+    # -- one piece
+
+    def _copy(self, piece: PieceResult, front: _Front | None) -> Copied:
+        """Copy the piece's objects from its PDF, and note what the book takes of it."""
+        with pikepdf.open(piece.pdf) as source:
+            replaced = {source.Root.Pages.objgen: self.page_tree}
+            tree = source.Root.get("/StructTreeRoot")
+            if tree is not None:
+                replaced |= self._structure_of(tree)
+            base = len(self.writer.offsets)
+            copier = Copier(self.writer, source, replaced, self.next_key)
+            copied = Copied(base, self.next_key, self._book_objects(tree is not None))
+            copied.pages = [copier.number(page.obj) for page in source.pages]
+            if tree is not None:
+                _adopt(copier, tree, copied)
+            _add_destinations(copier, source, piece, copied)
+            if front is not None:
+                _take_front(copier, source, front)
+            copier.copy_queued()
+        copied.objects = copier.copied  # every number the copier reserved, written
+        return copied
+
+    def _again(self, copied: Copied, piece: PieceResult) -> _Added:
+        """A piece copied by an earlier build, written again under this book's numbers."""
+        renumbering = Renumbering(
+            copied.base, len(self.writer.offsets), self.next_key - copied.key_offset
+        )
+        for _ in copied.objects:
+            self.writer.reserve()
+        fill = renumbering.fill
+        self.writer.write_all(
+            (renumbering(n), fill(body), data) for n, body, data in copied.objects
+        )
+        return self._take(copied, renumbering, piece)
+
+    def _take(self, copied: Copied, renumbering: Renumbering, piece: PieceResult) -> _Added:
+        """What spans pieces: the piece's top elements, parent-tree entries and keys,
+        named destinations; its pages and bookmarks."""
+        self.tops += map(renumbering.fill, copied.tops)
+        self.parent_tree += map(renumbering.fill, copied.parent_tree)
+        self.next_key += copied.key_span
+        for name, target in copied.destinations:
+            self.destinations[name] = renumbering.fill(target)
+        pages = list(map(renumbering, copied.pages))
+        bookmarks = [(lv, label, pages[p], x, y, st) for lv, label, p, x, y, st in piece.bookmarks]
+        return _Added(pages, bookmarks)
+
+    def _book_objects(self, tagged: bool) -> tuple[int, ...]:
+        """The book's own objects a piece's refer to: its page tree, its structure root."""
+        return (self.page_tree, *(self.structure or () if tagged else ()))
+
+    def _structure_of(self, tree: pikepdf.Object) -> dict[tuple[int, int], int]:
+        """The piece's structure root and document element are the book's."""
+        if self.structure is None:
+            self.structure = (self.writer.reserve(), self.writer.reserve())
+        root, document = self.structure
+        return {tree.objgen: root, tree.K[0].objgen: document}
+
+    # -- what spans pieces
+
+    def _destinations(self) -> int:
+        named = sorted(self.destinations.items())
+        names = [item for name, target in named for item in (text(name), target)]
+        return self.writer.add(dictionary([("Names", array(names))]))
+
+    def _structure(self, front: _Front) -> int:
+        assert self.structure is not None
+        root, document = self.structure
+        parent_tree = self.writer.add(dictionary([("Nums", array(self.parent_tree))]))
+        self.writer.write(
+            document,
+            dictionary(
+                [*front.document, ("P", ref(root)), ("K", array(self.tops))],
+            ),
+        )
+        self.writer.write(
+            root,
+            dictionary(
+                [
+                    *front.structure,
+                    ("Type", b"/StructTreeRoot"),
+                    ("K", array([ref(document)])),
+                    ("ParentTree", ref(parent_tree)),
+                    ("ParentTreeNextKey", b"%d" % self.next_key),
+                ]
+            ),
+        )
+        return root
+
+    def _outline(self, pieces: list[_Added]) -> int | None:
+        """One outline; CSS bookmark levels nest across pieces (an essay under its part)."""
+        root = _Item("", 0, 0, 0.0, 0.0, False)
+        stack = [root]
+        for piece in pieces:
+            for level, label, page, x, y, state in piece.bookmarks:
+                item = _Item(label, level, page, x, y, state == "closed")
+                while stack[-1].level >= level and stack[-1] is not root:
+                    stack.pop()
+                stack[-1].children.append(item)
+                stack.append(item)
+        if not root.children:
+            return None
+        return _write_outline(self.writer, root)
+
+
+def _adopt(copier: Copier, tree: pikepdf.Object, copied: Copied) -> None:
+    """The piece's top elements go under the book's document; its keys after the book's."""
+    copied.tops = [copier.slotted(element) for element in tree.K[0].K]
+    nums = list(tree.ParentTree.Nums)
+    for key, value in zip(nums[::2], nums[1::2], strict=True):
+        key_slot: Slotted = (b"%d", (-1 - (int(key) + copier.key_offset),))
+        copied.parent_tree += [key_slot, copier.slotted(value)]
+    keys = [int(key) for key in nums[::2]]
+    copied.key_span = max(keys) + 1 if keys else 0
+
+
+def _add_destinations(
+    copier: Copier, source: pikepdf.Pdf, piece: PieceResult, copied: Copied
+) -> None:
+    """The piece's own anchors (not its stand-ins), pointing at its copied pages."""
+    names = source.Root.get("/Names", pikepdf.Dictionary()).get("/Dests")
+    for name, target in NameTree(names).items() if names is not None else []:
+        if name in piece.anchors:
+            page: Slotted = (b"%d 0 R", (copied.pages[piece.anchors[name]],))
+            where = [copier.slotted(item) for item in list(target)[1:]]
+            copied.destinations.append((name, slotted_array([page, *where])))
+
+
+def _take_front(copier: Copier, source: pikepdf.Pdf, front: _Front) -> None:
+    front.catalog = [
+        (key[1:], copier.direct(value)) for key, value in source.Root.items() if key not in _REBUILT
+    ]
+    info = source.trailer.get("/Info")
+    if info is not None:
+        front.info = (
+            copier.number(info) if info.is_indirect else copier.writer.add(copier.direct(info))
+        )
+    tree = source.Root.get("/StructTreeRoot")
+    if tree is not None:
+        skip = {"/Type", "/K", "/ParentTree", "/ParentTreeNextKey"}
+        front.structure = [(k[1:], copier.direct(v)) for k, v in tree.items() if k not in skip]
+        document = tree.K[0]
+        front.document = [
+            (k[1:], copier.direct(v)) for k, v in document.items() if k not in {"/K", "/P"}
+        ]
+
+
+@dataclass
+class _Item:
+    label: str
+    level: int
+    page: int  # output object number
+    x: float
+    y: float
+    closed: bool
+    children: list[_Item] = field(default_factory=list)
+    number: int = 0
+
+    def shown(self) -> int:
+        """Descendants shown when this item is open."""
+        return sum(1 + (0 if child.closed else child.shown()) for child in self.children)
+
+
+def _write_outline(writer: PdfWriter, root: _Item) -> int:
+    """The outline's items, each with its parent, siblings, children and count."""
+    root.number = writer.reserve()
+    _number(writer, root.children)
+    _write_children(writer, root)
+    writer.write(
+        root.number,
+        dictionary(
+            [
+                ("Type", b"/Outlines"),
+                ("First", ref(root.children[0].number)),
+                ("Last", ref(root.children[-1].number)),
+                ("Count", b"%d" % root.shown()),
+            ]
+        ),
+    )
+    return root.number
+
+
+def _number(writer: PdfWriter, items: list[_Item]) -> None:
+    """Reserve every item's number first: siblings and children refer to each other."""
+    for item in items:
+        item.number = writer.reserve()
+        _number(writer, item.children)
+
+
+def _write_children(writer: PdfWriter, parent: _Item) -> None:
+    children = parent.children
+    for i, item in enumerate(children):
+        entries = [
+            ("Title", text(item.label)),
+            ("Parent", ref(parent.number)),
+            ("Dest", array([ref(item.page), b"/XYZ", number(item.x), number(item.y), b"0"])),
+        ]
+        entries += [("Prev", ref(children[i - 1].number))] if i > 0 else []
+        entries += [("Next", ref(children[i + 1].number))] if i + 1 < len(children) else []
+        if item.children:
+            count = -item.shown() if item.closed else item.shown()
+            entries += [
+                ("First", ref(item.children[0].number)),
+                ("Last", ref(item.children[-1].number)),
+                ("Count", b"%d" % count),
+            ]
+        writer.write(item.number, dictionary(entries))
+        _write_children(writer, item)
+
+
+def page_labels(opener: int) -> bytes:
+    """Roman numbers for the front matter, arabic from the main matter's first page."""
+    nums = [b"0 << /S /r >>"] if opener > 0 else []
+    nums.append(b"%d << /S /D >>" % opener)
+    return dictionary([("Nums", array(nums))])

@@ -1,0 +1,82 @@
+"""A piece as the join copied it, kept beside the piece for the next build.
+
+Copying a piece into the book means reading its PDF with pikepdf and printing each
+object with its references renumbered (pdfstream.py): about 14 ms a piece. After one
+essay is edited, every piece after it must be copied again, since its objects now start
+at another number. The join therefore keeps each piece's objects as printed, with the
+numbers left as slots (`Slotted`), in a `.join` file beside the piece's PDF; the next
+build fills the slots with the new numbers instead (joined bytes are the same).
+
+The file is a marshal dump (the format Python keeps its own compiled modules in) behind
+its sha256; it names the sha256 of the piece's PDF it was copied from, so a damaged,
+stale or foreign copy is never used: the piece is copied from its PDF again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from make_book.publish.atomic import replace_quickly
+from make_book.render.pdf.join.object_writer import CopiedObject, Slotted
+from make_book.render.pdf.layout.piece_cache import COPY_SUFFIX
+from make_book.render.pdf.layout.protocol import PieceResult
+
+FORMAT = "make-book join copy 2"
+
+
+@dataclass
+class Copied:
+    """A piece's objects as written into a book, and what the book took of it."""
+
+    base: int  # the number of its first object
+    key_offset: int  # its first structure parent-tree key
+    book_objects: tuple[int, ...]  # the book's own objects it refers to (page tree…)
+    objects: list[CopiedObject] = field(default_factory=list)  # numbered on from `base`
+    pages: list[int] = field(default_factory=list)
+    tops: list[Slotted] = field(default_factory=list)  # its top structure elements
+    parent_tree: list[Slotted] = field(default_factory=list)  # key, value, key, value…
+    key_span: int = 0  # parent-tree keys it took
+    destinations: list[tuple[str, Slotted]] = field(default_factory=list)
+
+    @property
+    def tagged(self) -> bool:
+        return len(self.book_objects) > 1
+
+
+def copy_path(piece: PieceResult) -> Path:
+    return piece.pdf.with_suffix(COPY_SUFFIX)
+
+
+def keep_copy(piece: PieceResult, copied: Copied) -> None:
+    """Write the copy beside the piece (a failure only costs the next build time)."""
+    head = (FORMAT, piece.sha256, copied.base, copied.key_offset, copied.book_objects)
+    tail = (copied.pages, copied.tops, copied.parent_tree, copied.key_span)
+    payload = marshal.dumps((*head, copied.objects, *tail, copied.destinations))
+    with contextlib.suppress(OSError):
+        replace_quickly(copy_path(piece), hashlib.sha256(payload).digest() + payload)
+
+
+def kept_copy(piece: PieceResult) -> Copied | None:
+    """The copy kept beside the piece, if it is whole and of this very PDF."""
+    try:
+        data = copy_path(piece).read_bytes()
+    except OSError:
+        return None
+    digest, payload = data[:32], data[32:]
+    if hashlib.sha256(payload).digest() != digest:
+        return None
+    try:
+        fmt, sha, base, key_offset, book, objects, *rest = marshal.loads(payload)
+        pages, tops, parent_tree, key_span, destinations = rest
+        if (fmt, sha) != (FORMAT, piece.sha256):
+            return None
+        # As dumped: marshal gives back tuples and lists as they were.
+        copied = Copied(base, key_offset, book, objects, pages, tops, parent_tree)
+        copied.key_span, copied.destinations = key_span, destinations
+    except (ValueError, EOFError, TypeError):
+        return None
+    return copied

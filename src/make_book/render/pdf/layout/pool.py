@@ -1,0 +1,404 @@
+"""Laying out a book's pieces: from the cache, in this process, or in worker processes.
+
+Pieces are taken in page order. A piece whose page count is unknown is laid out;
+its worker reports the count as soon as pagination ends and waits for its first
+folio, which is known once every piece before it has a count (see piecework.py).
+A piece whose count the cache knows waits for its folio, then comes from the
+cache if it was laid out at that folio before, else is laid out again. The front
+matter goes once every other piece is paginated: its contents print the folios of
+all the others, read from where each piece's anchors fell (told with its count).
+The workers themselves are worker_pool.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from make_book.build.uptodate import weasyprint_version
+from make_book.cache.memo import key_of
+from make_book.errors import RenderError
+from make_book.progress import Progress
+from make_book.render.pdf.layout.piece_cache import PieceCache
+from make_book.render.pdf.layout.pieces import Piece, PieceSpec
+from make_book.render.pdf.layout.protocol import LayoutJob, PieceResult
+from make_book.render.pdf.layout.workers import Pool, Spares, Task, Worker, workers
+from make_book.source.manifest_types import Manifest
+
+POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
+BYTES_PER_WORD = 6  # of Markdown or HTML source, about: a book's size before it is read
+
+
+@dataclass
+class LaidOutBook:
+    """Every piece laid out: the front matter, then the main matter in page order."""
+
+    front: PieceResult
+    main: list[PieceResult]
+    folios: list[int]  # the first folio of each main piece
+    warnings: list[str]
+    laid_out: int  # pieces laid out in this build (the rest came from the cache)
+    entries: list[tuple[str, int]]  # (cache key, first folio) of the front, then the main
+
+    @property
+    def page_count(self) -> int:
+        return self.front.pages + sum(piece.pages for piece in self.main)
+
+    @property
+    def pieces(self) -> list[PieceResult]:
+        return [self.front, *self.main]
+
+    def passed_pages(self, profile: str) -> frozenset[int]:
+        """Pages of pieces whose drawing passed `profile`'s preflight before."""
+        pages: set[int] = set()
+        first = 0
+        for piece in self.pieces:
+            if profile in piece.passed:
+                pages.update(range(first, first + piece.pages))
+            first += piece.pages
+        return frozenset(pages)
+
+
+@dataclass
+class _Plan:
+    """Which pieces are counted, which have their folio, which are done."""
+
+    pieces: list[Piece]
+    keys: list[str]
+    cache: PieceCache
+    counts: list[int | None]
+    results: dict[int, PieceResult] = field(default_factory=dict)
+    queued: set[int] = field(default_factory=set)
+    reported: set[int] = field(default_factory=set)  # pieces the progress display has
+    anchors: dict[int, dict[str, int]] = field(default_factory=dict)  # told with the count
+    front_key: str = ""
+    front_pages: int | None = None  # told by its worker once it is paginated
+    sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
+    sunk: int = 0
+
+    def flush(self, until: Callable[[], bool] = lambda: False) -> None:
+        """Hand the sink every piece whose predecessors it has had, or stop early once
+        `until()` says so (checked after each piece)."""
+        while self.sunk < len(self.pieces) and self.sunk in self.results:
+            if self.sink is not None:
+                self.sink(self.results[self.sunk])
+            self.sunk += 1
+            if until():
+                return
+
+    def folio(self, index: int) -> int | None:
+        """1 for the first piece; else the folio after the pieces before, once counted."""
+        before = self.counts[:index]
+        return None if None in before else 1 + sum(c for c in before if c is not None)
+
+    def ready(self) -> Iterator[Task]:
+        """Tasks that can go now; cache hits are taken on the way."""
+        for index, piece in enumerate(self.pieces):
+            if index in self.results or index in self.queued:
+                continue
+            folio = self.folio(index)
+            if self.counts[index] is not None and folio is None:
+                continue  # counted before; its folio is not known yet
+            if folio is not None and self.counts[index] is not None:
+                hit = self.cache.get(self.keys[index], folio)
+                if hit is not None:
+                    self.results[index] = hit
+                    continue
+            self.queued.add(index)
+            yield Task(index, piece, self.keys[index], folio)
+
+    def placed(self) -> bool:
+        """Whether every piece's anchors are known: the contents can be laid out."""
+        return all(i in self.results or i in self.anchors for i in range(len(self.pieces)))
+
+    def anchors_of(self, index: int) -> dict[str, int]:
+        return self.results[index].anchors if index in self.results else self.anchors[index]
+
+    def folios(self) -> list[int]:
+        return [self.folio(i) or 0 for i in range(len(self.pieces))]
+
+
+FrontMaker = Callable[[dict[str, int]], Piece]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Every main piece laid out, and the front matter's page count."""
+
+    front_pages: int
+    main: list[PieceResult]
+
+    @property
+    def page_count(self) -> int:
+        return self.front_pages + sum(piece.pages for piece in self.main)
+
+
+# Given a function that waits for the front matter's page count (see lay_out_book).
+Meanwhile = Callable[[Callable[[], Counted]], None]
+
+
+def lay_out_book(
+    job: LayoutJob,
+    main: list[Piece],
+    make_front: FrontMaker,
+    cache: PieceCache,
+    jobs: int,
+    progress: Progress,
+    sink: Callable[[PieceResult], None] | None = None,
+    spares: Spares | None = None,
+    meanwhile: Meanwhile | None = None,
+) -> LaidOutBook:
+    """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
+
+    `sink` is given each main piece as soon as it and those before it are done
+    (the join copies it into the book while the rest is laid out). `spares`:
+    workers started while the book loaded, taken first. `meanwhile(page_count)` is
+    called while a worker lays out the front matter, every other piece done: the
+    build makes what needs at most the page count and the main matter, which
+    `page_count()` waits for (not called when the front matter is laid out in this
+    process or cached)."""
+    keys = [_key(job, piece) for piece in main]
+    plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
+    progress.start(len(main) + 1)
+    words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
+    size = _pool_size(jobs, words, spares)
+    if size:
+        laid_out = _run_in_pool(job, plan, make_front, progress, size, spares, meanwhile)
+    else:
+        laid_out = _run_here(job, plan, make_front, progress)
+    plan.flush()
+    front = plan.results.pop(-1)
+    ordered = [plan.results[i] for i in range(len(main))]
+    warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
+    progress.finish()
+    folios = plan.folios()
+    entries = [(plan.front_key, 1), *zip(keys, folios, strict=True)]
+    return LaidOutBook(front, ordered, folios, warnings, laid_out, entries)
+
+
+def early_workers(manifest: Manifest, jobs: int, cache_dir: Path | None) -> int:
+    """Workers worth starting before the book is read (worker_pool.Spares): none for a
+    small book or a layout in one process; one when the cache has pieces already (a
+    rebuild lays out few); else one per job."""
+    if jobs < 2:
+        return 0
+    size = 0
+    for ref in manifest.essay_refs:
+        with suppress(OSError):  # a missing essay is reported when the book loads
+            size += (manifest.root / ref.path).stat().st_size
+    if size < POOL_FROM_WORDS * BYTES_PER_WORD:
+        return 0
+    return 1 if PieceCache.has_pieces(cache_dir) else jobs
+
+
+def _pool_size(jobs: int, words: int, spares: Spares | None) -> int:
+    """How many workers lay out (0: this process does). Below POOL_FROM_WORDS a worker
+    costs more than it saves, unless it was started while the book loaded: then it
+    has imported WeasyPrint already, and this process has not."""
+    if jobs < 2:
+        return 0
+    if words >= POOL_FROM_WORDS:
+        return jobs
+    return min(len(spares), jobs) if spares is not None else 0
+
+
+def _key(job: LayoutJob, piece: Piece) -> str:
+    """Everything that can change the piece's pages: the job (a frozen dataclass, whose
+    repr names every field), the piece's HTML, and WeasyPrint's version (key_of adds ours)."""
+    return key_of(weasyprint_version(), job, piece.html)
+
+
+def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | None:
+    """The front matter, once every piece is placed; None when the cache has it."""
+    folios = {
+        anchor: (plan.folio(i) or 0) + page
+        for i in range(len(plan.pieces))
+        for anchor, page in plan.anchors_of(i).items()
+    }
+    front = make_front(folios)
+    key = plan.front_key = _key(job, front)
+    hit = plan.cache.get(key, 1)
+    if hit is not None:
+        plan.results[-1] = hit
+        return None
+    return Task(-1, front, key, 1)
+
+
+# In this process.
+
+
+def _run_here(job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress) -> int:
+    # WeasyPrint is imported only by a build that lays out in its own process.
+    from make_book.render.weasy.patches.lean_import import weasyprint_imported
+
+    weasyprint_imported()
+    from make_book.render.pdf.layout.piece_layout import install_folio_hook
+
+    install_folio_hook()
+    laid_out = 0
+    while len(plan.results) < len(plan.pieces):
+        task = next(plan.ready(), None)  # one at a time: each settles the next folio
+        _advance_hits(plan, progress)
+        if task is None:
+            assert len(plan.results) == len(plan.pieces), "a piece with no folio, in order"
+            break
+        _finish(plan, task, _lay_out_here(job, plan, task), progress)
+        plan.flush()
+        laid_out += 1
+    front = _front_task(job, plan, make_front)
+    if front is not None:
+        _finish(plan, front, _lay_out_here(job, plan, front), progress)
+        laid_out += 1
+    else:
+        progress.advance(plan.results[-1].pages, laid_out=False)
+    return laid_out
+
+
+def _lay_out_here(job: LayoutJob, plan: _Plan, task: Task) -> PieceResult:
+    from make_book.render.pdf.layout.piece_layout import lay_out_piece
+
+    def ask(pages: int, _anchors: dict[str, int]) -> int:
+        if task.folio is None:
+            plan.counts[task.index] = pages
+            task.folio = plan.folio(task.index)
+        assert task.folio is not None, "pieces are laid out in page order"
+        return task.folio
+
+    out = plan.cache.pdf_path(task.key, task.folio)
+    return _laid_out(
+        task, lambda: lay_out_piece(job, task.piece.html, task.piece.borrowed, ask, out)
+    )
+
+
+def _laid_out(task: Task, lay_out: Callable[[], PieceResult]) -> PieceResult:
+    try:
+        return lay_out()
+    except RenderError:
+        raise
+    except Exception as error:  # WeasyPrint's own failure: name the piece it was laying out
+        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {error}") from error
+
+
+def _what(spec: PieceSpec) -> str:
+    return "the front matter" if spec.kind == "front" else f"'{spec.name}'"
+
+
+def _finish(plan: _Plan, task: Task, result: PieceResult, progress: Progress) -> None:
+    if task.index >= 0:
+        plan.counts[task.index] = result.pages
+    assert task.folio is not None
+    result.name = task.piece.spec.name
+    plan.results[task.index] = plan.cache.store(task.key, task.folio, result)
+    plan.queued.discard(task.index)
+    plan.reported.add(task.index)
+    progress.advance(result.pages)
+
+
+def _advance_hits(plan: _Plan, progress: Progress) -> None:
+    for index in sorted(set(plan.results) - plan.reported):
+        if index >= 0:
+            plan.reported.add(index)
+            progress.advance(plan.results[index].pages, laid_out=False)
+
+
+# In worker processes.
+
+
+def _run_in_pool(
+    job: LayoutJob,
+    plan: _Plan,
+    make_front: FrontMaker,
+    progress: Progress,
+    size: int,
+    spares: Spares | None,
+    meanwhile: Meanwhile | None,
+) -> int:
+    laid_out = 0
+    pending: list[Task] = []
+    front_sent = False
+    with workers(job, size, spares) as pool:
+        while True:
+            pending += plan.ready()
+            _advance_hits(plan, progress)
+            # The contents go as soon as every piece is paginated, while the last are drawn.
+            if not front_sent and plan.placed():
+                front = _front_task(job, plan, make_front)
+                if front is None:
+                    progress.advance(plan.results[-1].pages, laid_out=False)
+                pending += [front] if front is not None else []
+                front_sent = True
+            pending.sort(key=lambda t: (t.index < 0, t.index))  # page order, front last
+            free = pool.free()
+            for worker, task in zip(free, pending, strict=False):
+                worker.send(task, plan.cache.pdf_path(task.key, task.folio))
+            del pending[: len(free)]
+            if front_sent and not pending:
+                pool.retire_idle()  # nothing is left for them: their memory goes now
+            busy = pool.busy()
+            if not busy and not pending:
+                break
+            # The join copies pieces while the workers lay out, until one has news.
+            plan.flush(until=partial(pool.has_news, busy))
+            for worker in pool.ready(busy):
+                laid_out += _handle(worker, worker.receive(), plan, progress)
+            _answer_folios(plan, pool.workers)
+            pool.recycle(wanted=len(pool.busy()) + len(pending) + (not front_sent))
+            if meanwhile is not None and front_sent and _only_front_left(plan, pool, pending):
+                plan.flush()
+                # A worker whose last piece was just done goes before the build's memory grows.
+                pool.retire_idle()
+                meanwhile(partial(_front_counted, plan, pool, progress))
+                meanwhile = None
+    return laid_out
+
+
+def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
+    """Whether every main piece is done, and the front matter is too or is laid out."""
+    return (
+        not pending
+        and all(list(w.tasks) == [-1] for w in pool.busy())
+        and all(i in plan.results for i in range(len(plan.pieces)))
+    )
+
+
+def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> Counted:
+    """The main matter and the front matter's count, once it is paginated (waiting)."""
+    while plan.front_pages is None and -1 not in plan.results:
+        for worker in pool.ready(pool.busy()):
+            _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
+    pages = plan.front_pages if plan.front_pages is not None else plan.results[-1].pages
+    return Counted(pages, [plan.results[i] for i in range(len(plan.pieces))])
+
+
+def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:
+    kind, index = message[0], message[1]
+    task = worker.tasks[index]
+    if kind == "count":
+        if index < 0:
+            plan.front_pages = message[2]
+        elif task.folio is None:
+            plan.counts[index], plan.anchors[index] = message[2], message[3]
+            worker.waiting.add(index)
+        return 0
+    if kind == "failed":
+        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")
+    task.folio = task.folio or plan.folio(index)
+    del worker.tasks[index]
+    worker.held_mb = message[3]
+    _finish(plan, task, message[2], progress)
+    return 1
+
+
+def _answer_folios(plan: _Plan, workers: list[Worker]) -> None:
+    for worker in workers:
+        for index in sorted(worker.waiting):
+            folio = plan.folio(index)
+            if folio is None:
+                break  # a piece before it is not counted yet; later ones wait too
+            worker.tasks[index].folio = folio
+            worker.waiting.discard(index)
+            worker.conn.send(("folio", index, folio))

@@ -1,0 +1,128 @@
+"""A layout worker: a process of its own that lays out the pieces it is sent.
+
+Started by worker_pool.py as `python -c …` with one end of a socket pair, rather
+than through multiprocessing: it imports only what laying out needs (not the
+whole command line, as a spawned child re-importing `__main__` does), and no
+resource-tracker process comes with it. Messages are pickled (multiprocessing's
+Connection): first the LayoutJob, then ("lay", …) per piece and ("folio", …) for
+each piece that asked for its first folio, None to stop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import queue
+import resource
+import sys
+import threading
+from contextlib import suppress
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from make_book.render.pdf.layout.protocol import LayoutJob
+
+# What `python -c` runs: the parent's import path first, then `main`.
+BOOT = (
+    "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
+    "from make_book.render.pdf.layout.worker import main; main(int(sys.argv[1]))"
+)
+
+
+def command(fd: int) -> list[str]:
+    """The command line of a worker talking over file descriptor `fd`."""
+    return [sys.executable, "-c", BOOT, str(fd), json.dumps(sys.path)]
+
+
+def main(fd: int) -> None:
+    """Lay out each piece sent until told to stop (None)."""
+    # WeasyPrint is imported here, not by the build that imports this module for `command`,
+    # and without the fontTools modules it seldom uses (lean_import.py).
+    from make_book.render.weasy.patches.lean_import import weasyprint_imported
+
+    weasyprint_imported()
+    from make_book.render.pdf.layout.piece_layout import install_folio_hook
+
+    conn = Connection(fd)
+    install_folio_hook()
+    # The build went away (failed, interrupted or killed): stop without a word.
+    with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        server = _Server(conn, conn.recv())
+        while (message := conn.recv()) is not None:
+            server.take(message)
+    # Told to stop, the worker has no piece left: each was written before it was said
+    # done. Skip the interpreter's teardown of WeasyPrint's objects (0.1 s or more).
+    sys.stdout.flush()
+    os._exit(0)
+
+
+class _Server:
+    """Each piece in a thread of its own, one running at a time.
+
+    A piece waits for its first folio once it is paginated, until every piece
+    before it is counted; meanwhile the pool may send this worker the next piece,
+    which runs while the first waits (`running` passes between them only there,
+    so WeasyPrint is never entered by two threads at once)."""
+
+    def __init__(self, conn: Connection, job: LayoutJob) -> None:
+        self.conn, self.job = conn, job
+        self.sending, self.running = threading.Lock(), threading.Lock()
+        self.folios: dict[int, queue.SimpleQueue[int]] = {}
+
+    def take(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "folio":
+            self.folios[message[1]].put(message[2])
+            return
+        self.folios[message[1]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, args=message[1:], daemon=True).start()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self.sending, suppress(BrokenPipeError, ConnectionResetError):
+            self.conn.send(message)
+
+    def _serve(
+        self, index: int, html: str, borrowed: tuple[str, ...], out: Path, folio: int | None
+    ) -> None:
+        from make_book.render.pdf.layout.piece_layout import lay_out_piece
+
+        def ask(pages: int, anchors: dict[str, int]) -> int:
+            self.send(("count", index, pages, anchors))  # the build may act on it at once
+            if folio is not None:
+                return folio
+            self.running.release()  # the next piece may run while this one waits
+            try:
+                return self.folios[index].get()
+            finally:
+                self.running.acquire()
+
+        try:
+            with self.running:  # measured here, before another piece runs
+                result = lay_out_piece(self.job, html, borrowed, ask, out)
+                _give_back_free_memory()
+                held = memory_held_mb()
+        except Exception as error:  # reported to the build, which names the piece
+            self.send(("failed", index, f"{type(error).__name__}: {error}"))
+            return
+        finally:
+            del self.folios[index]
+        self.send(("done", index, result, held))
+
+
+def _give_back_free_memory() -> None:
+    """Return the heap's free pages to the system once a piece is written: what a piece
+    freed otherwise stays counted in the worker's memory (about 4 MB a worker)."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+            ctypes.CDLL(None).malloc_trim(0)
+
+
+def memory_held_mb() -> float:
+    """This process's resident memory now, between pieces, in MB: what it keeps, which
+    the pool replaces it for if it grows. (Its peak is a piece's own size: a new worker
+    would reach it again.) The peak so far where /proc is missing."""
+    with suppress(OSError), open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / (1 << 20)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)  # bytes there, KB here

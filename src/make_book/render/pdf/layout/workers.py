@@ -1,0 +1,194 @@
+"""The layout workers, seen from the build: starting, feeding, replacing and stopping them.
+
+Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
+worker, and one whose memory held between pieces passes `WORKER_MEMORY_MB` is replaced,
+so that memory stays bounded however long the book. Which piece goes where is
+layout_pool.py's.
+
+A worker is started before its job is known, so a big book's workers can be started
+while its essays are still read (`Spares`): importing WeasyPrint takes about a
+second of a core, which the build's own process spends reading.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.connection
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from make_book.errors import RenderError
+from make_book.render.pdf.layout.pieces import Piece
+from make_book.render.pdf.layout.protocol import LayoutJob
+from make_book.render.pdf.layout.worker import command as worker_command
+
+# What a worker holds between pieces (WeasyPrint without the fontTools it seldom uses,
+# fonts, caches) comes to about 50 MB after its first piece and 75 MB after ten, then
+# stays there: on the stress book, 74-78 MB through 45 pieces a worker, once Pango's
+# attribute lists are freed (attr_lists.py; before, it grew by 0.3-0.5 MB a piece).
+# One that grows past this anyway is replaced after its piece, when a piece is left
+# for it. (A worker's peak is its biggest piece's size, which a new worker reaches too.)
+WORKER_MEMORY_MB = 120
+# glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
+# threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
+# (the stress book's peak: 280 MB with it, 302 MB without).
+WORKER_HEAPS = {"MALLOC_ARENA_MAX": "1"}
+IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out meanwhile
+
+
+@dataclass
+class Task:
+    """A piece to lay out: its place in the book, its cache key, and its first folio."""
+
+    index: int  # -1: the front matter
+    piece: Piece
+    key: str
+    folio: int | None  # None: known once the pieces before it are counted
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    conn: Connection
+    held_mb: float = 0.0  # resident memory after its last piece
+    tasks: dict[int, Task] = field(default_factory=dict)  # sent, not done yet
+    waiting: set[int] = field(default_factory=set)  # of those, counted and given no folio
+    has_job: bool = False
+
+    @property
+    def free(self) -> bool:
+        """Whether it can take a piece: it has none, or its pieces only wait (worker.py)."""
+        return not self.tasks or (len(self.tasks) < IN_FLIGHT and self.waiting == set(self.tasks))
+
+    def send(self, task: Task, out: Path) -> None:
+        self.tasks[task.index] = task
+        self.conn.send(("lay", task.index, task.piece.html, task.piece.borrowed, out, task.folio))
+
+    def receive(self) -> tuple[Any, ...]:
+        try:
+            message: tuple[Any, ...] = self.conn.recv()
+        except (EOFError, ConnectionResetError):
+            code = self.process.poll()
+            raise RenderError(f"pdf: a layout worker stopped (exit code {code})") from None
+        return message
+
+
+def spawn() -> Worker:
+    """A worker process, importing WeasyPrint until it is sent its job."""
+    ours, theirs = socket.socketpair()
+    with theirs:
+        process = subprocess.Popen(
+            worker_command(theirs.fileno()),
+            pass_fds=[theirs.fileno()],
+            env={**os.environ, **WORKER_HEAPS},
+        )
+    return Worker(process, Connection(ours.detach()))
+
+
+class Spares:
+    """Workers started before the book is loaded; the first pool takes them, and those
+    left are stopped with the build (`with Spares(n) as spares:`)."""
+
+    def __init__(self, count: int) -> None:
+        self.workers = [spawn() for _ in range(count)]
+
+    def take(self, count: int) -> list[Worker]:
+        taken, self.workers = self.workers[:count], self.workers[count:]
+        return taken
+
+    def __len__(self) -> int:
+        return len(self.workers)
+
+    def __enter__(self) -> Spares:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self.take(len(self.workers)):
+            stop(worker)
+
+
+class Pool:
+    def __init__(self, job: LayoutJob, size: int, spares: Spares | None = None) -> None:
+        self.job, self.size = job, size
+        taken = spares.take(size) if spares is not None else []
+        self.workers = [*taken, *(spawn() for _ in range(size - len(taken)))]
+        for worker in self.workers:
+            self._give_job(worker)
+
+    def _give_job(self, worker: Worker) -> None:
+        worker.conn.send(self.job)
+        worker.has_job = True
+
+    def idle(self) -> list[Worker]:
+        return [w for w in self.workers if not w.tasks]
+
+    def busy(self) -> list[Worker]:
+        return [w for w in self.workers if w.tasks]
+
+    def free(self) -> list[Worker]:
+        """Workers that can take a piece, the idle ones first."""
+        return sorted((w for w in self.workers if w.free), key=lambda w: len(w.tasks))
+
+    def ready(self, busy: list[Worker]) -> list[Worker]:
+        """The workers that have said something, once one has (waiting until then)."""
+        conns = multiprocessing.connection.wait([w.conn for w in busy])
+        return [w for w in busy if w.conn in conns]
+
+    def has_news(self, busy: list[Worker]) -> bool:
+        """Whether a worker has said something (not waiting)."""
+        return bool(multiprocessing.connection.wait([w.conn for w in busy], timeout=0))
+
+    def recycle(self, wanted: int) -> None:
+        """Stop the idle workers whose memory has grown past the limit, and start new
+        ones while fewer than `wanted` are left: one with no piece to come would cost
+        a second of a core to start, and its memory."""
+        spent = [w for w in self.workers if not w.tasks and w.held_mb > WORKER_MEMORY_MB]
+        for worker in spent:
+            stop(worker)
+        self.workers = [w for w in self.workers if w not in spent]
+        while len(self.workers) < min(wanted, self.size):
+            self.workers.append(spawn())
+            self._give_job(self.workers[-1])
+
+    def retire_idle(self) -> None:
+        for worker in self.idle():
+            stop(worker)
+        self.workers = [w for w in self.workers if w.tasks]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            stop(worker)
+
+
+def stop(worker: Worker) -> None:
+    """Tell a worker to stop and wait for it; one never given a job has nothing to
+    finish (it may still be importing): it is ended at once."""
+    if not worker.has_job:
+        worker.process.kill()
+    with suppress(OSError):
+        worker.conn.send(None)
+    try:
+        worker.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait()
+    worker.conn.close()
+
+
+@contextmanager
+def workers(job: LayoutJob, size: int, spares: Spares | None = None) -> Iterator[Pool]:
+    pool = Pool(job, size, spares)
+    try:
+        yield pool
+    except BaseException:
+        for worker in pool.workers:  # a failure or Ctrl-C: do not wait for their pieces
+            worker.process.kill()
+        raise
+    finally:
+        pool.close()

@@ -1,0 +1,113 @@
+"""What every WeasyPrint layout in make-book shares: the bundled face, one font
+configuration per process, reproducible font subsets, and WeasyPrint's warnings
+routed to make-book's logger."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from make_book.model import Book
+from make_book.render.weasy.urls import FONTS_URL
+
+if TYPE_CHECKING:
+    # WeasyPrint is imported where a layout needs it, not with this module: the
+    # build's own process imports it for the CSS and logging and stays small.
+    from weasyprint.text.fonts import FontConfiguration
+
+# The bundled face: (file, weight, style). Licence: fonts/LICENSE-Libertine.txt (OFL).
+BOOK_FONT = "Book Serif"
+FACES = (
+    ("LinLibertine_R.otf", 400, "normal"),
+    ("LinLibertine_RI.otf", 400, "italic"),
+    ("LinLibertine_RB.otf", 700, "normal"),
+    ("LinLibertine_RBI.otf", 700, "italic"),
+)
+FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek polytonic, CJK…)
+
+
+def font_faces_css() -> str:
+    """@font-face rules that load the bundled face through the fetcher's font root."""
+    return "".join(
+        f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{FONTS_URL}{f}");'
+        f" font-weight: {w}; font-style: {s} }}\n"
+        for f, w, s in FACES
+    )
+
+
+_FONT_CONFIG: FontConfiguration | None = None
+
+
+def font_config() -> FontConfiguration:
+    """One FontConfiguration per process: loading @font-face files is the slow part."""
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        # Imported here, by the process that lays out (see the TYPE_CHECKING import).
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
+        # Dropped before the interpreter's teardown, whose cleared modules its __del__ needs.
+        atexit.register(_forget_font_config)
+    return _FONT_CONFIG
+
+
+def _forget_font_config() -> None:
+    global _FONT_CONFIG
+    _FONT_CONFIG = None
+
+
+@contextlib.contextmanager
+def source_date(book: Book) -> Iterator[None]:
+    """fontTools stamps the clock into subset fonts unless SOURCE_DATE_EPOCH is set."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(book.meta.modified_time.timestamp()))
+    try:
+        yield
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+
+
+class captured_weasyprint_log:  # noqa: N801 - used like a function: `with captured_…():`
+    """Route WeasyPrint's CSS and layout warnings to make-book's logger."""
+
+    def __init__(self, label: str = "pdf") -> None:
+        self.label = label
+
+    def __enter__(self) -> None:
+        self.handler = _Forward(self.label)
+        logger = logging.getLogger("weasyprint")
+        # Nested (the cover is made while the PDF is finished): the inner label alone.
+        self.outer = [h for h in logger.handlers if isinstance(h, _Forward)]
+        for handler in self.outer:
+            logger.removeHandler(handler)
+        self.propagate = logger.propagate
+        logger.addHandler(self.handler)
+        logger.propagate = False
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger("weasyprint")
+        logger.removeHandler(self.handler)
+        for handler in self.outer:
+            logger.addHandler(handler)
+        logger.propagate = self.propagate
+
+
+class _Forward(logging.Handler):
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if worth_saying(record):
+            logging.getLogger("make_book").warning("%s: %s", self.label, record.getMessage())
+
+
+def worth_saying(record: logging.LogRecord) -> bool:
+    """A warning of WeasyPrint's the author can act on (not its fontTools fallback note)."""
+    return record.levelno >= logging.WARNING and "HarfBuzz-Subset" not in record.getMessage()

@@ -1,0 +1,1 @@
+"""The web edition: a contents page and one page per text, no JavaScript."""
