@@ -53,12 +53,12 @@ LAYOUT = """\
 import sys
 from pathlib import Path
 from make_book.build.driver import load
-from make_book.render.pdf.renderer import renderer as pdf
+from make_book.render.pdf import page_css, reference
 from make_book.profiles import PROFILES
 manifest, book = load(Path(sys.argv[1]))
 profile = PROFILES["screen"]
-settings = pdf.print_settings(manifest.pdf, profile, 0)
-document = pdf.layout(book, settings, profile)
+settings = page_css.print_settings(manifest.pdf, profile, 0)
+document = reference.layout(book, settings, profile)
 document.write_pdf(sys.argv[2])
 """
 

@@ -32,7 +32,7 @@ from pypdf import PdfReader
 from helpers import BookCopy, assert_epubcheck_clean, copy_book, epubcheck
 from make_book.cli import main
 from make_book.render.cover.wrap import cover_geometry, wrap_html
-from make_book.render.pdf.renderer import print_html
+from make_book.render.pdf.reference import print_html
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
 from make_book.source import markup
 from make_book.source.assemble import assemble

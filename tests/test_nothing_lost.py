@@ -10,6 +10,7 @@ build is stopped, each output must be, byte for byte, the old one or the new one
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
@@ -116,13 +117,24 @@ def signal_when(
     the process to end: (whether the signal came before the build ended, its stderr)."""
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
-        if any(fnmatch.fnmatch(name, pattern) for name in os.listdir(dist)):
+        if any(fnmatch.fnmatch(name, pattern) for name in _names_being_written(dist)):
             process.send_signal(signum)
             break
         time.sleep(0.001)
     mid_build = process.poll() is None
     _, stderr = process.communicate(timeout=60)
     return mid_build, stderr
+
+
+def _names_being_written(dist: Path) -> list[str]:
+    """The entries of dist/, and of the folders outputs wait in until the PDF is written."""
+    names = []
+    for name in os.listdir(dist):
+        names.append(name)
+        if name.startswith(".make-book-staging-"):
+            with contextlib.suppress(OSError):  # published or removed meanwhile
+                names += os.listdir(dist / name)
+    return names
 
 
 # What a folder holds.

@@ -20,7 +20,7 @@ from helpers import (
 from make_book.build.driver import build, load
 from make_book.model import Book
 from make_book.pagemap import PageStart, block_words, body_blocks
-from make_book.render.base import PrintFacts, RenderContext
+from make_book.render.base import PrintPages, RenderContext
 from make_book.render.epub.pagelist import mark_pages, page_ids
 from make_book.render.epub.renderer import EpubRenderer
 from make_book.xhtml import parse_fragment
@@ -329,8 +329,8 @@ def test_package_names_the_page_source(
 
 def test_without_page_starts_there_is_no_page_list(tmp_path: Path, book_copy: BookCopy) -> None:
     manifest, book = load(book_copy("sample"))
-    facts = PrintFacts(page_count=0, page_starts=[])  # a print edition with nothing to cite
-    EpubRenderer().render(book, RenderContext(manifest=manifest, out_dir=tmp_path, facts=facts))
+    pages = PrintPages("screen", page_count=0, starts=(), source="")  # nothing to cite
+    EpubRenderer().render(book, RenderContext(manifest=manifest, out_dir=tmp_path), pages)
     epub = Epub(tmp_path / "book.epub")
     nav = epub.document("nav.xhtml")
     assert not nav.xpath("//xhtml:nav[@epub:type='page-list']", namespaces=NS)

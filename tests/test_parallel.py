@@ -27,13 +27,13 @@ from make_book.build.driver import load, run_build
 from make_book.errors import RenderError
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
-from make_book.render.base import LayoutOptions, PrintFacts, RenderContext
-from make_book.render.epub.renderer import renderer as epub
+from make_book.render.base import LayoutOptions, RenderContext
+from make_book.render.epub import package as epub
+from make_book.render.pdf import page_css, print_layout, reference
 from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool as layout_pool
 from make_book.render.pdf.layout import workers as worker_pool
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
-from make_book.render.pdf.renderer import renderer as pdf
 from make_book.render.weasy.session import source_date
 
 
@@ -41,9 +41,9 @@ def one_document_pdf(manifest: Path, out: Path) -> Path:
     """The book laid out as one WeasyPrint document, as make-book did before pieces."""
     config, book = load(manifest)
     profile = PROFILES[config.pdf.profile]
-    settings = pdf.print_settings(config.pdf, profile, 0)
+    settings = page_css.print_settings(config.pdf, profile, 0)
     with source_date(book):
-        pdf.layout(book, settings, profile).write_pdf(out)
+        reference.layout(book, settings, profile).write_pdf(out)
     return out
 
 
@@ -147,7 +147,7 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
 ) -> None:
     """The front matter goes last, to one worker: this process makes the web edition
     meanwhile, then, once the page count is known, the cover and the EPUB's essay pages.
-    The files are the ones a layout in one process makes after the PDF."""
+    The files are the ones a layout in one process makes, on the same schedule."""
     manifest = book_copy("mixed")
     formats = ["pdf", "cover", "epub", "html"]
     run_build(manifest, tmp_path / "here", formats, layout=LayoutOptions(jobs=1))
@@ -155,17 +155,23 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     make_page = epub._Pages._essay
 
     def counted(pages: Any, essay: Any, matter: str) -> bytes:
-        made.append((essay.slug, bool(facts[0].page_starts)))
+        made.append((essay.slug, not drafting))
         return make_page(pages, essay, matter)
 
-    facts: list[PrintFacts] = []
-    prepare = epub.EpubRenderer.prepare
+    drafting: list[bool] = []  # one entry while the EPUB drafts its pages
+    draft_documents = epub.draft_documents
+
+    def drafted(*args: Any) -> Any:
+        drafting.append(True)
+        try:
+            return draft_documents(*args)
+        finally:
+            drafting.pop()
+            drafts.append(args[2])
+
+    drafts: list[Any] = []
     monkeypatch.setattr(epub._Pages, "_essay", counted)
-    monkeypatch.setattr(
-        epub.EpubRenderer,
-        "prepare",
-        lambda self, book, ctx: (facts.append(ctx.facts), prepare(self, book, ctx))[1],
-    )
+    monkeypatch.setattr(epub, "draft_documents", drafted)
     pooled = run_build(manifest, tmp_path / "pool", formats, layout=in_pool)
     assert [b.format for b in pooled.built] == formats
     for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
@@ -175,11 +181,13 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
         return (tmp_path / folder / name).stat().st_mtime_ns
 
     for early in ("cover.pdf", "html/index.html"):
-        assert written("pool", early) < written("pool", "book.pdf") < written("pool", "book.epub")
-        assert written("here", early) > written("here", "book.pdf")
+        for folder in ("pool", "here"):
+            assert (
+                written(folder, early) < written(folder, "book.pdf") < written(folder, "book.epub")
+            )
     # Each essay's EPUB page made once, before the front matter's page starts were known.
     _config, book = load(manifest)
-    assert len(facts) == 1
+    assert len(drafts) == 1 and not drafts[0].complete
     ahead = [(e.slug, False) for e in book.essays + book.back]
     assert sorted(made) == sorted(ahead + [(e.slug, True) for e in book.front])
 
@@ -197,7 +205,7 @@ def test_a_pdf_that_fails_publishes_nothing_made_meanwhile(
     def fails(*_args: Any, **_kwargs: Any) -> None:
         raise RenderError("pdf (screen profile) fails its preflight: as this test wants")
 
-    monkeypatch.setattr(pdf, "preflight_or_fail", fails)
+    monkeypatch.setattr(print_layout, "preflight_or_fail", fails)
     with pytest.raises(RenderError, match="as this test wants"):
         run_build(manifest, out, ["pdf", "cover", "epub", "html"], layout=in_pool)
     assert sorted(p.name for p in out.iterdir()) == ["cover.pdf"]
@@ -210,17 +218,17 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
 ) -> None:
     """KDP's gutter grows with the page count: a count that wants another gutter than
     the round was laid out with means another round, so nothing is made meanwhile."""
-    loaded, _book = load(book_copy("mixed"))
+    loaded, book = load(book_copy("mixed"))
     manifest = replace(loaded, pdf=replace(loaded.pdf, margin_inside=0.5))
     kdp = PROFILES["kdp"]
-    chosen = pdf.print_settings(manifest.pdf, kdp, pages=0)
+    chosen = page_css.print_settings(manifest.pdf, kdp, pages=0)
     if pages > 150:
-        assert pdf.print_settings(manifest.pdf, kdp, made) != chosen
-    given: list[int | None] = []
-    ctx = RenderContext(manifest, tmp_path, "kdp", meanwhile=lambda count: given.append(count()))
-    pdf._meanwhile(ctx, kdp, chosen, lambda: layout_pool.Counted(front_pages=pages, main=[]))
-    final = made if pages <= 150 else None
-    assert given == [final] and ctx.facts.page_count == final
+        assert page_css.print_settings(manifest.pdf, kdp, made) != chosen
+    ctx = RenderContext(manifest, tmp_path, "kdp")
+    with print_layout.PrintLayout(book, ctx, write=False) as layout:
+        counted = layout._final_count(layout_pool.Counted(front_pages=pages, main=[]), chosen)
+    given = counted.page_count if counted is not None else None
+    assert given == (made if pages <= 150 else None)
 
 
 def test_workers_replaced_after_each_piece_give_the_same_bytes(
@@ -251,7 +259,7 @@ def test_workers_replaced_after_each_piece_give_the_same_bytes(
 
 
 def job_and_pieces(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
-    """What `pdf.lay_out` hands the pool for this book: the LayoutJob and the main pieces."""
+    """What `print_layout.lay_out` hands the pool for this book: the job and the main pieces."""
     config, book = load(manifest)
     profile = PROFILES[config.pdf.profile]
     handed: dict[str, Any] = {}
@@ -260,10 +268,10 @@ def job_and_pieces(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
         handed.update(job=job, main=main)
         raise StopIteration
 
-    monkeypatch.setattr(pdf, "lay_out_book", take)
+    monkeypatch.setattr(print_layout, "lay_out_book", take)
     with pytest.raises(StopIteration):
-        settings = pdf.print_settings(config.pdf, profile, 0)
-        pdf.lay_out(book, settings, profile, LayoutOptions(jobs=1), PieceCache(None))
+        settings = page_css.print_settings(config.pdf, profile, 0)
+        print_layout.lay_out(book, settings, profile, LayoutOptions(jobs=1), PieceCache(None))
     return handed["job"], handed["main"]
 
 

@@ -18,7 +18,7 @@ from helpers import BookCopy
 from make_book.build.driver import build
 from make_book.preflight.checks import preflight
 from make_book.profiles import KDP_GUTTER, PROFILES
-from make_book.render.pdf.renderer import print_settings
+from make_book.render.pdf.page_css import print_settings
 from make_book.source.manifest_types import PdfSettings
 
 PT = 72.0

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from helpers import BookCopy, text_matrix
 from make_book.build.driver import build, load
-from make_book.render.base import PrintFacts, RenderContext
+from make_book.render.base import PrintPages, RenderContext
 from make_book.render.cover.wrap import (
     Box,
     CoverGeometry,
@@ -158,15 +158,19 @@ class Placed:
     dy: float
 
 
+def counted(pages: int, profile: str) -> PrintPages:
+    """What the print layout tells the cover: an interior of `pages` pages."""
+    return PrintPages(profile, page_count=pages, starts=(), source="", complete=False)
+
+
 def render_cover(
     manifest_path: Path, out: Path, pages: int, profile: str = "kdp", **changes: object
 ) -> Cover:
     """The cover for `pages` interior pages, with manifest fields replaced by `changes`."""
     manifest, book = load(manifest_path)
     manifest = replace(manifest, **changes)  # type: ignore[arg-type]
-    facts = PrintFacts(page_count=pages)
-    ctx = RenderContext(manifest=manifest, out_dir=out, profile_name=profile, facts=facts)
-    path = WrapCoverRenderer().render(book, ctx)
+    ctx = RenderContext(manifest=manifest, out_dir=out, profile_name=profile)
+    path = WrapCoverRenderer().render(book, ctx, counted(pages, profile)).path
     return Cover(path, PdfReader(path), cover_geometry(manifest.pdf, pages + pages % 2))
 
 
@@ -333,8 +337,8 @@ def test_long_title_is_shortened_on_the_spine(
     title = "The Uses of Disenchantment: Endings, Fairy Tales and the Independent Film"
     new_meta = replace(book.meta, title=title, title_html=title)
     book = replace(book, meta=new_meta)
-    ctx = RenderContext(manifest, tmp_path, "kdp", PrintFacts(page_count=300))
-    path = WrapCoverRenderer().render(book, ctx)
+    ctx = RenderContext(manifest, tmp_path, "kdp")
+    path = WrapCoverRenderer().render(book, ctx, counted(300, "kdp")).path
     cover = Cover(path, PdfReader(path), cover_geometry(manifest.pdf, 300))
     spine = cover.text_in(cover.geometry.spine)
     assert "THE USES OF DISENCHANTMENT" in spine and "ENDINGS" not in spine
@@ -368,12 +372,10 @@ def test_two_builds_are_byte_identical(session_book: BookCopy, tmp_path: Path) -
 def test_a_cover_alone_lays_out_the_interior_for_its_page_count(
     session_book: BookCopy, tmp_path: Path
 ) -> None:
-    manifest, book = load(session_book("sample"))
-    alone = RenderContext(manifest=manifest, out_dir=tmp_path / "alone", profile_name="kdp")
-    WrapCoverRenderer().render(book, alone)
+    alone = build(session_book("sample"), tmp_path / "alone", ["cover"], ["kdp"])
     both = tmp_path / "both"
     built = build(session_book("sample"), both, ["pdf", "cover"], ["kdp"])
-    assert alone.facts.page_count == 24  # 21 pages, padded to KDP's minimum
+    assert alone[0].note == built[1].note  # 21 pages, padded to KDP's minimum: 24
     assert (tmp_path / "alone" / "cover-kdp.pdf").read_bytes() == (
         both / "cover-kdp.pdf"
     ).read_bytes()

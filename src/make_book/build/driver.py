@@ -1,22 +1,30 @@
-"""The build driver: manifest -> Book -> each selected renderer."""
+"""The build driver: manifest -> Book -> each selected renderer.
+
+Loads the manifest, reads the book (starting a big book's layout workers meanwhile),
+then hands the steps, one per output and profile, to schedule.py, which runs them
+in order around the print layouts they need.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from make_book.build.schedule import Built, Schedule, Step
 from make_book.build.warnings_log import collected_warnings
 from make_book.cache.memo import ConversionMemo
-from make_book.errors import BookError, RenderError, StrictError
+from make_book.errors import StrictError
 from make_book.model import Book
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import claim_output_folder
 from make_book.publish.staging import staged
 from make_book.render.base import LayoutOptions, RenderContext, Renderer
+from make_book.render.cover.renderer import WrapCoverRenderer
+from make_book.render.epub.renderer import EpubRenderer
 from make_book.render.pdf.layout.pool import early_workers
 from make_book.render.pdf.renderer import PdfRenderer
 from make_book.render.web.renderer import WebRenderer, download_names
@@ -25,50 +33,15 @@ from make_book.source.lint import lint
 from make_book.source.manifest import load_manifest
 from make_book.source.manifest_types import Manifest
 
-
-def _wrap_cover() -> Renderer:
-    """The wrap cover's renderer, imported when a cover is made: it lays the sheet out
-    with WeasyPrint in this process, which otherwise stays small while workers lay out."""
-    from make_book.render.weasy.patches.lean_import import weasyprint_imported
-
-    weasyprint_imported()  # the quicker way (lean_import.py), before wrap.py imports it
-    from make_book.render.cover.wrap import WrapCoverRenderer
-
-    return WrapCoverRenderer()
-
-
-def _epub() -> Renderer:
-    """The EPUB's renderer, imported when the PDF is done: ebooklib stays out of the
-    process while the workers lay out, when the build's memory peaks."""
-    from make_book.render.epub.renderer import EpubRenderer
-
-    return EpubRenderer()
-
-
-# In build order: the PDF first, since the cover and the EPUB's page-list use its pages.
-# Each makes its renderer: RENDERERS[name]().render(book, ctx).
-RENDERERS: dict[str, Callable[[], Renderer]] = {
+# Every output format, in build order (outputs per print profile first). What each
+# needs from the print layout is its class's declaration (render/base.py).
+RENDERERS: dict[str, type[Renderer]] = {
     "pdf": PdfRenderer,
-    "cover": _wrap_cover,
-    "epub": _epub,
+    "cover": WrapCoverRenderer,
+    "epub": EpubRenderer,
     "html": WebRenderer,
 }
-PER_PROFILE = ("pdf", "cover")
-NEEDS_COUNT = ("cover",)  # needs only the page count of its profile's PDF
-NEEDS_NOTHING = ("html",)  # needs nothing from the print layout
-PREPARED = ("epub",)  # made in part once the count and the main matter are known
 log = logging.getLogger("make_book")
-
-
-@dataclass(frozen=True)
-class Built:
-    """One output that was written, and how long it took."""
-
-    format: str
-    path: Path
-    seconds: float
-    profile: str = ""
-    note: str = ""  # e.g. the cover's dimensions
 
 
 def load(manifest_path: Path, memo: ConversionMemo | None = None) -> tuple[Manifest, Book]:
@@ -129,7 +102,7 @@ def run_build(
     with collected_warnings() as warnings, ExitStack() as workers:
         memo = ConversionMemo(layout.cache_dir)
         manifest = load_manifest(manifest_path)
-        if any(name in PER_PROFILE for name in formats):
+        if any(_per(name) for name in formats):
             layout = workers.enter_context(_early_workers(manifest, layout))
         book = _read(manifest, memo)
         _stop_if_strict(strict, warnings)
@@ -138,26 +111,42 @@ def run_build(
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)
             names = list(profiles or [manifest.pdf.profile])
-            # Known before any is made: the web edition may be made before the others.
-            downloads = _downloads(out_dir, formats, names, manifest.pdf.profile)
-            contexts = [
-                RenderContext(manifest, folder, name, layout=layout, downloads=downloads)
-                for name in names
-            ]
-            # The EPUB's page-list cites the book's own print edition, whichever profiles
-            # this run builds, so the EPUB does not depend on the command line.
-            edition = next(
-                (c for c in contexts if c.profile.name == manifest.pdf.profile),
-                RenderContext(manifest, folder, layout=layout, downloads=downloads),
-            )
-            steps = [(n, ctx) for ctx in contexts for n in formats if n in PER_PROFILE]
-            steps += [(n, edition) for n in formats if n not in PER_PROFILE]
-            run.built = _Steps(book, steps).run()
+            contexts, steps = _steps(manifest, out_dir, folder, formats, names, layout)
+            schedule = Schedule(book, steps)
+            run.built = schedule.run()
             _stop_if_strict(strict, warnings)
     run.built = [replace(b, path=out_dir / b.path.relative_to(folder)) for b in run.built]
-    run.page_counts = {c.profile.name: c.facts.page_count for c in contexts if c.facts.page_count}
+    profiles_built = {c.profile.name for c in contexts}
+    run.page_counts = {k: v for k, v in schedule.page_counts.items() if k in profiles_built}
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _steps(
+    manifest: Manifest,
+    out_dir: Path,
+    folder: Path,
+    formats: Sequence[str],
+    profiles: list[str],
+    layout: LayoutOptions,
+) -> tuple[list[RenderContext], list[Step]]:
+    """One context per print profile, and the steps: the outputs per profile first,
+    each for every profile, then the others, for the book's own profile."""
+    # Known before any is made: the web edition may be made before the others.
+    downloads = _downloads(out_dir, formats, profiles, manifest.pdf.profile)
+    contexts = [
+        RenderContext(manifest, folder, name, layout=layout, downloads=downloads)
+        for name in profiles
+    ]
+    # The EPUB's page-list cites the book's own print edition, whichever profiles
+    # this run builds, so the EPUB does not depend on the command line.
+    edition = next(
+        (c for c in contexts if c.profile.name == manifest.pdf.profile),
+        RenderContext(manifest, folder, layout=layout, downloads=downloads),
+    )
+    steps = [Step(RENDERERS[n](), ctx) for ctx in contexts for n in formats if _per(n)]
+    steps += [Step(RENDERERS[n](), edition) for n in formats if not _per(n)]
+    return contexts, steps
 
 
 @contextmanager
@@ -189,107 +178,5 @@ def _stop_if_strict(strict: bool, warnings: list[str]) -> None:
         raise StrictError(warnings)
 
 
-class _Steps:
-    """The renderers in build order, but for what can be made while a PDF is finished.
-
-    A worker lays out the front matter last, alone (its contents wait for every other
-    piece's folios). Meanwhile this process makes the web edition, which needs nothing
-    from the layout, then, once the front matter's page count is known, that profile's
-    cover, which needs only the count, and the pages of the EPUB's essays, which need
-    only the main matter's page starts (Renderer.prepare).
-    """
-
-    def __init__(self, book: Book, steps: list[tuple[str, RenderContext]]) -> None:
-        self.book, self.steps = book, steps
-        self.built: dict[int, Built] = {}
-        self.renderers: dict[int, Renderer] = {}
-
-    def run(self) -> list[Built]:
-        for index, (name, _ctx) in enumerate(self.steps):
-            if index not in self.built:
-                self.built[index] = self._pdf(index) if name == "pdf" else self._render(index)
-        return [self.built[i] for i in range(len(self.steps))]
-
-    def _renderer(self, index: int) -> Renderer:
-        if index not in self.renderers:
-            self.renderers[index] = RENDERERS[self.steps[index][0]]()
-        return self.renderers[index]
-
-    def _render(self, index: int, ctx: RenderContext | None = None) -> Built:
-        name, own = self.steps[index]
-        return _render(name, self.book, ctx or own, self._renderer(index))
-
-    def _pdf(self, index: int) -> Built:
-        """The PDF, its time without what was made meanwhile. What is made meanwhile is
-        written into a folder of its own and published once the PDF is written: a PDF
-        that fails leaves the output folder as it was."""
-        aside: list[float] = []
-        early: list[int] = []
-        ctx = self.steps[index][1]
-        with staged(ctx.out_dir) as folder:
-
-            def make(kinds: tuple[str, ...], same_profile: bool = False) -> None:
-                steps = self._to_come(index, kinds, same_profile)
-                aside.append(self._make(steps, folder))
-                early.extend(steps)
-
-            def meanwhile(wait_for_count: Callable[[], int | None]) -> None:
-                make(NEEDS_NOTHING)
-                if wait_for_count() is None:
-                    return  # another layout round comes
-                make(NEEDS_COUNT, same_profile=True)
-                aside.append(self._prepare(self._to_come(index, PREPARED, same_profile=True)))
-
-            built = self._render(index, replace(ctx, meanwhile=meanwhile))
-        for later in early:
-            path = self.built[later].path
-            self.built[later] = replace(self.built[later], path=ctx.out_dir / path.name)
-        return replace(built, seconds=built.seconds - sum(aside))
-
-    def _make(self, indices: list[int], folder: Path) -> float:
-        """Make these steps now, into `folder`; the seconds it took."""
-        started = time.perf_counter()
-        for index in indices:
-            self.built[index] = self._render(index, replace(self.steps[index][1], out_dir=folder))
-        return time.perf_counter() - started
-
-    def _prepare(self, indices: list[int]) -> float:
-        """Make ahead what these steps can; the seconds it took."""
-        started = time.perf_counter()
-        for index in indices:
-            name, ctx = self.steps[index]
-            with _errors_named(name):
-                self._renderer(index).prepare(self.book, ctx)
-        return time.perf_counter() - started
-
-    def _to_come(self, pdf: int, kinds: tuple[str, ...], same_profile: bool = False) -> list[int]:
-        """Steps of these kinds after the PDF at `pdf`, not made yet (for its profile)."""
-        ctx = self.steps[pdf][1]
-        return [
-            i
-            for i, (name, other) in enumerate(self.steps)
-            if i > pdf
-            and i not in self.built
-            and name in kinds
-            and (other is ctx or not same_profile)
-        ]
-
-
-def _render(name: str, book: Book, ctx: RenderContext, renderer: Renderer) -> Built:
-    started = time.perf_counter()
-    with _errors_named(name):
-        path = renderer.render(book, ctx)
-    seconds = time.perf_counter() - started
-    return Built(name, path, seconds, ctx.profile.name, ctx.facts.notes.get(name, ""))
-
-
-@contextmanager
-def _errors_named(name: str) -> Iterator[None]:
-    """A renderer's crash becomes a RenderError naming it (traceback with --verbose)."""
-    try:
-        yield
-    except BookError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported as one line
-        log.debug("renderer %s failed", name, exc_info=True)
-        raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from exc
+def _per(name: str) -> bool:
+    return RENDERERS[name].per_profile

@@ -10,7 +10,8 @@ from typing import Any
 import pikepdf
 
 from make_book import __version__
-from make_book.build.driver import BuildRun, Built
+from make_book.build.driver import BuildRun
+from make_book.build.schedule import Built
 from make_book.errors import BookError
 from make_book.publish.atomic import write_atomic
 

@@ -50,16 +50,30 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        place(tmp, target)
+    except OSError as exc:
+        _raise_no_room(exc, target)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def place(tmp: Path, target: Path) -> None:
+    """Put the finished temporary file `tmp` (beside `target`) in its place, atomically."""
+    try:
         _flush_to_disk(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)  # atomic on POSIX: readers see the old file or the new one
     except OSError as exc:
-        if exc.errno not in _NO_ROOM:
-            raise
+        _raise_no_room(exc, target)
+        raise
+
+
+def _raise_no_room(exc: OSError, target: Path) -> None:
+    """Running out of room is one clear error naming the output (other errors go on)."""
+    if exc.errno in _NO_ROOM:
         kept = "; the previous file is unchanged" if target.exists() else ""
         raise RenderError(f"{target}: not written: {exc.strerror}{kept}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_atomic(target: Path, data: bytes | str) -> None:

@@ -1,12 +1,18 @@
-"""What every renderer is given and must provide."""
+"""What every renderer is given and must provide.
+
+A renderer declares what it is and what it needs from the print layout as class
+attributes (as Sphinx's builders do); the build driver reads them, decides the
+order and the overlap, and passes what was asked for as an argument. Renderers
+never change the Book, never see each other, and never lay the book out themselves.
+"""
 
 from __future__ import annotations
 
+import enum
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from make_book.model import Book
 from make_book.pagemap import PageStart
@@ -18,22 +24,30 @@ if TYPE_CHECKING:
     from make_book.render.pdf.layout.workers import Spares
 
 
-@dataclass
-class PrintFacts:
-    """What laying out the interior found out, for the renderers that come after it.
+class Needs(enum.Enum):
+    """What a renderer needs from the print layout of its profile, least first."""
 
-    The cover needs the final page count; the EPUB's page-list needs where each
-    printed page begins. Filled by the PDF renderer (or on demand by `interior`).
+    NOTHING = 0
+    PAGE_COUNT = 1  # the final page count (a cover's spine)
+    PAGE_STARTS = 2  # where every printed page begins (the EPUB's page-list)
+    INTERIOR = 3  # the finished interior PDF itself (the PDF)
+
+
+@dataclass(frozen=True)
+class PrintPages:
+    """What laying out the print edition of one profile found out, for other outputs.
+
+    Made twice by the layout: once the page count is final (`complete` False: the
+    starts are the main matter's, the front matter is still being drawn), then
+    when everything is laid out (every start, and the interior PDF if one was made).
     """
 
-    page_count: int | None = None
-    page_starts: list[PageStart] = field(default_factory=list)
-    # The main matter's, numbered in the book, known before the front matter is drawn:
-    # the EPUB makes its essays' pages meanwhile (RenderContext.meanwhile).
-    main_starts: list[PageStart] = field(default_factory=list)
-    profile: str = ""  # the profile those pages were laid out for
-    source: str = ""  # what the page-list cites as its source (dc:source)
-    notes: dict[str, str] = field(default_factory=dict)  # format -> a line for the build's output
+    profile: str
+    page_count: int  # padded to the profile's minimum and parity
+    starts: tuple[PageStart, ...]  # numbered in the joined book
+    source: str  # what the EPUB's page-list cites (dc:source)
+    complete: bool = True
+    interior: Path | None = None  # the finished PDF, a temporary file beside its target
 
 
 @dataclass(frozen=True)
@@ -43,26 +57,20 @@ class LayoutOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache_dir: Path | None = None  # None: no cache kept between builds
     progress: Progress = field(default_factory=Progress)
-    spares: Spares | None = None  # workers started while the book loaded (build.py)
+    spares: Spares | None = None  # workers started while the book loaded (build/driver.py)
 
 
 @dataclass(frozen=True)
 class RenderContext:
-    """Where to write, the manifest the book came from, and the print profile."""
+    """Where to write, the manifest the book came from, and the print profile: input only."""
 
     manifest: Manifest
     out_dir: Path
     profile_name: str = ""  # empty: the manifest's pdf.profile
-    facts: PrintFacts = field(default_factory=PrintFacts)
     layout: LayoutOptions = field(default_factory=LayoutOptions)
     # The files beside html/ the web edition links to: this build's, and those already
     # in the output folder (None: those in out_dir when the web edition is made).
     downloads: tuple[str, ...] | None = None
-    # Called by the PDF renderer while a worker lays out the front matter, given a
-    # function that waits for the final page count (None: another layout round comes)
-    # and sets facts.page_count and main_starts: the build makes the web edition, the
-    # cover and the EPUB's essay pages meanwhile.
-    meanwhile: Callable[[Callable[[], int | None]], None] | None = None
 
     @property
     def profile(self) -> Profile:
@@ -70,16 +78,34 @@ class RenderContext:
         return PROFILES[self.profile_name or self.manifest.pdf.profile]
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What a renderer wrote, and a line for the build's output (the cover's size)."""
+
+    path: Path
+    note: str = ""
+
+
 class Renderer:
-    """One output format. Renderers never change the Book."""
+    """One output format. Renderers never change the Book.
 
-    name: str = ""
-    suffix: str = ""
+    `needs`: what it needs from its profile's print layout; the driver passes it in
+    as `pages` (None when it needs nothing). `per_profile`: made once for each print
+    profile the build asks for (else once, for the book's own profile).
+    """
 
-    def render(self, book: Book, ctx: RenderContext) -> Path:
-        """Write this format's output under ctx.out_dir and return its path."""
+    name: ClassVar[str] = ""
+    suffix: ClassVar[str] = ""
+    needs: ClassVar[Needs] = Needs.NOTHING
+    per_profile: ClassVar[bool] = False
+
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
+    ) -> Rendered:
+        """Write this format's output under ctx.out_dir; `draft` is what `draft` made."""
         raise NotImplementedError
 
-    def prepare(self, book: Book, ctx: RenderContext) -> None:
-        """Make ahead what needs only ctx.facts.page_count and main_starts, before
-        `render` (the build calls it while a worker lays out the front matter)."""
+    def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
+        """Make ahead what needs only the main matter's pages (`pages.complete` is False),
+        while the front matter is still laid out; the driver hands it to `render`."""
+        return None

@@ -33,9 +33,9 @@ from make_book import __version__
 from make_book.model import Book, join_names
 from make_book.profiles import BLEED, Profile
 from make_book.publish.atomic import atomic_path
-from make_book.render.base import RenderContext, Renderer
+from make_book.render.base import RenderContext, Rendered
+from make_book.render.pdf.preflight_gate import preflight_or_fail
 from make_book.render.pdf.print_finish import ManagedInks, finish
-from make_book.render.pdf.renderer import interior_page_count, preflight_or_fail
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
 from make_book.render.weasy.session import (
     BOOK_FONT,
@@ -188,29 +188,21 @@ def cover_geometry(settings: PdfSettings, page_count: int) -> CoverGeometry:
     )
 
 
-class WrapCoverRenderer(Renderer):
-    """book.yaml -> dist/cover.pdf (dist/cover-kdp.pdf for the kdp profile…)"""
-
-    name = "cover"
-    suffix = ".pdf"
-
-    def render(self, book: Book, ctx: RenderContext) -> Path:
-        """Lay out the sheet and write the PDF atomically."""
-        pages = interior_page_count(book, ctx)
-        geometry = cover_geometry(ctx.manifest.pdf, pages + pages % 2)  # a bound book is even
-        ctx.facts.notes[self.name] = geometry.describe()
-        if book.meta.cover:
-            warn_low_resolution(book.meta.cover, geometry)
-        target = ctx.out_dir / ctx.profile.file_name("cover")
-        with captured_weasyprint_log("cover"), source_date(book), atomic_path(target) as tmp:
-            document = layout(book, ctx.manifest, geometry)
-            document.write_pdf(
-                tmp,
-                pdf_identifier=f"{book.meta.identifier}#cover".encode(),
-                finisher=pdf_boxes(geometry),
-            )
-            _finish_for_press(tmp, book, ctx.profile.for_cover(), geometry)
-        return target
+def write_wrap_cover(book: Book, ctx: RenderContext, page_count: int) -> Rendered:
+    """Lay out the sheet for an interior of `page_count` pages and write the PDF atomically."""
+    geometry = cover_geometry(ctx.manifest.pdf, page_count + page_count % 2)  # a bound book is even
+    if book.meta.cover:
+        warn_low_resolution(book.meta.cover, geometry)
+    target = ctx.out_dir / ctx.profile.file_name("cover")
+    with captured_weasyprint_log("cover"), source_date(book), atomic_path(target) as tmp:
+        document = layout(book, ctx.manifest, geometry)
+        document.write_pdf(
+            tmp,
+            pdf_identifier=f"{book.meta.identifier}#cover".encode(),
+            finisher=pdf_boxes(geometry),
+        )
+        _finish_for_press(tmp, book, ctx.profile.for_cover(), geometry)
+    return Rendered(target, geometry.describe())
 
 
 def _finish_for_press(path: Path, book: Book, rules: Profile, geometry: CoverGeometry) -> None:

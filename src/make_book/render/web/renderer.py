@@ -11,7 +11,7 @@ from make_book import __version__
 from make_book.model import Book, Essay, Part
 from make_book.publish.atomic import write_atomic
 from make_book.publish.staging import swap_folder
-from make_book.render.base import RenderContext, Renderer
+from make_book.render.base import PrintPages, RenderContext, Rendered, Renderer
 from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type, no_epub_type
 from make_book.theme import environment, find_file
@@ -23,7 +23,9 @@ class WebRenderer(Renderer):
     name = "html"
     suffix = ""
 
-    def render(self, book: Book, ctx: RenderContext) -> Path:
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None = None, draft: object = None
+    ) -> Rendered:
         """Write every page into a fresh folder, then swap it for dist/html/."""
         target = ctx.out_dir / "html"
         ctx.out_dir.mkdir(parents=True, exist_ok=True)
@@ -37,7 +39,7 @@ class WebRenderer(Renderer):
             swap_folder(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return target
+        return Rendered(target)
 
 
 def download_names(folder: Path, pdf: str, made: tuple[str, ...] = ()) -> tuple[str, ...]:

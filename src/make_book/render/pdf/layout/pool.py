@@ -12,7 +12,7 @@ The workers themselves are worker_pool.py's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
@@ -126,8 +126,13 @@ FrontMaker = Callable[[dict[str, int]], Piece]
 
 
 @dataclass(frozen=True)
+class MainMatterDone:
+    """A milestone: every main piece is laid out; the front matter alone is left."""
+
+
+@dataclass(frozen=True)
 class Counted:
-    """Every main piece laid out, and the front matter's page count."""
+    """A milestone: every main piece laid out, and the front matter's page count."""
 
     front_pages: int
     main: list[PieceResult]
@@ -137,8 +142,9 @@ class Counted:
         return self.front_pages + sum(piece.pages for piece in self.main)
 
 
-# Given a function that waits for the front matter's page count (see lay_out_book).
-Meanwhile = Callable[[Callable[[], Counted]], None]
+# What laying out a book yields on its way, in this order, once each (see lay_out_book).
+Milestone = MainMatterDone | Counted
+LayingOut = Generator[Milestone, None, LaidOutBook]
 
 
 def lay_out_book(
@@ -150,26 +156,24 @@ def lay_out_book(
     progress: Progress,
     sink: Callable[[PieceResult], None] | None = None,
     spares: Spares | None = None,
-    meanwhile: Meanwhile | None = None,
-) -> LaidOutBook:
+) -> LayingOut:
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
-    `sink` is given each main piece as soon as it and those before it are done
-    (the join copies it into the book while the rest is laid out). `spares`:
-    workers started while the book loaded, taken first. `meanwhile(page_count)` is
-    called while a worker lays out the front matter, every other piece done: the
-    build makes what needs at most the page count and the main matter, which
-    `page_count()` waits for (not called when the front matter is laid out in this
-    process or cached)."""
+    A generator: it yields MainMatterDone once only the front matter is left (a
+    worker may be laying it out), then Counted once the front matter is paginated,
+    and returns the LaidOutBook. Whoever drives it may do other work at each
+    milestone while the workers go on. `sink` is given each main piece as soon as
+    it and those before it are done (the join copies it into the book while the
+    rest is laid out). `spares`: workers started while the book loaded, taken first."""
     keys = [_key(job, piece) for piece in main]
     plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
     words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
     size = _pool_size(jobs, words, spares)
     if size:
-        laid_out = _run_in_pool(job, plan, make_front, progress, size, spares, meanwhile)
+        laid_out = yield from _run_in_pool(job, plan, make_front, progress, size, spares)
     else:
-        laid_out = _run_here(job, plan, make_front, progress)
+        laid_out = yield from _run_here(job, plan, make_front, progress)
     plan.flush()
     front = plan.results.pop(-1)
     ordered = [plan.results[i] for i in range(len(main))]
@@ -231,7 +235,9 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | N
 # In this process.
 
 
-def _run_here(job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress) -> int:
+def _run_here(
+    job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress
+) -> Generator[Milestone, None, int]:
     # WeasyPrint is imported only by a build that lays out in its own process.
     from make_book.render.weasy.patches.lean_import import weasyprint_imported
 
@@ -249,12 +255,14 @@ def _run_here(job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Pro
         _finish(plan, task, _lay_out_here(job, plan, task), progress)
         plan.flush()
         laid_out += 1
+    yield MainMatterDone()
     front = _front_task(job, plan, make_front)
     if front is not None:
         _finish(plan, front, _lay_out_here(job, plan, front), progress)
         laid_out += 1
     else:
         progress.advance(plan.results[-1].pages, laid_out=False)
+    yield Counted(plan.results[-1].pages, [plan.results[i] for i in range(len(plan.pieces))])
     return laid_out
 
 
@@ -315,9 +323,9 @@ def _run_in_pool(
     progress: Progress,
     size: int,
     spares: Spares | None,
-    meanwhile: Meanwhile | None,
-) -> int:
+) -> Generator[Milestone, None, int]:
     laid_out = 0
+    told = False  # whether the milestones were yielded
     pending: list[Task] = []
     front_sent = False
     with workers(job, size, spares) as pool:
@@ -347,12 +355,18 @@ def _run_in_pool(
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
             pool.recycle(wanted=len(pool.busy()) + len(pending) + (not front_sent))
-            if meanwhile is not None and front_sent and _only_front_left(plan, pool, pending):
+            if not told and front_sent and _only_front_left(plan, pool, pending):
                 plan.flush()
                 # A worker whose last piece was just done goes before the build's memory grows.
                 pool.retire_idle()
-                meanwhile(partial(_front_counted, plan, pool, progress))
-                meanwhile = None
+                yield MainMatterDone()
+                counted, front_done = _front_counted(plan, pool, progress)
+                laid_out += front_done
+                yield counted
+                told = True
+    if not told:
+        yield MainMatterDone()
+        yield Counted(plan.results[-1].pages, [plan.results[i] for i in range(len(plan.pieces))])
     return laid_out
 
 
@@ -365,13 +379,15 @@ def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
     )
 
 
-def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> Counted:
-    """The main matter and the front matter's count, once it is paginated (waiting)."""
+def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> tuple[Counted, int]:
+    """The main matter and the front matter's count, once it is paginated (waiting),
+    and how many pieces were laid out meanwhile (the front matter, if it was done)."""
+    done = 0
     while plan.front_pages is None and -1 not in plan.results:
         for worker in pool.ready(pool.busy()):
-            _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
+            done += _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
     pages = plan.front_pages if plan.front_pages is not None else plan.results[-1].pages
-    return Counted(pages, [plan.results[i] for i in range(len(plan.pieces))])
+    return Counted(pages, [plan.results[i] for i in range(len(plan.pieces))]), done
 
 
 def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:

@@ -1,0 +1,96 @@
+"""A PDF that does not meet its profile is never written under the book's name: the
+preflight run on every PDF a build makes, piece by piece while the book is laid out
+and whole once it is joined, and the warning for glyphs set in a fallback face."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pikepdf
+
+from make_book.errors import RenderError
+from make_book.preflight.checks import Finding, preflight
+from make_book.profiles import Profile
+from make_book.render.pdf.layout.protocol import PieceResult
+from make_book.render.weasy.session import BOOK_FONT
+from make_book.source.manifest_types import PdfSettings
+
+WARNING_RULES = frozenset({"image-dpi"})  # preflight findings a build reports but survives
+log = logging.getLogger("make_book")
+
+
+def preflight_or_fail(
+    path: Path,
+    profile: Profile,
+    trim: tuple[float, float],
+    bleed: bool,
+    what: str = "pdf",
+    quiet: frozenset[str] = frozenset(),
+    drawn_before: frozenset[int] = frozenset(),
+) -> list[Finding]:
+    """A file that does not meet its profile is never written under the book's name.
+
+    Low image resolution is the one finding that only warns: the services
+    themselves accept such images after a warning, and only the author can fix it.
+    Returns the findings that only warn.
+    """
+    findings = preflight(path, profile, trim=trim, bleed=bleed, drawn_before=drawn_before)
+    for finding in findings:
+        if finding.rule in WARNING_RULES - quiet:
+            log.warning("%s (%s profile): %s", what, profile.name, finding)
+    failures = [f for f in findings if f.rule not in WARNING_RULES]
+    if failures:
+        lines = [f"{what} ({profile.name} profile) fails its preflight: {f}" for f in failures]
+        raise RenderError("\n".join(lines))
+    return findings
+
+
+class DrawingCheck:
+    """Each piece's pages against the profile's checks of what they draw (fonts, images,
+    colours, margins), while the rest is laid out: the joined book's preflight then
+    skips the pages that passed. A print profile's finishing redraws the pages, so
+    there the book's own preflight reads them all."""
+
+    def __init__(self, profile: Profile, settings: PdfSettings) -> None:
+        self.profile, self.trim = profile, settings.trim
+        self.bleed = profile.bleeds(settings.bleed)
+
+    def __call__(self, piece: PieceResult) -> PieceResult:
+        name = self.profile.name
+        if self.profile.is_print or name in piece.passed:
+            return piece
+        found = preflight(
+            piece.pdf, self.profile, trim=self.trim, bleed=self.bleed, drawing_only=True
+        )
+        if not found:
+            piece.passed.append(name)
+        return piece
+
+    def then(self, take: Callable[[PieceResult], None]) -> Callable[[PieceResult], None]:
+        """A sink for the layout: each piece checked, then given to `take`."""
+        return lambda piece: take(self(piece))
+
+
+def warn_fallback_fonts(path: Path, settings: PdfSettings) -> None:
+    """Glyphs the book's face lacks are set in a fallback face: say which, once."""
+    wanted = {_font_key(BOOK_FONT)} | (
+        {_font_key(settings.font_family)} if settings.font_family else set()
+    )
+    with pikepdf.open(path) as pdf:
+        names = {
+            str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
+            for page in pdf.pages
+            for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
+        }
+    fallbacks = sorted(n for n in names if not any(_font_key(n).startswith(w) for w in wanted))
+    if fallbacks:
+        log.warning(
+            "pdf: some characters are not in the book's typeface and were set in %s",
+            ", ".join(fallbacks),
+        )
+
+
+def _font_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())

@@ -1,0 +1,287 @@
+"""The print edition of one profile, being laid out: a handle the build driver waits on.
+
+The book is laid out piece by piece (layout/pool.py) and, when a PDF is wanted, the
+pieces are joined into the interior as they come (join/), then the interior is
+finished for its profile (print_finish.py) and preflighted. Laying out runs in
+rounds: KDP's gutter grows with the page count, so a round whose count asks for
+other margins is laid out again (one or two rounds settle it).
+
+The handle has three milestones, each a method that lays out until it is reached:
+`main_matter_done()` (only the front matter is left: a worker may be drawing it),
+`counted()` (the final page count and the main matter's page starts) and
+`finished()` (every page start, and the finished interior). The driver alone
+decides what it makes at each; nothing here calls back into the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from make_book.model import Book
+from make_book.pagemap import PageStart, page_label
+from make_book.profiles import Profile
+from make_book.render.base import LayoutOptions, PrintPages, RenderContext
+from make_book.render.pdf.footnotes import footnoted_body
+from make_book.render.pdf.join.book_join import BookJoin
+from make_book.render.pdf.layout.piece_cache import PieceCache
+from make_book.render.pdf.layout.pieces import (
+    Piece,
+    PieceSpec,
+    main_specs,
+    piece_template,
+    render_piece,
+    template_context,
+)
+from make_book.render.pdf.layout.pool import (
+    Counted,
+    LaidOutBook,
+    LayingOut,
+    MainMatterDone,
+    lay_out_book,
+)
+from make_book.render.pdf.layout.protocol import LayoutJob, PieceResult
+from make_book.render.pdf.page_css import print_settings, safe_margin, settings_css
+from make_book.render.pdf.preflight_gate import DrawingCheck, preflight_or_fail, warn_fallback_fonts
+from make_book.render.weasy.session import captured_weasyprint_log, source_date
+from make_book.source.manifest_types import PdfSettings
+from make_book.theme import find_file, search_path
+
+ROUNDS = 4  # a wider gutter can only add pages: this settles in one or two rounds
+log = logging.getLogger("make_book")
+
+
+class PrintLayout:
+    """The print edition of `ctx.profile`, laid out on demand up to each milestone.
+
+    `write`: join and finish the interior PDF (else the pages are only counted and
+    their starts found, for a cover or an EPUB built without the PDF). Use as a
+    context manager: leaving it stops the workers and removes an interior not taken.
+    """
+
+    def __init__(self, book: Book, ctx: RenderContext, write: bool) -> None:
+        self.book, self.ctx, self.profile = book, ctx, ctx.profile
+        self.interior = _temporary_beside(ctx.out_dir / self.profile.file_name("book"), write)
+        self.seconds = 0.0  # spent laying out, milestones' waits only
+        self._steps: Generator[None, None, None] | None = None
+        self._main_done = False
+        self._counted: PrintPages | None = None
+        self._finished: PrintPages | None = None
+
+    def __enter__(self) -> PrintLayout:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._steps is not None:
+            self._steps.close()  # a layout left unfinished: its workers are stopped
+        if self.interior is not None:
+            self.interior.unlink(missing_ok=True)
+
+    def main_matter_done(self) -> None:
+        """Lay out until only the front matter is left."""
+        self._advance(lambda: self._main_done)
+
+    def counted(self) -> PrintPages:
+        """Lay out until the page count is final; the main matter's page starts."""
+        self._advance(lambda: self._counted is not None)
+        assert self._counted is not None
+        return self._counted
+
+    def finished(self) -> PrintPages:
+        """Lay out everything; every page start, and the finished interior if written."""
+        self._advance(lambda: self._finished is not None)
+        assert self._finished is not None
+        return self._finished
+
+    def _advance(self, reached: Callable[[], bool]) -> None:
+        started = time.perf_counter()
+        if self._steps is None:
+            self._steps = self._run()
+        while not reached():
+            next(self._steps)
+        self.seconds += time.perf_counter() - started
+
+    def _run(self) -> Generator[None, None, None]:
+        wants_bleed = self.interior is not None and self.ctx.manifest.pdf.bleed
+        if wants_bleed and not self.profile.bleed_allowed:
+            name = self.profile.name
+            log.warning("pdf.bleed is for printers: the %s profile has no bleed", name)
+        with (
+            captured_weasyprint_log(),
+            source_date(self.book),
+            PieceCache(self.ctx.layout.cache_dir) as cache,
+        ):
+            laid, settings = yield from self._rounds(cache)
+            if self.interior is not None:
+                self._finish(laid, settings, cache)
+        starts = _numbered_starts(laid.pieces, first=0, opener=laid.front.pages)
+        self._finished = self._pages(laid.page_count, starts, settings, complete=True)
+        yield  # never resumed past here: `finished()` stops at the line above
+
+    def _rounds(self, cache: PieceCache) -> Generator[None, None, tuple[LaidOutBook, PdfSettings]]:
+        """Lay out until the margins suit the page count (KDP's gutter grows with the book)."""
+        manifest_pdf = self.ctx.manifest.pdf
+        chosen = print_settings(manifest_pdf, self.profile, pages=0)
+        for _ in range(ROUNDS):
+            with self._joined(chosen) as (join, check):
+                sink = check.then(join.add) if join is not None else None
+                laid = yield from self._round(chosen, cache, sink)
+                wanted = print_settings(manifest_pdf, self.profile, self._padded(laid))
+                if wanted == chosen:
+                    if join is not None:
+                        join.finish(check(laid.front))
+                    break
+            chosen = wanted
+        for warning in laid.warnings:
+            log.warning("pdf: %s", warning)
+        return laid, chosen
+
+    @contextlib.contextmanager
+    def _joined(self, chosen: PdfSettings) -> Iterator[tuple[BookJoin | None, DrawingCheck]]:
+        """A round's join into the interior (None when not written) and drawing check."""
+        check = DrawingCheck(self.profile, chosen)
+        if self.interior is None:
+            yield None, check
+            return
+        keep = self.ctx.layout.cache_dir is not None  # the join's copies, kept for next time
+        with self.interior.open("wb") as file:
+            yield BookJoin(file, keep), check
+
+    def _round(
+        self, chosen: PdfSettings, cache: PieceCache, sink: Callable[[PieceResult], None] | None
+    ) -> Generator[None, None, LaidOutBook]:
+        """One round; its milestones count only when its margins suit its page count."""
+        steps = lay_out(self.book, chosen, self.profile, self.ctx.layout, cache, sink)
+        while True:
+            try:
+                milestone = next(steps)
+            except StopIteration as end:
+                return end.value  # type: ignore[no-any-return]
+            if isinstance(milestone, MainMatterDone):
+                self._main_done = True
+            elif self._counted is None:
+                self._counted = self._final_count(milestone, chosen)
+            yield
+
+    def _final_count(self, counted: Counted, chosen: PdfSettings) -> PrintPages | None:
+        """The count and the main matter's starts, if this round's margins are final."""
+        padded = self.profile.padded(counted.page_count)
+        if print_settings(self.ctx.manifest.pdf, self.profile, padded) != chosen:
+            return None  # another round comes, with a wider gutter
+        front = counted.front_pages
+        starts = _numbered_starts(counted.main, first=front, opener=front)
+        return self._pages(counted.page_count, starts, chosen, complete=False)
+
+    def _finish(self, laid: LaidOutBook, settings: PdfSettings, cache: PieceCache) -> None:
+        """Finish the joined interior for its profile, preflight it, say which glyphs fell back."""
+        assert self.interior is not None
+        profile = self.profile
+        if profile.is_print:
+            from make_book.render.pdf.print_finish import finish  # fontTools, colour management
+
+            finish(self.interior, profile, self.book.meta.title)
+        trim, bleed = settings.trim, profile.bleeds(settings.bleed)
+        before = laid.passed_pages(profile.name)
+        if not preflight_or_fail(self.interior, profile, trim, bleed, drawn_before=before):
+            # Not even a warning: next time these pieces' pages need not be read again.
+            for (key, folio), piece in zip(laid.entries, laid.pieces, strict=True):
+                cache.passed(key, folio, piece, profile.name)
+        warn_fallback_fonts(self.interior, settings)
+
+    def _padded(self, laid: LaidOutBook) -> int:
+        return self.profile.padded(laid.page_count)
+
+    def _pages(
+        self, count: int, starts: list[PageStart], settings: PdfSettings, complete: bool
+    ) -> PrintPages:
+        width, height = settings.trim
+        return PrintPages(
+            profile=self.profile.name,
+            page_count=self.profile.padded(count),
+            starts=tuple(starts),
+            source=f"{self.book.meta.title}, print edition ({width:g} x {height:g} in)",
+            complete=complete,
+            interior=self.interior if complete else None,
+        )
+
+
+def _temporary_beside(target: Path, wanted: bool) -> Path | None:
+    """A temporary file beside `target`, named as publish/atomic.py names its own, so
+    the next build into the folder removes it if this one is killed."""
+    if not wanted:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def lay_out(
+    book: Book,
+    settings: PdfSettings,
+    profile: Profile,
+    options: LayoutOptions,
+    cache: PieceCache,
+    sink: Callable[[PieceResult], None] | None = None,
+) -> LayingOut:
+    """Lay the book out piece by piece (cached, in parallel): layout/pool.py's generator."""
+    template = piece_template(book)
+    context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
+    specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
+    # The book's date is the front matter's (the joined PDF's metadata): without it a
+    # piece does not change when the date follows the newest essay (see piece_layout.py).
+    undated = {**context, "meta": replace(book.meta, modified="")}
+    main = [render_piece(template, spec, undated) for spec in specs]
+
+    def front(folios: dict[str, int]) -> Piece:
+        return render_piece(template, PieceSpec("front", "front"), context, folios)
+
+    job = layout_job(book, settings, profile)
+    jobs, progress, spares = options.jobs, options.progress, options.spares
+    return lay_out_book(job, main, front, cache, jobs, progress, sink, spares)
+
+
+def lay_out_whole(*args: object, **kwargs: object) -> LaidOutBook:
+    """`lay_out` to its end, milestones passed by (for tests and the benchmark)."""
+    steps = lay_out(*args, **kwargs)  # type: ignore[arg-type]
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
+
+
+def layout_job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:
+    """What every piece of this book and profile is laid out with."""
+    page_css = settings_css(
+        settings, profile.bleeds(settings.bleed), safe_margin(settings, profile)
+    )
+    return LayoutJob(
+        css=page_css + find_file(book, "print.css").read_text("utf-8"),
+        book_root=book.root,
+        font_dirs=search_path(book),
+        dpi=profile.min_dpi or 0,  # printers want 300 dpi and gain nothing from more
+        tagged=profile.tagged,
+        variant=profile.weasyprint_variant,
+        language=book.meta.language,
+        identifier=book.meta.identifier,
+        profile=profile.name,
+    )
+
+
+def _numbered_starts(pieces: list[PieceResult], first: int, opener: int) -> list[PageStart]:
+    """The pieces' page starts, numbered from page index `first`; `opener` is the first
+    page of the main matter (folio 1)."""
+    starts = []
+    for piece in pieces:
+        for start in piece.starts:
+            index = first + start.index
+            starts.append(replace(start, index=index, label=page_label(index, opener)))
+        first += piece.pages
+    return starts
