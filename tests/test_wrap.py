@@ -16,10 +16,10 @@ from pypdf import PdfReader
 from helpers import BookCopy, text_matrix
 from make_book.build.driver import build, load
 from make_book.render.base import PrintPages, RenderContext
+from make_book.render.cover.renderer import WrapCoverRenderer
 from make_book.render.cover.wrap import (
     Box,
     CoverGeometry,
-    WrapCoverRenderer,
     cover_dpi,
     cover_geometry,
     main_title,

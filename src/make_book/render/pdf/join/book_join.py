@@ -32,7 +32,7 @@ from make_book.render.pdf.join.object_writer import (
     text,
 )
 from make_book.render.pdf.join.piece_copy import Copied, keep_copy, kept_copy
-from make_book.render.pdf.layout.protocol import PieceResult
+from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 
 # Catalog entries the join writes itself; the front matter's others are copied.
 _REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}
@@ -43,7 +43,7 @@ class _Added:
     """What the book keeps of a piece once it is closed."""
 
     pages: list[int]  # output object numbers
-    bookmarks: list[tuple[int, str, int, float, float, str]]
+    bookmarks: list[Bookmark]
 
 
 @dataclass
@@ -153,7 +153,9 @@ class BookJoin:
         for name, target in copied.destinations:
             self.destinations[name] = renumbering.fill(target)
         pages = list(map(renumbering, copied.pages))
-        bookmarks = [(lv, label, pages[p], x, y, st) for lv, label, p, x, y, st in piece.bookmarks]
+        bookmarks = [
+            Bookmark(lv, label, pages[p], x, y, st) for lv, label, p, x, y, st in piece.bookmarks
+        ]
         return _Added(pages, bookmarks)
 
     def _book_objects(self, tagged: bool) -> tuple[int, ...]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from make_book.pagemap import PageStart
 from make_book.publish.atomic import replace_quickly
-from make_book.render.pdf.layout.protocol import PieceResult
+from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 
 CACHE_FOLDER = ".make-book-cache"
 FORMAT = 2  # bump when the record's shape changes: older entries are then stale
@@ -138,7 +138,7 @@ class PieceCache:
                 raise ValueError("an older cache format")
             data["pdf"] = record.with_name(data["pdf"])
             data["starts"] = [PageStart(**s) for s in data["starts"]]
-            data["bookmarks"] = [tuple(b) for b in data["bookmarks"]]
+            data["bookmarks"] = [Bookmark(*b) for b in data["bookmarks"]]
             result = PieceResult(**data)
         except (OSError, ValueError, KeyError, TypeError):
             _remove(*_entry_files(record.with_suffix(".pdf")))

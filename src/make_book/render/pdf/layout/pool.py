@@ -17,7 +17,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from make_book.build.uptodate import weasyprint_version
 from make_book.cache.memo import key_of
@@ -25,7 +24,15 @@ from make_book.errors import RenderError
 from make_book.progress import Progress
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
-from make_book.render.pdf.layout.protocol import LayoutJob, PieceResult
+from make_book.render.pdf.layout.protocol import (
+    FRONT_MATTER,
+    Failed,
+    Folio,
+    FromWorker,
+    LayoutJob,
+    Paginated,
+    PieceResult,
+)
 from make_book.render.pdf.layout.workers import Pool, Spares, Task, Worker, workers
 from make_book.source.manifest_types import Manifest
 
@@ -175,7 +182,7 @@ def lay_out_book(
     else:
         laid_out = yield from _run_here(job, plan, make_front, progress)
     plan.flush()
-    front = plan.results.pop(-1)
+    front = plan.results.pop(FRONT_MATTER)
     ordered = [plan.results[i] for i in range(len(main))]
     warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
     progress.finish()
@@ -227,9 +234,9 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | N
     key = plan.front_key = _key(job, front)
     hit = plan.cache.get(key, 1)
     if hit is not None:
-        plan.results[-1] = hit
+        plan.results[FRONT_MATTER] = hit
         return None
-    return Task(-1, front, key, 1)
+    return Task(FRONT_MATTER, front, key, 1)
 
 
 # In this process.
@@ -261,8 +268,10 @@ def _run_here(
         _finish(plan, front, _lay_out_here(job, plan, front), progress)
         laid_out += 1
     else:
-        progress.advance(plan.results[-1].pages, laid_out=False)
-    yield Counted(plan.results[-1].pages, [plan.results[i] for i in range(len(plan.pieces))])
+        progress.advance(plan.results[FRONT_MATTER].pages, laid_out=False)
+    yield Counted(
+        plan.results[FRONT_MATTER].pages, [plan.results[i] for i in range(len(plan.pieces))]
+    )
     return laid_out
 
 
@@ -296,7 +305,7 @@ def _what(spec: PieceSpec) -> str:
 
 
 def _finish(plan: _Plan, task: Task, result: PieceResult, progress: Progress) -> None:
-    if task.index >= 0:
+    if task.index != FRONT_MATTER:
         plan.counts[task.index] = result.pages
     assert task.folio is not None
     result.name = task.piece.spec.name
@@ -308,7 +317,7 @@ def _finish(plan: _Plan, task: Task, result: PieceResult, progress: Progress) ->
 
 def _advance_hits(plan: _Plan, progress: Progress) -> None:
     for index in sorted(set(plan.results) - plan.reported):
-        if index >= 0:
+        if index != FRONT_MATTER:
             plan.reported.add(index)
             progress.advance(plan.results[index].pages, laid_out=False)
 
@@ -336,10 +345,10 @@ def _run_in_pool(
             if not front_sent and plan.placed():
                 front = _front_task(job, plan, make_front)
                 if front is None:
-                    progress.advance(plan.results[-1].pages, laid_out=False)
+                    progress.advance(plan.results[FRONT_MATTER].pages, laid_out=False)
                 pending += [front] if front is not None else []
                 front_sent = True
-            pending.sort(key=lambda t: (t.index < 0, t.index))  # page order, front last
+            pending.sort(key=lambda t: (t.index == FRONT_MATTER, t.index))  # front last
             free = pool.free()
             for worker, task in zip(free, pending, strict=False):
                 worker.send(task, plan.cache.pdf_path(task.key, task.folio))
@@ -366,7 +375,9 @@ def _run_in_pool(
                 told = True
     if not told:
         yield MainMatterDone()
-        yield Counted(plan.results[-1].pages, [plan.results[i] for i in range(len(plan.pieces))])
+        yield Counted(
+            plan.results[FRONT_MATTER].pages, [plan.results[i] for i in range(len(plan.pieces))]
+        )
     return laid_out
 
 
@@ -374,7 +385,7 @@ def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
     """Whether every main piece is done, and the front matter is too or is laid out."""
     return (
         not pending
-        and all(list(w.tasks) == [-1] for w in pool.busy())
+        and all(list(w.tasks) == [FRONT_MATTER] for w in pool.busy())
         and all(i in plan.results for i in range(len(plan.pieces)))
     )
 
@@ -383,29 +394,30 @@ def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> tuple[Counted
     """The main matter and the front matter's count, once it is paginated (waiting),
     and how many pieces were laid out meanwhile (the front matter, if it was done)."""
     done = 0
-    while plan.front_pages is None and -1 not in plan.results:
+    while plan.front_pages is None and FRONT_MATTER not in plan.results:
         for worker in pool.ready(pool.busy()):
             done += _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
-    pages = plan.front_pages if plan.front_pages is not None else plan.results[-1].pages
+    pages = plan.front_pages if plan.front_pages is not None else plan.results[FRONT_MATTER].pages
     return Counted(pages, [plan.results[i] for i in range(len(plan.pieces))]), done
 
 
-def _handle(worker: Worker, message: tuple[Any, ...], plan: _Plan, progress: Progress) -> int:
-    kind, index = message[0], message[1]
+def _handle(worker: Worker, message: FromWorker, plan: _Plan, progress: Progress) -> int:
+    """Act on a worker's message; how many pieces it finished (0 or 1)."""
+    index = message.index
     task = worker.tasks[index]
-    if kind == "count":
-        if index < 0:
-            plan.front_pages = message[2]
+    if isinstance(message, Paginated):
+        if index == FRONT_MATTER:
+            plan.front_pages = message.pages
         elif task.folio is None:
-            plan.counts[index], plan.anchors[index] = message[2], message[3]
+            plan.counts[index], plan.anchors[index] = message.pages, message.anchors
             worker.waiting.add(index)
         return 0
-    if kind == "failed":
-        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message[2]}")
+    if isinstance(message, Failed):
+        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message.error}")
     task.folio = task.folio or plan.folio(index)
     del worker.tasks[index]
-    worker.held_mb = message[3]
-    _finish(plan, task, message[2], progress)
+    worker.held_mb = message.held_mb
+    _finish(plan, task, message.result, progress)
     return 1
 
 
@@ -417,4 +429,4 @@ def _answer_folios(plan: _Plan, workers: list[Worker]) -> None:
                 break  # a piece before it is not counted yet; later ones wait too
             worker.tasks[index].folio = folio
             worker.waiting.discard(index)
-            worker.conn.send(("folio", index, folio))
+            worker.conn.send(Folio(index, folio))

@@ -1,8 +1,13 @@
-"""What a piece's layout is given and gives back (piecework.py), without WeasyPrint.
+"""What a piece's layout is given and gives back, and the messages between the build and
+its layout workers: typed, and without WeasyPrint.
 
-The build's own process makes LayoutJobs, caches and joins PieceResults, but
-never lays out a page itself: importing these from here rather than from
-piecework.py keeps WeasyPrint (~30 MB) out of it while the workers lay out.
+The build's own process makes LayoutJobs, caches and joins PieceResults, but never
+lays out a page itself: importing these from here rather than from piece_layout.py
+keeps WeasyPrint (~30 MB) out of it while the workers lay out.
+
+A worker is sent the LayoutJob, then a `Lay` per piece, a `Folio` for each piece
+that asked for its first folio, and `Stop`. It answers `Paginated` once a piece's
+pages are counted (its folio may then be asked), then `Done` or `Failed`.
 """
 
 from __future__ import annotations
@@ -10,10 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, NamedTuple
 
 from make_book.pagemap import PageStart
 
 END_MARKER = "make-book-piece-end"  # the id of the element whose page is dropped (pieces.py)
+# The front matter's place among the pieces: laid out last (its contents print the
+# folios of all the others), first in the book. The main matter's pieces are 0, 1, ...
+FRONT_MATTER: Final = -1
+
+
+class Bookmark(NamedTuple):
+    """One outline entry of a piece, the point in PDF units as WeasyPrint writes it."""
+
+    level: int
+    label: str
+    page: int  # index in the piece (in the joined book, once joined)
+    x: float
+    y: float
+    state: str  # "open" or "closed"
 
 
 @dataclass(frozen=True)
@@ -39,7 +59,7 @@ class PieceResult:
     pages: int  # pages kept: the end marker's page is dropped
     pdf: Path
     sha256: str
-    bookmarks: list[tuple[int, str, int, float, float, str]] = field(default_factory=list)
+    bookmarks: list[Bookmark] = field(default_factory=list)
     anchors: dict[str, int] = field(default_factory=dict)  # id -> page index in the piece
     starts: list[PageStart] = field(default_factory=list)  # page indices in the piece
     warnings: list[str] = field(default_factory=list)
@@ -49,3 +69,63 @@ class PieceResult:
 
 # (pages kept, anchor -> page index) -> the folio of the piece's first page
 AskFolio = Callable[[int, dict[str, int]], int]
+
+
+# The build to a worker.
+
+
+@dataclass(frozen=True)
+class Lay:
+    """Lay out this piece and write its PDF to `out`; `folio` None: ask for it."""
+
+    index: int
+    html: str
+    borrowed: tuple[str, ...]
+    out: Path
+    folio: int | None
+
+
+@dataclass(frozen=True)
+class Folio:
+    """The first folio of a piece that was paginated and asked for it."""
+
+    index: int
+    folio: int
+
+
+@dataclass(frozen=True)
+class Stop:
+    """No more pieces: the worker ends."""
+
+
+# A worker to the build.
+
+
+@dataclass(frozen=True)
+class Paginated:
+    """A piece's pages are counted, and its anchors' pages known (before it is drawn)."""
+
+    index: int
+    pages: int
+    anchors: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Done:
+    """A piece laid out and written; the memory the worker holds afterwards."""
+
+    index: int
+    result: PieceResult
+    held_mb: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Laying out a piece failed: WeasyPrint's error, as one line."""
+
+    index: int
+    error: str
+
+
+ToWorker = Lay | Folio | Stop
+FromWorker = Paginated | Done | Failed

@@ -4,8 +4,8 @@ Started by worker_pool.py as `python -c …` with one end of a socket pair, rath
 than through multiprocessing: it imports only what laying out needs (not the
 whole command line, as a spawned child re-importing `__main__` does), and no
 resource-tracker process comes with it. Messages are pickled (multiprocessing's
-Connection): first the LayoutJob, then ("lay", …) per piece and ("folio", …) for
-each piece that asked for its first folio, None to stop.
+Connection), the classes of protocol.py: first the LayoutJob, then a `Lay` per piece
+and a `Folio` for each piece that asked for its first folio, `Stop` to end.
 """
 
 from __future__ import annotations
@@ -19,10 +19,17 @@ import sys
 import threading
 from contextlib import suppress
 from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
 
-from make_book.render.pdf.layout.protocol import LayoutJob
+from make_book.render.pdf.layout.protocol import (
+    Done,
+    Failed,
+    Folio,
+    FromWorker,
+    Lay,
+    LayoutJob,
+    Paginated,
+    Stop,
+)
 
 # What `python -c` runs: the parent's import path first, then `main`.
 BOOT = (
@@ -50,7 +57,7 @@ def main(fd: int) -> None:
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         server = _Server(conn, conn.recv())
-        while (message := conn.recv()) is not None:
+        while not isinstance(message := conn.recv(), Stop):
             server.take(message)
     # Told to stop, the worker has no piece left: each was written before it was said
     # done. Skip the interpreter's teardown of WeasyPrint's objects (0.1 s or more).
@@ -71,24 +78,23 @@ class _Server:
         self.sending, self.running = threading.Lock(), threading.Lock()
         self.folios: dict[int, queue.SimpleQueue[int]] = {}
 
-    def take(self, message: tuple[Any, ...]) -> None:
-        if message[0] == "folio":
-            self.folios[message[1]].put(message[2])
+    def take(self, message: Lay | Folio) -> None:
+        if isinstance(message, Folio):
+            self.folios[message.index].put(message.folio)
             return
-        self.folios[message[1]] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, args=message[1:], daemon=True).start()
+        self.folios[message.index] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, args=(message,), daemon=True).start()
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: FromWorker) -> None:
         with self.sending, suppress(BrokenPipeError, ConnectionResetError):
             self.conn.send(message)
 
-    def _serve(
-        self, index: int, html: str, borrowed: tuple[str, ...], out: Path, folio: int | None
-    ) -> None:
+    def _serve(self, lay: Lay) -> None:
+        index, folio = lay.index, lay.folio
         from make_book.render.pdf.layout.piece_layout import lay_out_piece
 
         def ask(pages: int, anchors: dict[str, int]) -> int:
-            self.send(("count", index, pages, anchors))  # the build may act on it at once
+            self.send(Paginated(index, pages, anchors))  # the build may act on it at once
             if folio is not None:
                 return folio
             self.running.release()  # the next piece may run while this one waits
@@ -99,15 +105,15 @@ class _Server:
 
         try:
             with self.running:  # measured here, before another piece runs
-                result = lay_out_piece(self.job, html, borrowed, ask, out)
+                result = lay_out_piece(self.job, lay.html, lay.borrowed, ask, lay.out)
                 _give_back_free_memory()
                 held = memory_held_mb()
         except Exception as error:  # reported to the build, which names the piece
-            self.send(("failed", index, f"{type(error).__name__}: {error}"))
+            self.send(Failed(index, f"{type(error).__name__}: {error}"))
             return
         finally:
             del self.folios[index]
-        self.send(("done", index, result, held))
+        self.send(Done(index, result, held))
 
 
 def _give_back_free_memory() -> None:

@@ -21,11 +21,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from make_book.errors import RenderError
 from make_book.render.pdf.layout.pieces import Piece
-from make_book.render.pdf.layout.protocol import LayoutJob
+from make_book.render.pdf.layout.protocol import FromWorker, Lay, LayoutJob, Stop
 from make_book.render.pdf.layout.worker import command as worker_command
 
 # What a worker holds between pieces (WeasyPrint without the fontTools it seldom uses,
@@ -46,7 +45,7 @@ IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out 
 class Task:
     """A piece to lay out: its place in the book, its cache key, and its first folio."""
 
-    index: int  # -1: the front matter
+    index: int  # FRONT_MATTER, or the main matter's piece number
     piece: Piece
     key: str
     folio: int | None  # None: known once the pieces before it are counted
@@ -68,11 +67,12 @@ class Worker:
 
     def send(self, task: Task, out: Path) -> None:
         self.tasks[task.index] = task
-        self.conn.send(("lay", task.index, task.piece.html, task.piece.borrowed, out, task.folio))
+        piece = task.piece
+        self.conn.send(Lay(task.index, piece.html, piece.borrowed, out, task.folio))
 
-    def receive(self) -> tuple[Any, ...]:
+    def receive(self) -> FromWorker:
         try:
-            message: tuple[Any, ...] = self.conn.recv()
+            message: FromWorker = self.conn.recv()
         except (EOFError, ConnectionResetError):
             code = self.process.poll()
             raise RenderError(f"pdf: a layout worker stopped (exit code {code})") from None
@@ -172,7 +172,7 @@ def stop(worker: Worker) -> None:
     if not worker.has_job:
         worker.process.kill()
     with suppress(OSError):
-        worker.conn.send(None)
+        worker.conn.send(Stop())
     try:
         worker.process.wait(timeout=5)
     except subprocess.TimeoutExpired:
