@@ -12,7 +12,7 @@ from pathlib import Path
 from make_book.build.driver import load
 from make_book.model import Book, Part
 from make_book.pagemap import PageStart, block_words, body_blocks
-from make_book.render.base import PrintFacts, RenderContext
+from make_book.render.base import PrintPages, RenderContext
 from make_book.render.epub.renderer import EpubRenderer
 from make_book.xhtml import parse_fragment
 
@@ -100,6 +100,6 @@ def build_paged_epub(manifest: Path, out_dir: Path) -> tuple[Path, Book, list[Pa
     """Build only the EPUB of a book, as if its print edition had been laid out first."""
     loaded, book = load(manifest)
     starts = synthetic_starts(book)
-    facts = PrintFacts(page_count=len(starts), page_starts=starts, source=SOURCE)
-    ctx = RenderContext(manifest=loaded, out_dir=out_dir, facts=facts)
-    return EpubRenderer().render(book, ctx), book, starts
+    pages = PrintPages("screen", page_count=len(starts), starts=tuple(starts), source=SOURCE)
+    ctx = RenderContext(manifest=loaded, out_dir=out_dir)
+    return EpubRenderer().render(book, ctx, pages).path, book, starts

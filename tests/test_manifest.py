@@ -88,7 +88,7 @@ description: |
   doing nothing.
 subjects: Essays
 cover: cover.jpg
-theme: plain
+theme: default
 front_matter:
   dedication: For M.
   epigraph:
@@ -141,7 +141,7 @@ def test_full_manifest(book: Path) -> None:
         description="A book about\ndoing nothing.",
         subjects=("Essays",),
         cover="cover.jpg",
-        theme="plain",
+        theme="default",
         front_matter=FrontMatter(
             dedication="For M.",
             epigraph=Epigraph("Idleness is not\ndoing nothing.", "Someone"),
@@ -671,6 +671,40 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
         ],
     ),
     ("missing cover", OK + "cover: nope.png\n", ["book.yaml:3:8: cover: no such file 'nope.png'"]),
+    (
+        "unknown theme",
+        OK + "theme: fancy\n",
+        ["book.yaml:3:8: theme: 'fancy' is not a packaged theme; expected one of default"],
+    ),
+    (
+        "misspelt theme",
+        OK + "theme: defualt\n",
+        [
+            "book.yaml:3:8: theme: 'defualt' is not a packaged theme (did you mean 'default'?);"
+            " expected one of default"
+        ],
+    ),
+    (
+        "bad language tag in an override",
+        "title: T\ncontents:\n  - path: intro.md\n    language: english\n",
+        [
+            "book.yaml:4:15: contents[0].language: 'english' is not a language tag such as en,"
+            " en-GB or fr"
+        ],
+    ),
+    (
+        "bad date in an override",
+        "title: T\ncontents:\n  - path: intro.md\n    date: May 2020\n",
+        [
+            "book.yaml:4:11: contents[0].date: expected YYYY, YYYY-MM or YYYY-MM-DD,"
+            " found 'May 2020'"
+        ],
+    ),
+    (
+        "control character in an override",
+        'title: T\ncontents:\n  - path: intro.md\n    bio: "a\\x05"\n',
+        ["book.yaml:4:10: contents[0].bio: control character #x0005 is not allowed"],
+    ),
 ]
 
 

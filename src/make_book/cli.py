@@ -24,6 +24,8 @@ from make_book.publish.atomic import write_atomic
 from make_book.render.base import LayoutOptions
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER
 from make_book.scaffold import scaffold
+from make_book.source import schema_export
+from make_book.source.schema import BOOK, ESSAY_META
 
 EPILOG = """\b
 Exit codes:
@@ -268,3 +270,17 @@ def new(folder: Path) -> None:
         raise InputError(f"{folder}: folder exists and is not empty")
     scaffold(folder)
     click.echo(f"created {folder}/: now `cd {folder} && make-book build`")
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the reference (docs/book-yaml.md) instead.")
+@click.option(
+    "--front-matter", is_flag=True, help="The schema of an essay's front matter, not book.yaml's."
+)
+def schema(markdown: bool, front_matter: bool) -> None:
+    """Print the JSON Schema of book.yaml: every key, its type, default and meaning."""
+    if markdown:
+        click.echo(schema_export.markdown(), nl=False)
+    else:
+        root = ESSAY_META if front_matter else BOOK
+        click.echo(json.dumps(schema_export.json_schema(root), indent=2))

@@ -21,6 +21,11 @@ from make_book.model import Book, join_names
 THEMES = Path(__file__).parent / "themes"
 
 
+def packaged_themes() -> tuple[str, ...]:
+    """The names of the themes shipped in the package: what `theme:` may name."""
+    return tuple(sorted(p.name for p in THEMES.iterdir() if (p / "templates").is_dir()))
+
+
 def packaged_dirs(theme: str = "default") -> tuple[Path, ...]:
     """The packaged theme's template, style and font folders."""
     base = THEMES / theme

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import re
 from collections.abc import Callable
@@ -17,26 +16,22 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from yaml.reader import ReaderError
 
 from make_book.errors import EssayError, Problem
-from make_book.source.markup import MAX_PARAGRAPH
+from make_book.source.schema import (
+    DATE,
+    EPIGRAPH,
+    EPIGRAPH_SECTION,
+    ESSAY_META,
+    FORBIDDEN_IN_XML,
+    LANGUAGE,
+    LANGUAGE_RE,
+    MAX_VALUE,
+    NAMES,
+    TEXT,
+    valid_date,
+)
 
 MAX_ESSAY_BYTES = 4 * 1024 * 1024  # 200,000 words of Greek or Russian fit twice over
 MAX_YAML_DEPTH = 50  # nested lists and mappings; book.yaml itself needs six
-MAX_VALUE = MAX_PARAGRAPH  # characters in one front matter or book.yaml value
-LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-
-# The keys an essay's front matter may carry (see README, "Essay front matter").
-FRONT_MATTER_KEYS = (
-    "title",
-    "subtitle",
-    "author",
-    "translator",
-    "date",
-    "source",
-    "rights",
-    "bio",
-    "epigraph",
-    "language",
-)
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 
 
@@ -155,9 +150,27 @@ def reader_position(text: str, error: ReaderError) -> tuple[int, int]:
 # Front matter
 
 
+class _FrontMatterLoader(BoundedLoader):
+    """Plain scalars are kept as written, as book.yaml's are: `3.10` is not 3.1, `no` not False.
+
+    Front matter holds only text, so nothing is lost: a year or a date is its digits.
+    """
+
+    def construct_as_written(self, node: ScalarNode) -> str:
+        """The scalar's text."""
+        return str(self.construct_scalar(node))
+
+
+for _tag in ("bool", "int", "float", "timestamp"):
+    _FrontMatterLoader.add_constructor(
+        f"tag:yaml.org,2002:{_tag}", _FrontMatterLoader.construct_as_written
+    )
+
+
 def _parse_front_matter(text: str, display: str) -> dict[str, object]:
+    """The front matter's keys and values, each checked as the schema's table says."""
     try:
-        node, data = compose(BoundedLoader(text))
+        node, data = compose(_FrontMatterLoader(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 2 if mark else None  # +1 for 1-based, +1 for the opening fence
@@ -176,66 +189,85 @@ def _parse_front_matter(text: str, display: str) -> dict[str, object]:
     found = [p for p in problems if p is not None]
     if found:
         raise EssayError(found)
-    return {str(k): _plain(v) for k, v in data.items()}
+    return {str(k): v for k, v in data.items()}
 
 
 def _value_problem(display: str, key: str, value: object, line: int | None) -> Problem | None:
     """What is wrong with one front matter entry, if anything."""
-    if key not in FRONT_MATTER_KEYS:
-        close = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1)
+    if key not in ESSAY_META.names:
+        close = difflib.get_close_matches(key, ESSAY_META.names, n=1)
         message = "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
     else:
-        message = _CHECKS.get(key, _text_problem)(value)
+        message = _CHECKS[ESSAY_META[key].kind.name](value)
     if not message:
         return None
     return Problem(display, f"front matter: {key}: {message}", line, 1 if line else None)
 
 
+def _shown(value: object) -> str:
+    """A value as a message quotes it: its first line, at most 40 characters."""
+    lines = str(value).strip().splitlines() or [""]
+    return f"'{lines[0][:40]}…'" if len(lines[0]) > 40 else f"'{lines[0]}'"
+
+
 def _text_problem(value: object) -> str:
+    """What is wrong with a string value (book.yaml's `text` kind holds it to the same)."""
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
-        return f"expected a string, found {'a list' if isinstance(value, list) else 'a mapping'}"
-    if len(str(value)) > MAX_VALUE:
-        return f"{len(str(value)):,} characters; a value may have at most {MAX_VALUE:,}"
+        found = "a list" if isinstance(value, list) else "a mapping"
+        return f"expected {TEXT.expected}, found {found}"
+    text = str(value).strip()
+    if len(text) > MAX_VALUE:
+        return f"{len(text):,} characters; a value may have at most {MAX_VALUE:,}"
+    if bad := FORBIDDEN_IN_XML.search(text):
+        return f"control character #x{ord(bad.group()):04x} is not allowed"
     return ""
 
 
 def _names_problem(value: object) -> str:
+    """What is wrong with a name or a list of names."""
     if isinstance(value, list):
         found = (_text_problem(v) for v in value)
         return next((f"{p} in the list" for p in found if p), "")
-    return _text_problem(value).replace("a string", "a string or a list of strings")
+    return _text_problem(value).replace(TEXT.expected, NAMES.expected)
 
 
 def _epigraph_problem(value: object) -> str:
+    """What is wrong with an epigraph: a string, or a mapping with text and source."""
     if not isinstance(value, dict):
-        return _text_problem(value).replace("a string", "a string or a mapping with text")
-    unknown = [str(k) for k in value if k not in ("text", "source")]
+        return _text_problem(value).replace(TEXT.expected, EPIGRAPH.expected)
+    keys = EPIGRAPH_SECTION.names
+    unknown = [str(k) for k in value if k not in keys]
     if unknown:
-        return f"unknown key '{unknown[0]}'; an epigraph has text and source"
+        return f"unknown key '{unknown[0]}'; an epigraph has {' and '.join(keys)}"
+    missing = [k.name for k in EPIGRAPH_SECTION.keys if k.required and k.name not in value]
+    if missing:
+        return f"{missing[0]}: missing required key"
     return next((f"{k}: {p}" for k, v in value.items() if (p := _text_problem(v))), "")
 
 
 def _language_problem(value: object) -> str:
+    """What is wrong with a language tag."""
     problem = _text_problem(value)
-    if problem or value is None or LANGUAGE_RE.fullmatch(str(value)):
+    if problem or value is None or LANGUAGE_RE.fullmatch(str(value).strip()):
         return problem
-    return f"'{value}' is not a language tag such as en, en-GB or fr"
+    return f"{_shown(value)} is not {LANGUAGE.expected}"
 
 
+def _date_problem(value: object) -> str:
+    """What is wrong with a date."""
+    problem = _text_problem(value)
+    if problem or value is None or valid_date(str(value).strip()):
+        return problem
+    return f"expected {DATE.expected}, found {_shown(value)}"
+
+
+# One check for each kind of value front matter may hold (tests/test_schema.py checks it).
 _CHECKS: dict[str, Callable[[object], str]] = {
-    "author": _names_problem,
-    "translator": _names_problem,
-    "epigraph": _epigraph_problem,
-    "language": _language_problem,
+    TEXT.name: _text_problem,
+    NAMES.name: _names_problem,
+    EPIGRAPH.name: _epigraph_problem,
+    LANGUAGE.name: _language_problem,
+    DATE.name: _date_problem,
 }
-
-
-def _plain(value: object) -> object:
-    """YAML dates become ISO strings; numbers become strings (a year is text here)."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()[:10]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Any
@@ -19,15 +18,7 @@ from yaml.reader import ReaderError
 
 from make_book.errors import EssayError, ManifestError, Problem
 from make_book.profiles import PROFILES
-from make_book.source.essay_files import (
-    FRONT_MATTER_KEYS,
-    LANGUAGE_RE,
-    MAX_VALUE,
-    BoundedLoader,
-    compose,
-    read_bounded,
-    reader_position,
-)
+from make_book.source.essay_files import BoundedLoader, compose, read_bounded, reader_position
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import (
     BackMatter,
@@ -39,84 +30,54 @@ from make_book.source.manifest_types import (
     PdfSettings,
     Where,
 )
-from make_book.source.markup import HTML_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
-
-ESSAY_SUFFIXES = MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-TOP_KEYS = (
-    "title",
-    "subtitle",
-    "editor",
-    "author",
-    "translator",
-    "language",
-    "publisher",
-    "date",
-    "rights",
-    "identifier",
-    "description",
-    "back_cover",
-    "subjects",
-    "cover",
-    "theme",
-    "contents",
-    "front_matter",
-    "back_matter",
-    "pdf",
+from make_book.source.schema import (
+    BACK,
+    BOOK,
+    CHAPTERS,
+    CONTENTS,
+    COVER,
+    DATE,
+    EPIGRAPH,
+    EPIGRAPH_SECTION,
+    ESSAY,
+    ESSAY_PATH,
+    ESSAY_SECTION,
+    ESSAY_SUFFIXES,
+    FLAG,
+    FONT_FAMILY,
+    FONT_FAMILY_RE,
+    FONT_SIZE,
+    FONT_SIZE_RANGE,
+    FORBIDDEN_IN_XML,
+    FRONT,
+    IMAGE_SUFFIXES,
+    LANGUAGE,
+    LANGUAGE_RE,
+    LENGTH,
+    LINE_HEIGHT,
+    LINE_HEIGHT_RANGE,
+    MARGINS,
+    MAX_VALUE,
+    NAMES,
+    PAPER,
+    PAPER_KIND,
+    PAPER_RANGE,
+    PART,
+    PDF,
+    PROFILE,
+    TEXT,
+    THEME,
+    THEMES,
+    TRIM,
+    Key,
+    Section,
+    length,
+    points,
+    trim_size,
+    valid_date,
 )
-OVERRIDE_KEYS = FRONT_MATTER_KEYS  # book.yaml may override any front-matter key
-ESSAY_KEYS = ("path", *OVERRIDE_KEYS)
-PART_KEYS = ("part", "chapters", "subtitle", "introduction")
-FRONT_KEYS = ("dedication", "epigraph", "foreword", "preface", "introduction")
-BACK_KEYS = ("acknowledgements", "afterword", "contributors", "sources")
-EPIGRAPH_KEYS = ("text", "source")
-PDF_KEYS = (
-    "trim",
-    "margins",
-    "font_size",
-    "line_height",
-    "font_family",
-    "profile",
-    "bleed",
-    "paper",
-)
-PAPER = {"white": 0.002252, "cream": 0.0025}  # inches per page (KDP's figures)
-MARGIN_KEYS = ("top", "bottom", "inside", "outside")
 
-_MM = 1 / 25.4
-UNITS = {"in": 1.0, "mm": _MM, "cm": 10 * _MM, "pt": 1 / 72}
-# Page sizes in inches (width, height).
-TRIM_PRESETS: dict[str, tuple[float, float]] = {
-    "6x9in": (6.0, 9.0),
-    "5.5x8.5in": (5.5, 8.5),
-    "5x8in": (5.0, 8.0),
-    "5.25x8in": (5.25, 8.0),
-    "6.14x9.21in": (6.14, 9.21),
-    "7x10in": (7.0, 10.0),
-    "8.5x11in": (8.5, 11.0),
-    "letter": (8.5, 11.0),
-    "a4": (210 * _MM, 297 * _MM),
-    "a5": (148 * _MM, 210 * _MM),
-    "b5": (176 * _MM, 250 * _MM),  # ISO B5, as CSS `size: B5` (not JIS B5)
-}
-FONT_SIZE_RANGE = (6.0, 24.0)  # points
-LINE_HEIGHT_RANGE = (1.0, 2.5)
-
-_NUMBER = r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
-_UNIT = r"(in|mm|cm|pt)"
-TRIM_RE = re.compile(rf"{_NUMBER}[x×]{_NUMBER}{_UNIT}")
-LENGTH_RE = re.compile(rf"{_NUMBER}{_UNIT}")
-POINTS_RE = re.compile(rf"{_NUMBER}pt")
-# A font family is written into CSS strings: letters, digits, spaces and a few marks only.
-FONT_FAMILY_RE = re.compile(r"[\w .'-]+")
 MAX_MANIFEST_BYTES = 1024 * 1024
-DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
-DATE_EXPECTED = "YYYY, YYYY-MM or YYYY-MM-DD"
-TRIM_EXPECTED = (
-    f"a page size ({', '.join(TRIM_PRESETS)}) or WIDTHxHEIGHT with a unit "
-    "(in, mm, cm or pt) such as 148x210mm"
-)
-LENGTH_EXPECTED = "a length with a unit (in, mm, cm or pt) such as 0.75in, 18mm or 54pt"
 _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
     (type(None), "nothing"),
     (bool, "a boolean"),
@@ -337,56 +298,12 @@ def _found(v: _Value) -> str:
     return _kind(v.data)
 
 
-# What XML 1.0 cannot hold: C0 controls but tab and line ends, surrogates, U+FFFE/U+FFFF.
-_FORBIDDEN_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def _as_text(v: _Value) -> str | None:
     """A string value, stripped; plain scalars such as 1984 or `no` count as written."""
     if isinstance(v.data, str):
         return v.data.strip()
     if v.raw is not None and isinstance(v.data, (bool, int, float, dt.date)):
         return v.raw
-    return None
-
-
-def _valid_date(text: str) -> bool:
-    """Whether `text` is a real date written YYYY, YYYY-MM or YYYY-MM-DD."""
-    match = DATE_RE.fullmatch(text)
-    if match is None:
-        return False
-    try:
-        dt.date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
-    except ValueError:
-        return False
-    return True
-
-
-def _trim_size(text: str) -> tuple[float, float] | None:
-    """A page size in inches from a preset name or `WxH` with a unit."""
-    key = re.sub(r"\s+", "", text.lower())
-    if key in TRIM_PRESETS:
-        return TRIM_PRESETS[key]
-    match = TRIM_RE.fullmatch(key)
-    if match is None:
-        return None
-    width, height = float(match[1]) * UNITS[match[3]], float(match[2]) * UNITS[match[3]]
-    return (width, height) if width > 0 and height > 0 else None
-
-
-def _length(text: str) -> float | None:
-    """A length with a unit, in inches."""
-    match = LENGTH_RE.fullmatch(re.sub(r"\s+", "", text.lower()))
-    return float(match[1]) * UNITS[match[2]] if match else None
-
-
-def _points(data: object) -> float | None:
-    """A font size: a number of points or a string like `10.5pt`."""
-    if isinstance(data, (int, float)) and not isinstance(data, bool):
-        return float(data)
-    if isinstance(data, str):
-        match = POINTS_RE.fullmatch(re.sub(r"\s+", "", data.lower()))
-        return float(match[1]) if match else None
     return None
 
 
@@ -420,14 +337,58 @@ def _locate(root: Path, written: str, suffixes: tuple[str, ...]) -> Path | str:
     return resolved
 
 
+_Reader = Callable[[_Value], object]
+_CONTENTS_ITEM = "an essay path, a mapping with path, or a part"
+
+
 class _Checker:
-    """Turns the parsed YAML into manifest dataclasses, collecting every problem."""
+    """Turns the parsed YAML into manifest dataclasses, collecting every problem.
+
+    Which keys a mapping has, and how each is read, is the schema's table: every
+    kind of value there has a reader here (`readers`), every mapping a builder.
+    """
 
     def __init__(self, file: str, root: Path) -> None:
         self.file = file
         self.root = root
         self.problems: list[Problem] = []
         self.essays: list[tuple[Path, str, _Value]] = []  # resolved, as written, where
+        self.readers: dict[str, _Reader] = {**self.scalar_readers(), **self.essay_readers()}
+        self.builders: dict[str, Callable[[_Value, _Map], object]] = {
+            FRONT.name: self.front_matter,
+            BACK.name: self.back_matter,
+            PDF.name: self.pdf,
+            MARGINS.name: self.margins,
+        }
+
+    def scalar_readers(self) -> dict[str, _Reader]:
+        """The readers of values that stand alone, by kind."""
+        return {
+            TEXT.name: self.text,
+            NAMES.name: self.names,
+            LANGUAGE.name: self.language,
+            DATE.name: self.date,
+            FLAG.name: self.flag,
+            THEME.name: self.theme,
+            TRIM.name: self.trim,
+            LENGTH.name: self.length,
+            FONT_SIZE.name: self.font_size,
+            LINE_HEIGHT.name: self.line_height,
+            FONT_FAMILY.name: self.font_family,
+            PROFILE.name: self.profile,
+            PAPER_KIND.name: self.paper,
+        }
+
+    def essay_readers(self) -> dict[str, _Reader]:
+        """The readers of files, essays and what holds them, by kind."""
+        return {
+            COVER.name: self.cover,
+            ESSAY.name: self.essay,
+            ESSAY_PATH.name: lambda v: v,  # read by essay_in, with the essay's other keys
+            EPIGRAPH.name: self.epigraph,
+            CONTENTS.name: self.contents,
+            CHAPTERS.name: self.chapters,
+        }
 
     def report(self, mark: Mark, path: str, message: str) -> None:
         """Note a problem at `mark` about the value at key path `path`."""
@@ -449,30 +410,44 @@ class _Checker:
             ordered = sorted(self.problems, key=lambda p: (p.line or 0, p.column or 0))
             raise ManifestError(ordered)
 
+    # Mappings, as the table declares them
+
+    def section(self, m: _Map, section: Section, prefix: str) -> dict[str, Any]:
+        """The value of each key `m` gives, by the model's field name; keys checked."""
+        self.check_keys(m, prefix, section.names)
+        found: dict[str, Any] = {}
+        for key in section.keys:
+            v = self.require(m, key.name, prefix) if key.required else self.field(m, key, prefix)
+            if v is None:
+                continue  # absent or null: the model's default
+            found[key.field] = self.read(key, v)
+            if key.required and key.kind is TEXT and _as_text(v) == "":
+                self.report(v.mark, v.path, "must not be empty")
+        return found
+
+    def read(self, key: Key, v: _Value) -> object:
+        """The value of one key, read as its kind says (None or {} if it is unusable)."""
+        if key.section is None:
+            return self.readers[key.kind.name](v)
+        if not isinstance(v.data, _Map):
+            self.wrong(v, f"a mapping with keys among {', '.join(key.section.names)}")
+            return None
+        return self.builders[key.section.name](v, v.data)
+
     def check_keys(self, m: _Map, prefix: str, allowed: tuple[str, ...]) -> None:
         """Report unknown keys (suggesting a close match) and keys written twice."""
         for key, mark in m.key_marks.items():
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.report(mark, _join(prefix, str(key)), f"unknown key{hint}")
+                self.report(mark, _join(prefix, str(key)), "unknown key" + _hint(key, allowed))
         for key, mark, first in m.duplicates:
             message = f"duplicate key (first given at line {first.line + 1})"
             self.report(mark, _join(prefix, str(key)), message)
 
-    def mapping(self, v: _Value, allowed: tuple[str, ...]) -> _Map | None:
-        """`v` as a mapping with its keys checked, or None (reported) if it is not one."""
-        if not isinstance(v.data, _Map):
-            self.wrong(v, f"a mapping with keys among {', '.join(allowed)}")
-            return None
-        self.check_keys(v.data, v.path, allowed)
-        return v.data
-
-    def field(self, m: _Map, key: str, prefix: str) -> _Value | None:
+    def field(self, m: _Map, key: Key, prefix: str) -> _Value | None:
         """The value under `key`, or None when it is absent or empty (null)."""
-        if key not in m or m[key] is None:
+        if key.name not in m or m[key.name] is None:
             return None
-        return _entry(m, key, prefix)
+        return _entry(m, key.name, prefix)
 
     def require(self, m: _Map, key: str, prefix: str) -> _Value | None:
         """The value under a required key (maybe null); report the key if it is absent."""
@@ -483,72 +458,66 @@ class _Checker:
 
     # Scalars
 
-    def text(self, v: _Value | None, default: str = "") -> str:
-        """A string value, or `default` when absent, wrong or too long."""
-        if v is None:
-            return default
+    def text(self, v: _Value) -> str:
+        """A string value; empty when it is wrong or too long."""
         text = _as_text(v)
         if text is None:
-            self.wrong(v, "a string")
-            return default
+            self.wrong(v, TEXT.expected)
+            return ""
         if len(text) > MAX_VALUE:
             message = f"{len(text):,} characters; a value may have at most {MAX_VALUE:,}"
             self.report(v.mark, v.path, message)
-            return default
-        if bad := _FORBIDDEN_IN_XML.search(text):
+            return ""
+        if bad := FORBIDDEN_IN_XML.search(text):
             # Written as an escape ("\x05"), YAML lets it through; XML (XMP, EPUB) cannot hold it.
             message = f"control character #x{ord(bad.group()):04x} is not allowed"
             self.report(v.mark, v.path, message)
-            return default
+            return ""
         return text
 
-    def required_text(self, v: _Value | None) -> str:
-        """A string that must be present and not empty."""
-        text = self.text(v)
-        if v is not None and _as_text(v) == "":
-            self.report(v.mark, v.path, "must not be empty")
-        return text
-
-    def names(self, v: _Value | None) -> tuple[str, ...]:
+    def names(self, v: _Value) -> tuple[str, ...]:
         """A string or a list of strings, as a tuple (empty strings are dropped)."""
-        if v is None:
-            return ()
         if isinstance(v.data, _Seq):
             return tuple(name for name in map(self.text, _items(v)) if name)
         if _as_text(v) is None:
-            self.wrong(v, "a string or a list of strings")
+            self.wrong(v, NAMES.expected)
             return ()
         text = self.text(v)
         return (text,) if text else ()
 
-    def language(self, v: _Value | None) -> str:
+    def language(self, v: _Value) -> str | None:
         """A BCP 47 language tag such as en, en-GB or de-CH."""
-        tag = self.text(v, "en")
-        if v is not None and _as_text(v) is not None and not LANGUAGE_RE.fullmatch(tag):
-            self.report(v.mark, v.path, f"'{tag}' is not a language tag such as en, en-GB or fr")
-            return "en"
+        tag = self.text(v)
+        if _as_text(v) is not None and not LANGUAGE_RE.fullmatch(tag):
+            self.report(v.mark, v.path, f"'{tag}' is not {LANGUAGE.expected}")
+            return None
         return tag
 
-    def date(self, v: _Value | None) -> str:
+    def date(self, v: _Value) -> str:
         """An ISO date: YYYY, YYYY-MM or YYYY-MM-DD (a YAML date or a year also do)."""
-        if v is None:
-            return ""
         if isinstance(v.data, dt.date) and not isinstance(v.data, dt.datetime):
             return v.data.isoformat()
         text = _as_text(v) if not isinstance(v.data, dt.datetime) else None
-        if text is None or not _valid_date(text):
-            self.wrong(v, DATE_EXPECTED)
+        if text is None or not valid_date(text):
+            self.wrong(v, DATE.expected)
             return ""
         return text
 
-    def flag(self, v: _Value | None, default: bool) -> bool:
+    def flag(self, v: _Value) -> bool | None:
         """A boolean: true or false."""
-        if v is None:
-            return default
         if not isinstance(v.data, bool):
-            self.wrong(v, "true or false")
-            return default
+            self.wrong(v, FLAG.expected)
+            return None
         return v.data
+
+    def theme(self, v: _Value) -> str | None:
+        """The name of a packaged theme (empty: the default one)."""
+        name = self.text(v) or BOOK.text_default("theme")
+        if name not in THEMES:
+            message = f"'{name}' is not a packaged theme{_hint(name, THEMES)}"
+            self.report(v.mark, v.path, f"{message}; expected {THEME.expected}")
+            return None
+        return name
 
     def number(self, v: _Value, value: float, bounds: tuple[float, float], unit: str) -> bool:
         """Whether `value` (read from `v`) is within `bounds`; report it if not."""
@@ -573,10 +542,10 @@ class _Checker:
             return None
         return found
 
-    def cover(self, v: _Value | None) -> str:
+    def cover(self, v: _Value) -> str:
         """The cover image path, as written, once the image has been read whole."""
-        found = None if v is None else self.locate(v, IMAGE_SUFFIXES, "a path to a JPEG or PNG")
-        if v is None or found is None:
+        found = self.locate(v, IMAGE_SUFFIXES, COVER.expected)
+        if found is None:
             return ""
         problem = image_problem(found, formats=("JPEG", "PNG"))
         if problem:
@@ -584,16 +553,17 @@ class _Checker:
             return ""
         return _as_text(v) or ""
 
-    def essay(self, v: _Value | None, expected: str) -> EssayRef | None:
+    def essay(self, v: _Value) -> EssayRef | None:
+        """An essay in front or back matter, or a part's introduction."""
+        return self.essay_in(v, ESSAY.expected)
+
+    def essay_in(self, v: _Value, expected: str) -> EssayRef | None:
         """An essay: a path, or a mapping with `path` and metadata overrides."""
-        if v is None:
-            return None
         if not isinstance(v.data, _Map):
             return self.essay_at(v, {}, expected)
-        self.check_keys(v.data, v.path, ESSAY_KEYS)
-        path = self.require(v.data, "path", v.path)
-        overrides = self.overrides(v.data, v.path)
-        return self.essay_at(path, overrides, "a path to an essay") if path else None
+        overrides = self.section(v.data, ESSAY_SECTION, v.path)
+        path = overrides.pop("path", None)
+        return self.essay_at(path, overrides, ESSAY_PATH.expected) if path else None
 
     def essay_at(self, v: _Value, overrides: dict[str, object], expected: str) -> EssayRef | None:
         """An EssayRef for the path in `v`, remembered for the duplicate check."""
@@ -603,23 +573,6 @@ class _Checker:
             return None
         self.essays.append((found, written, v))
         return EssayRef(written, self.where(v.mark), overrides)
-
-    def overrides(self, m: _Map, prefix: str) -> dict[str, object]:
-        """The metadata an essay mapping sets, normalised; keys as in book.yaml."""
-        found: dict[str, object] = {}
-        for key in OVERRIDE_KEYS:
-            v = self.field(m, key, prefix)
-            if v is None:
-                continue
-            if key in ("author", "translator"):
-                found[key] = self.names(v)
-            elif key == "date":
-                found[key] = self.date(v)
-            elif key == "epigraph":
-                found[key] = self.epigraph(v)
-            else:
-                found[key] = self.text(v)
-        return found
 
     def check_duplicate_essays(self) -> None:
         """Report every essay named a second time, pointing at the first use."""
@@ -633,20 +586,18 @@ class _Checker:
 
     # Contents
 
-    def contents(self, v: _Value | None) -> tuple[EssayRef | PartRef, ...]:
+    def contents(self, v: _Value) -> tuple[EssayRef | PartRef, ...]:
         """The `contents` list: essays and parts, in reading order."""
         found: list[EssayRef | PartRef | None] = []
-        for item in self.entries(v, "a list of essays and parts"):
+        for item in self.entries(v, CONTENTS.expected):
             if isinstance(item.data, _Map) and ("part" in item.data or "chapters" in item.data):
                 found.append(self.part(item, item.data))
             else:
-                found.append(self.essay(item, "an essay path, a mapping with path, or a part"))
+                found.append(self.essay_in(item, _CONTENTS_ITEM))
         return tuple(x for x in found if x is not None)
 
-    def entries(self, v: _Value | None, expected: str) -> list[_Value]:
+    def entries(self, v: _Value, expected: str) -> list[_Value]:
         """The items of a required, non-empty list."""
-        if v is None:
-            return []
         if not isinstance(v.data, _Seq):
             self.wrong(v, expected)
             return []
@@ -656,176 +607,111 @@ class _Checker:
 
     def part(self, v: _Value, m: _Map) -> PartRef:
         """A part: a title, its chapters, and an optional subtitle and introduction."""
-        self.check_keys(m, v.path, PART_KEYS)
-        title = self.required_text(self.require(m, "part", v.path))
-        chapters: list[EssayRef | None] = []
-        for item in self.entries(self.require(m, "chapters", v.path), "a list of essays"):
+        values = {"title": "", "essays": (), **self.section(m, PART, v.path)}
+        return PartRef(where=self.where(v.mark), **values)
+
+    def chapters(self, v: _Value) -> tuple[EssayRef, ...]:
+        """A part's essays: not parts themselves."""
+        found: list[EssayRef | None] = []
+        for item in self.entries(v, CHAPTERS.expected):
             if isinstance(item.data, _Map) and "part" in item.data:
                 self.report(item.mark, item.path, "parts cannot be nested")
             else:
-                chapters.append(self.essay(item, "an essay path or a mapping with path"))
-        return PartRef(
-            title=title,
-            where=self.where(v.mark),
-            essays=tuple(x for x in chapters if x is not None),
-            subtitle=self.text(self.field(m, "subtitle", v.path)),
-            introduction=self.essay(
-                self.field(m, "introduction", v.path), "an essay path or a mapping with path"
-            ),
-        )
+                found.append(self.essay(item))
+        return tuple(x for x in found if x is not None)
 
     # Front and back matter
 
-    def epigraph(self, v: _Value | None) -> Epigraph | None:
+    def epigraph(self, v: _Value) -> Epigraph | None:
         """A quotation: a string, or a mapping with `text` and `source`."""
-        if v is None:
-            return None
         if not isinstance(v.data, _Map):
             text = _as_text(v)
             if text is None:
-                self.wrong(v, "a string or a mapping with text and source")
+                self.wrong(v, EPIGRAPH.expected)
             return Epigraph(text) if text else None
-        self.check_keys(v.data, v.path, EPIGRAPH_KEYS)
-        text = self.required_text(self.require(v.data, "text", v.path))
-        return Epigraph(text, self.text(self.field(v.data, "source", v.path)))
+        return Epigraph(**{"text": "", **self.section(v.data, EPIGRAPH_SECTION, v.path)})
 
-    def front_matter(self, v: _Value | None) -> FrontMatter:
+    def front_matter(self, v: _Value, m: _Map) -> FrontMatter:
         """The `front_matter` mapping."""
-        if v is None or (m := self.mapping(v, FRONT_KEYS)) is None:
-            return FrontMatter()
-        expected = "an essay path or a mapping with path"
-        return FrontMatter(
-            dedication=self.text(self.field(m, "dedication", v.path)),
-            epigraph=self.epigraph(self.field(m, "epigraph", v.path)),
-            foreword=self.essay(self.field(m, "foreword", v.path), expected),
-            preface=self.essay(self.field(m, "preface", v.path), expected),
-            introduction=self.essay(self.field(m, "introduction", v.path), expected),
-        )
+        return FrontMatter(**self.section(m, FRONT, v.path))
 
-    def back_matter(self, v: _Value | None) -> BackMatter:
+    def back_matter(self, v: _Value, m: _Map) -> BackMatter:
         """The `back_matter` mapping."""
-        default = BackMatter()
-        if v is None or (m := self.mapping(v, BACK_KEYS)) is None:
-            return default
-        expected = "an essay path or a mapping with path"
-        return BackMatter(
-            acknowledgements=self.essay(self.field(m, "acknowledgements", v.path), expected),
-            afterword=self.essay(self.field(m, "afterword", v.path), expected),
-            contributors=self.flag(self.field(m, "contributors", v.path), default.contributors),
-            sources=self.flag(self.field(m, "sources", v.path), default.sources),
-        )
+        return BackMatter(**self.section(m, BACK, v.path))
 
     # PDF settings
 
-    def pdf(self, v: _Value | None) -> PdfSettings:
+    def pdf(self, v: _Value, m: _Map) -> PdfSettings:
         """The `pdf` mapping: page size, margins and type."""
-        default = PdfSettings()
-        if v is None or (m := self.mapping(v, PDF_KEYS)) is None:
-            return default
         before = len(self.problems)
-        margins = self.margins(self.field(m, "margins", v.path), default)
-        settings = PdfSettings(
-            trim=self.trim(self.field(m, "trim", v.path), default.trim),
-            margin_top=margins["top"],
-            margin_bottom=margins["bottom"],
-            margin_inside=margins["inside"],
-            margin_outside=margins["outside"],
-            font_size=self.font_size(self.field(m, "font_size", v.path), default.font_size),
-            line_height=self.line_height(self.field(m, "line_height", v.path), default),
-            font_family=self.font_family(self.field(m, "font_family", v.path)),
-            profile=self.profile(self.field(m, "profile", v.path)),
-            bleed=self.flag(self.field(m, "bleed", v.path), default.bleed),
-            **self.paper(self.field(m, "paper", v.path)),
-        )
+        values = self.section(m, PDF, v.path)
+        values.update(values.pop("margins", None) or {})
+        values.update(values.pop("paper", None) or {})
+        settings = PdfSettings(**{k: x for k, x in values.items() if x is not None})
         if len(self.problems) == before:
             self.check_room(v, settings)
         return settings
 
-    def font_family(self, v: _Value | None) -> str:
+    def margins(self, v: _Value, m: _Map) -> dict[str, float]:
+        """The margins given, in inches, by the model's field names."""
+        return {f"margin_{side}": x for side, x in self.section(m, MARGINS, v.path).items()}
+
+    def font_family(self, v: _Value) -> str:
         """A font family name, which the stylesheets quote: nothing that ends a CSS string."""
         name = self.text(v)
-        if v is not None and name and not FONT_FAMILY_RE.fullmatch(name):
-            self.wrong(v, "a font family name (letters, digits, spaces, - . ')")
+        if name and not FONT_FAMILY_RE.fullmatch(name):
+            self.wrong(v, FONT_FAMILY.expected)
             return ""
         return name
 
-    def profile(self, v: _Value | None) -> str:
+    def profile(self, v: _Value) -> str | None:
         """One of the print profiles."""
-        if v is None:
-            return PdfSettings.profile
         name = _as_text(v)
         if name not in PROFILES:
-            self.wrong(v, "one of " + ", ".join(PROFILES))
-            return PdfSettings.profile
+            self.wrong(v, PROFILE.expected)
+            return None
         return name
 
-    def paper(self, v: _Value | None) -> dict[str, Any]:
+    def paper(self, v: _Value) -> dict[str, Any]:
         """`white`, `cream` or a thickness per page such as 0.0023in."""
-        if v is None:
-            return {}
         text = _as_text(v)
         if text in PAPER:
             return {"paper": text, "paper_thickness": PAPER[text]}
-        inches = _length(text) if text else None
-        if inches is None or not 0.001 <= inches <= 0.01:
-            self.wrong(v, "white, cream, or a thickness per page such as 0.0023in")
+        inches = length(text) if text else None
+        if inches is None or not PAPER_RANGE[0] <= inches <= PAPER_RANGE[1]:
+            self.wrong(v, PAPER_KIND.expected)
             return {}
         return {"paper": text, "paper_thickness": inches}
 
-    def trim(self, v: _Value | None, default: tuple[float, float]) -> tuple[float, float]:
+    def trim(self, v: _Value) -> tuple[float, float] | None:
         """The page size in inches."""
-        if v is None:
-            return default
-        text = _as_text(v) if isinstance(v.data, str) else None
-        size = _trim_size(text) if text is not None else None
+        size = trim_size(v.data.strip()) if isinstance(v.data, str) else None
         if size is None:
-            self.wrong(v, TRIM_EXPECTED)
-            return default
+            self.wrong(v, TRIM.expected)
         return size
 
-    def margins(self, v: _Value | None, default: PdfSettings) -> dict[str, float]:
-        """The four margins in inches; unset ones keep their defaults."""
-        found = {
-            "top": default.margin_top,
-            "bottom": default.margin_bottom,
-            "inside": default.margin_inside,
-            "outside": default.margin_outside,
-        }
-        if v is None or (m := self.mapping(v, MARGIN_KEYS)) is None:
-            return found
-        for side in MARGIN_KEYS:
-            found[side] = self.length(self.field(m, side, v.path), found[side])
-        return found
-
-    def length(self, v: _Value | None, default: float) -> float:
+    def length(self, v: _Value) -> float | None:
         """A length with a unit, in inches."""
-        if v is None:
-            return default
-        inches = _length(v.data) if isinstance(v.data, str) else None
+        inches = length(v.data) if isinstance(v.data, str) else None
         if inches is None:
-            self.wrong(v, LENGTH_EXPECTED)
-            return default
+            self.wrong(v, LENGTH.expected)
         return inches
 
-    def font_size(self, v: _Value | None, default: float) -> float:
+    def font_size(self, v: _Value) -> float | None:
         """The body font size in points."""
-        if v is None:
-            return default
-        size = _points(v.data)
+        size = points(v.data)
         if size is None:
-            self.wrong(v, "a size in points such as 10.5pt or 11")
-            return default
-        return size if self.number(v, size, FONT_SIZE_RANGE, "pt") else default
+            self.wrong(v, FONT_SIZE.expected)
+            return None
+        return size if self.number(v, size, FONT_SIZE_RANGE, "pt") else None
 
-    def line_height(self, v: _Value | None, default: PdfSettings) -> float:
+    def line_height(self, v: _Value) -> float | None:
         """The line height as a multiple of the font size."""
-        if v is None:
-            return default.line_height
         if not isinstance(v.data, (int, float)) or isinstance(v.data, bool):
-            self.wrong(v, "a number such as 1.35")
-            return default.line_height
+            self.wrong(v, LINE_HEIGHT.expected)
+            return None
         value = float(v.data)
-        return value if self.number(v, value, LINE_HEIGHT_RANGE, "") else default.line_height
+        return value if self.number(v, value, LINE_HEIGHT_RANGE, "") else None
 
     def check_room(self, v: _Value, settings: PdfSettings) -> None:
         """Report margins that leave no room for text on the page."""
@@ -840,31 +726,11 @@ class _Checker:
 
     def manifest(self, path: Path, m: _Map) -> Manifest:
         """The Manifest for the top-level mapping (valid only if no problems were noted)."""
-        self.check_keys(m, "", TOP_KEYS)
+        values = {"title": "", "contents": (), **self.section(m, BOOK, "")}
+        return Manifest(path=path, **{k: x for k, x in values.items() if x is not None})
 
-        def get(key: str) -> _Value | None:
-            """An optional top-level value."""
-            return self.field(m, key, "")
 
-        return Manifest(
-            path=path,
-            title=self.required_text(self.require(m, "title", "")),
-            contents=self.contents(self.require(m, "contents", "")),
-            subtitle=self.text(get("subtitle")),
-            editors=self.names(get("editor")),
-            authors=self.names(get("author")),
-            translators=self.names(get("translator")),
-            language=self.language(get("language")),
-            publisher=self.text(get("publisher")),
-            date=self.date(get("date")),
-            rights=self.text(get("rights")),
-            identifier=self.text(get("identifier")),
-            description=self.text(get("description")),
-            back_cover=self.text(get("back_cover")),
-            subjects=self.names(get("subjects")),
-            cover=self.cover(get("cover")),
-            theme=self.text(get("theme")) or "default",
-            front_matter=self.front_matter(get("front_matter")),
-            back_matter=self.back_matter(get("back_matter")),
-            pdf=self.pdf(get("pdf")),
-        )
+def _hint(key: Hashable, allowed: tuple[str, ...]) -> str:
+    """ " (did you mean 'x'?)" for a close match among `allowed`, else ""."""
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,13 +1,37 @@
 """The validated manifest: what book.yaml says, as frozen dataclasses.
 
-Each field is documented where it is defined, so this module doubles as the
-reference for book.yaml (the README points here).
+What each key means, and its default, is declared once, in the table in
+schema.py (the reference, docs/book-yaml.md, is written from it); the defaults
+here are read from that table. Fields hold values once read: lengths in inches,
+sizes in points, names as tuples.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from make_book.source.schema import BACK, BOOK, MARGINS, PAPER, PDF, length, trim_size
+
+
+def _inches(text: str) -> float:
+    """A default length from the table, in inches."""
+    inches = length(text)
+    assert inches is not None, text
+    return inches
+
+
+def _trim(text: str) -> tuple[float, float]:
+    """The default page size from the table, in inches."""
+    size = trim_size(text)
+    assert size is not None, text
+    return size
+
+
+def _number(value: object) -> float:
+    """A default number from the table (a font size may be written `10.5pt`)."""
+    assert isinstance(value, (str, int, float)), value
+    return float(str(value).removesuffix("pt"))
 
 
 @dataclass(frozen=True)
@@ -52,18 +76,18 @@ class PartRef:
 class PdfSettings:
     """The `pdf:` mapping: page geometry and type."""
 
-    trim: tuple[float, float] = (6.0, 9.0)  # width, height in inches; `6x9in`, `a5`, `148x210mm`
-    margin_top: float = 0.75  # inches
-    margin_bottom: float = 0.85
-    margin_inside: float = 0.875  # the gutter side
-    margin_outside: float = 0.625
-    font_size: float = 10.5  # points
-    line_height: float = 1.35  # times the font size
-    font_family: str = ""  # empty: the theme's bundled face
-    profile: str = "screen"  # screen, kdp, ingram or archive (see make_book.profiles)
-    bleed: bool = False  # print profiles: 0.125in beyond the trim on top, bottom and outside
-    paper: str = "white"  # for the cover's spine: white, cream, or inches per page
-    paper_thickness: float = 0.002252  # inches per page, from `paper`
+    trim: tuple[float, float] = _trim(PDF.text_default("trim"))  # width, height in inches
+    margin_top: float = _inches(MARGINS.text_default("top"))
+    margin_bottom: float = _inches(MARGINS.text_default("bottom"))
+    margin_inside: float = _inches(MARGINS.text_default("inside"))
+    margin_outside: float = _inches(MARGINS.text_default("outside"))
+    font_size: float = _number(PDF["font_size"].default)  # points
+    line_height: float = _number(PDF["line_height"].default)
+    font_family: str = PDF.text_default("font_family")
+    profile: str = PDF.text_default("profile")
+    bleed: bool = PDF.flag_default("bleed")
+    paper: str = PDF.text_default("paper")
+    paper_thickness: float = PAPER[PDF.text_default("paper")]  # inches per page, from `paper`
 
 
 @dataclass(frozen=True)
@@ -83,8 +107,8 @@ class BackMatter:
 
     acknowledgements: EssayRef | None = None
     afterword: EssayRef | None = None
-    contributors: bool = True  # generated list of authors, their essays and bios
-    sources: bool = True  # generated "first published in" lines
+    contributors: bool = BACK.flag_default("contributors")
+    sources: bool = BACK.flag_default("sources")
 
 
 @dataclass(frozen=True)
@@ -95,19 +119,19 @@ class Manifest:
     title: str
     contents: tuple[EssayRef | PartRef, ...]
     subtitle: str = ""
-    editors: tuple[str, ...] = ()  # `editor:` a name or a list
-    authors: tuple[str, ...] = ()  # `author:` a name or a list (single-author collections)
-    translators: tuple[str, ...] = ()
-    language: str = "en"  # BCP 47, e.g. en, en-GB, fr, de-CH
+    editors: tuple[str, ...] = ()  # `editor:`
+    authors: tuple[str, ...] = ()  # `author:`
+    translators: tuple[str, ...] = ()  # `translator:`
+    language: str = BOOK.text_default("language")
     publisher: str = ""
-    date: str = ""  # ISO 8601 (YYYY, YYYY-MM or YYYY-MM-DD)
-    rights: str = ""  # the copyright line
-    identifier: str = ""  # ISBN or URN; derived from the title when empty
-    description: str = ""  # also the back cover's text unless back_cover is given
-    back_cover: str = ""  # Markdown for the back of the wrap cover
+    date: str = ""  # YYYY, YYYY-MM or YYYY-MM-DD
+    rights: str = ""
+    identifier: str = ""
+    description: str = ""
+    back_cover: str = ""
     subjects: tuple[str, ...] = ()
-    cover: str = ""  # path to a JPEG or PNG; a typographic cover is drawn when empty
-    theme: str = "default"
+    cover: str = ""  # the path as written
+    theme: str = BOOK.text_default("theme")
     front_matter: FrontMatter = field(default_factory=FrontMatter)
     back_matter: BackMatter = field(default_factory=BackMatter)
     pdf: PdfSettings = field(default_factory=PdfSettings)
