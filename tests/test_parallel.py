@@ -16,6 +16,7 @@ from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pikepdf
 import psutil
@@ -34,6 +35,7 @@ from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool as layout_pool
 from make_book.render.pdf.layout import workers as worker_pool
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
+from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated
 from make_book.render.weasy.session import source_date
 
 
@@ -292,27 +294,27 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
     pool = worker_pool.Pool(job, 1)
     try:
         conn = pool.workers[0].conn
-        conn.send(("lay", 0, first.html, first.borrowed, tmp_path / "a.pdf", None))
-        assert receive(conn)[:2] == ("count", 0)
-        conn.send(("lay", 1, second.html, second.borrowed, tmp_path / "b.pdf", None))
-        kind, index, pages, anchors = receive(conn)  # paginated while the first waits
-        assert (kind, index) == ("count", 1)
+        conn.send(Lay(0, first.html, first.borrowed, tmp_path / "a.pdf", None))
+        assert receive(conn) == Paginated(0, ANY, ANY)
+        conn.send(Lay(1, second.html, second.borrowed, tmp_path / "b.pdf", None))
+        paginated = receive(conn)  # paginated while the first waits
+        assert isinstance(paginated, Paginated) and paginated.index == 1
         first_pages = lay_out_piece(job, first.html, first.borrowed, lambda *_: 1, tmp_path / "x")
         second_folio = 1 + first_pages.pages
-        conn.send(("folio", 1, second_folio))  # the later piece is answered first
-        conn.send(("folio", 0, 1))
-        done = {message[1]: message[2] for message in (receive(conn), receive(conn))}
+        conn.send(Folio(1, second_folio))  # the later piece is answered first
+        conn.send(Folio(0, 1))
+        done = {message.index: message.result for message in (receive(conn), receive(conn))}
     finally:
         pool.close()
     install_folio_hook()
     alone = lay_out_piece(
         job, second.html, second.borrowed, lambda *_: second_folio, tmp_path / "y"
     )
-    assert done[1].pages == pages == alone.pages
+    assert done[1].pages == paginated.pages == alone.pages
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "x").read_bytes()
     assert (tmp_path / "b.pdf").read_bytes() == (tmp_path / "y").read_bytes()
     assert done[0].anchors == first_pages.anchors and done[1].anchors == alone.anchors
-    assert anchors == alone.anchors, "told with the count, for the contents: all of them"
+    assert paginated.anchors == alone.anchors, "told with the count, for the contents: all"
     assert alone.anchors, "the mixed book's second piece has headings"
 
 

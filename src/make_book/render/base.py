@@ -12,16 +12,13 @@ import enum
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from make_book.model import Book
 from make_book.pagemap import PageStart
 from make_book.profiles import PROFILES, Profile
 from make_book.progress import Progress
 from make_book.source.manifest_types import Manifest
-
-if TYPE_CHECKING:
-    from make_book.render.pdf.layout.workers import Spares
 
 
 class Needs(enum.Enum):
@@ -50,6 +47,16 @@ class PrintPages:
     interior: Path | None = None  # the finished PDF, a temporary file beside its target
 
 
+class SpareWorkers(Protocol):
+    """Layout workers started before the book was read (render/pdf/layout/workers.py)."""
+
+    def take(self, count: int) -> list[Any]:
+        """Up to `count` of them, no longer spare."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class LayoutOptions:
     """How the print layout runs: worker processes, the cache, the progress display."""
@@ -57,7 +64,7 @@ class LayoutOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     cache_dir: Path | None = None  # None: no cache kept between builds
     progress: Progress = field(default_factory=Progress)
-    spares: Spares | None = None  # workers started while the book loaded (build/driver.py)
+    spares: SpareWorkers | None = None  # started while the book loaded (build/driver.py)
 
 
 @dataclass(frozen=True)

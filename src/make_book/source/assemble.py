@@ -13,10 +13,10 @@ from html import escape, unescape
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from make_book.cache.memo import ConversionMemo
 from make_book.errors import EssayError, Problem
 from make_book.model import Book, BookMeta, EpigraphText, Essay, Part
 from make_book.source import markup
+from make_book.source.conversions import Conversions, FreshConversions
 from make_book.source.essay_files import (
     MAX_ESSAY_BYTES,
     SourceText,
@@ -72,12 +72,12 @@ def slugify(text: str) -> str:
     return slug[:60].rstrip("-")
 
 
-def assemble(manifest: Manifest, memo: ConversionMemo | None = None) -> Book:
+def assemble(manifest: Manifest, memo: Conversions | None = None) -> Book:
     """Read, convert and number every essay; raise one EssayError listing all problems.
 
-    `memo` remembers conversions and settled essays between builds (see memo.py).
+    `memo` remembers conversions and settled essays between builds (see cache/memo.py).
     """
-    builder = _Builder(manifest, memo or ConversionMemo(None))
+    builder = _Builder(manifest, memo or FreshConversions())
     front = builder.front_matter()
     contents = tuple(builder.item(item) for item in manifest.contents)
     back = builder.back_matter()
@@ -165,7 +165,7 @@ def _warn_about_shared_titles(book: Book) -> None:
 class _Builder:
     """Collects problems while turning references into model objects."""
 
-    def __init__(self, manifest: Manifest, memo: ConversionMemo) -> None:
+    def __init__(self, manifest: Manifest, memo: Conversions) -> None:
         self.memo = memo
         self.manifest = manifest
         self.problems: list[Problem] = []
@@ -420,7 +420,7 @@ _URL_SAFE = "/!$&'()*+,;=:@~"
 
 
 def _body_and_title(
-    source: SourceText, path: Path, meta: dict[str, object], language: str, memo: ConversionMemo
+    source: SourceText, path: Path, meta: dict[str, object], language: str, memo: Conversions
 ) -> tuple[markup.Converted, str | None]:
     """The essay converted to an HTML fragment, and its title when known before parsing."""
     title = _text(meta.get("title")) or None

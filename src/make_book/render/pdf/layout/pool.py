@@ -22,6 +22,7 @@ from make_book.build.uptodate import weasyprint_version
 from make_book.cache.memo import key_of
 from make_book.errors import RenderError
 from make_book.progress import Progress
+from make_book.render.base import SpareWorkers
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
 from make_book.render.pdf.layout.protocol import (
@@ -33,7 +34,7 @@ from make_book.render.pdf.layout.protocol import (
     Paginated,
     PieceResult,
 )
-from make_book.render.pdf.layout.workers import Pool, Spares, Task, Worker, workers
+from make_book.render.pdf.layout.workers import Pool, Task, Worker, workers
 from make_book.source.manifest_types import Manifest
 
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
@@ -162,7 +163,7 @@ def lay_out_book(
     jobs: int,
     progress: Progress,
     sink: Callable[[PieceResult], None] | None = None,
-    spares: Spares | None = None,
+    spares: SpareWorkers | None = None,
 ) -> LayingOut:
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
@@ -206,7 +207,7 @@ def early_workers(manifest: Manifest, jobs: int, cache_dir: Path | None) -> int:
     return 1 if PieceCache.has_pieces(cache_dir) else jobs
 
 
-def _pool_size(jobs: int, words: int, spares: Spares | None) -> int:
+def _pool_size(jobs: int, words: int, spares: SpareWorkers | None) -> int:
     """How many workers lay out (0: this process does). Below POOL_FROM_WORDS a worker
     costs more than it saves, unless it was started while the book loaded: then it
     has imported WeasyPrint already, and this process has not."""
@@ -331,7 +332,7 @@ def _run_in_pool(
     make_front: FrontMaker,
     progress: Progress,
     size: int,
-    spares: Spares | None,
+    spares: SpareWorkers | None,
 ) -> Generator[Milestone, None, int]:
     laid_out = 0
     told = False  # whether the milestones were yielded

@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from make_book.errors import RenderError
+from make_book.render.base import SpareWorkers
 from make_book.render.pdf.layout.pieces import Piece
 from make_book.render.pdf.layout.protocol import FromWorker, Lay, LayoutJob, Stop
 from make_book.render.pdf.layout.worker import command as worker_command
@@ -114,7 +115,7 @@ class Spares:
 
 
 class Pool:
-    def __init__(self, job: LayoutJob, size: int, spares: Spares | None = None) -> None:
+    def __init__(self, job: LayoutJob, size: int, spares: SpareWorkers | None = None) -> None:
         self.job, self.size = job, size
         taken = spares.take(size) if spares is not None else []
         self.workers = [*taken, *(spawn() for _ in range(size - len(taken)))]
@@ -182,7 +183,7 @@ def stop(worker: Worker) -> None:
 
 
 @contextmanager
-def workers(job: LayoutJob, size: int, spares: Spares | None = None) -> Iterator[Pool]:
+def workers(job: LayoutJob, size: int, spares: SpareWorkers | None = None) -> Iterator[Pool]:
     pool = Pool(job, size, spares)
     try:
         yield pool
