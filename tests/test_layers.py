@@ -1,0 +1,87 @@
+"""The package keeps its layers: light imports, the import-linter contracts, docstrings.
+
+The contracts themselves are in pyproject.toml (`[tool.importlinter]`); see
+docs/architecture.md for the layers they describe.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO
+
+PACKAGE = REPO / "src" / "make_book"
+HEAVY = ("weasyprint", "ebooklib")
+
+
+@pytest.mark.parametrize("module", ["make_book.build.driver", "make_book.cli"])
+def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) -> None:
+    """The build's own process imports WeasyPrint and ebooklib only when it uses them."""
+    code = (
+        "import sys\n"
+        f"import {module}\n"
+        f"print(' '.join(name for name in {HEAVY!r} if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [], f"importing {module} loaded {done.stdout.strip()}"
+
+
+def _lint_imports() -> list[str]:
+    """The lint-imports script of this interpreter's environment, or the same by -c."""
+    script = Path(sys.executable).with_name("lint-imports")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()"]
+
+
+def test_import_contracts_are_kept() -> None:
+    """Every contract of pyproject.toml's [tool.importlinter] holds (nothing cached)."""
+    done = subprocess.run(
+        [*_lint_imports(), "--no-cache", "--no-logo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _python_files() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_package_has_an_init_with_a_docstring() -> None:
+    folders = {path.parent for path in _python_files()}
+    missing = sorted(
+        str(f.relative_to(PACKAGE)) for f in folders if not (f / "__init__.py").exists()
+    )
+    assert missing == [], f"folders of modules without __init__.py: {missing}"
+    bare = sorted(
+        str(f.relative_to(PACKAGE))
+        for f in folders
+        if not ast.get_docstring(ast.parse((f / "__init__.py").read_text(encoding="utf-8")))
+    )
+    assert bare == [], f"packages whose __init__.py has no docstring: {bare}"
+
+
+def test_every_module_has_a_docstring() -> None:
+    bare = [
+        str(path.relative_to(PACKAGE))
+        for path in _python_files()
+        if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert bare == [], f"modules without a module docstring: {bare}"
