@@ -430,3 +430,16 @@ def test_image_name_with_ampersand_is_rebased(tmp_path: Path) -> None:
     book = load(write_book(tmp_path, {"chapters/a.md": "# T\n\n![A dot](../images/a&b.png)\n"}))
     assert book.essays[0].images == (Path("images/a&b.png"),)
     assert '<img src="images/a&amp;b.png" alt="A dot"/>' in book.essays[0].body_html
+
+
+def test_the_theme_named_in_book_yaml_is_the_one_looked_up(book_copy: BookCopy) -> None:
+    """`theme:` picks the packaged theme searched after the book's own folders."""
+    from make_book.theme import THEMES, packaged_themes, search_path
+
+    manifest = book_copy("sample")
+    manifest.write_text(manifest.read_text("utf-8") + "theme: default\n", "utf-8")
+    book = assemble(load_manifest(manifest))
+    assert book.theme == "default" and "default" in packaged_themes()
+    assert search_path(book)[-3:] == tuple(
+        THEMES / "default" / d for d in ("templates", "styles", "fonts")
+    )

@@ -128,6 +128,7 @@ class Book:
     show_contributors: bool = True
     show_sources: bool = True
     theme_dirs: tuple[Path, ...] = field(default_factory=tuple)  # project overrides first
+    theme: str = "default"  # the packaged theme under them (book.yaml's `theme:`)
 
     @property
     def essays(self) -> tuple[Essay, ...]:

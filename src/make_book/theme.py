@@ -34,7 +34,7 @@ def packaged_dirs(theme: str = "default") -> tuple[Path, ...]:
 
 def search_path(book: Book) -> tuple[Path, ...]:
     """Where templates, stylesheets and fonts are looked up, in order."""
-    return book.theme_dirs + packaged_dirs()
+    return book.theme_dirs + packaged_dirs(book.theme)
 
 
 def theme_fingerprint(book: Book) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from make_book import __version__
 from make_book.publish.atomic import write_atomic
-from make_book.theme import packaged_dirs
+from make_book.theme import packaged_dirs, packaged_themes
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str
         digest.update(part.encode() + b"\0")
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode() + b"\0")
     where = hashlib.sha256(digest.digest() + str(out_dir.resolve()).encode()).hexdigest()
-    for folder in [root, *packaged_dirs()]:
+    themes = [folder for name in packaged_themes() for folder in packaged_dirs(name)]
+    for folder in [root, *themes]:
         for path, stat in _walk(folder, skip):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return Record(cache_dir / "builds" / f"{where[:32]}.json", digest.hexdigest())

@@ -94,6 +94,7 @@ def assemble(manifest: Manifest, memo: Conversions | None = None) -> Book:
         show_contributors=manifest.back_matter.contributors and not manifest.authors,
         show_sources=manifest.back_matter.sources,
         theme_dirs=folders,
+        theme=manifest.theme,
     )
     _warn_about_shared_titles(book)
     return book
