@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import BookCopy
-
+from helpers import BookCopy
 from make_book.cache.memo import ConversionMemo
 from make_book.model import Book
 from make_book.source.assemble import assemble

@@ -24,6 +24,7 @@ from make_book.source.essay_files import (
     read_bounded,
     read_source,
 )
+from make_book.source.fragment import Settled
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import Epigraph, EssayRef, Manifest, PartRef
 from make_book.xhtml import parse_fragment
@@ -163,6 +164,31 @@ def _warn_about_shared_titles(book: Book) -> None:
             first[key] = essay
 
 
+def _check_notes(settled: Settled, path: str) -> None:
+    """Refuse an essay with more notes than a book can number."""
+    if len(settled.footnotes) > markup.MAX_FOOTNOTES:
+        message = (
+            f"{len(settled.footnotes):,} footnotes; an essay may have at most"
+            f" {markup.MAX_FOOTNOTES:,}: split it into several essays"
+        )
+        raise EssayError([Problem(path, message)])
+
+
+def _title_html(title: str | None, settled: Settled, language: str, path: str, kind: str) -> str:
+    """The essay's title as inline HTML: its own, its leading heading, or its kind's."""
+    title_html = (
+        metadata_html(title, language, f"{path}: title", inline=True)
+        if title
+        else settled.leading_heading_html
+    )
+    if not plain_text(title_html).strip():  # e.g. `title: "<b></b>"`: nothing to show
+        title_html = DEFAULT_TITLES.get(kind, "")
+    if not title_html:
+        hint = "add `title:` to its front matter or start it with a `# Heading`"
+        raise EssayError([Problem(path, f"essay has no title: {hint}")])
+    return title_html
+
+
 class _Builder:
     """Collects problems while turning references into model objects."""
 
@@ -232,22 +258,8 @@ class _Builder:
         self._check(source, converted, path)
         slug = self.slugs.take(Path(ref.path).stem, kind)
         settled = self.memo.settled(converted.html, slug, title)
-        if len(settled.footnotes) > markup.MAX_FOOTNOTES:
-            message = (
-                f"{len(settled.footnotes):,} footnotes; an essay may have at most"
-                f" {markup.MAX_FOOTNOTES:,}: split it into several essays"
-            )
-            raise EssayError([Problem(ref.path, message)])
-        title_html = (
-            metadata_html(title, language, f"{ref.path}: title", inline=True)
-            if title
-            else settled.leading_heading_html
-        )
-        if not plain_text(title_html).strip():  # e.g. `title: "<b></b>"`: nothing to show
-            title_html = DEFAULT_TITLES.get(kind, "")
-        if not title_html:
-            hint = "add `title:` to its front matter or start it with a `# Heading`"
-            raise EssayError([Problem(ref.path, f"essay has no title: {hint}")])
+        _check_notes(settled, ref.path)
+        title_html = _title_html(title, settled, language, ref.path, kind)
         if not settled.word_count and not settled.image_sources:  # nothing, or <p> </p>
             raise EssayError([Problem(ref.path, "essay has no text after its front matter")])
         images = self._images(source, converted, settled.image_sources, path)

@@ -85,6 +85,7 @@ class _Plan:
     anchors: dict[int, dict[str, int]] = field(default_factory=dict)  # told with the count
     front_key: str = ""
     front_pages: int | None = None  # told by its worker once it is paginated
+    front_sent: bool = False  # the front matter's task is made (or it came from the cache)
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
 
@@ -270,9 +271,7 @@ def _run_here(
         laid_out += 1
     else:
         progress.advance(plan.results[FRONT_MATTER].pages, laid_out=False)
-    yield Counted(
-        plan.results[FRONT_MATTER].pages, [plan.results[i] for i in range(len(plan.pieces))]
-    )
+    yield _counted(plan, plan.results[FRONT_MATTER].pages)
     return laid_out
 
 
@@ -337,25 +336,13 @@ def _run_in_pool(
     laid_out = 0
     told = False  # whether the milestones were yielded
     pending: list[Task] = []
-    front_sent = False
     with workers(job, size, spares) as pool:
         while True:
             pending += plan.ready()
             _advance_hits(plan, progress)
             # The contents go as soon as every piece is paginated, while the last are drawn.
-            if not front_sent and plan.placed():
-                front = _front_task(job, plan, make_front)
-                if front is None:
-                    progress.advance(plan.results[FRONT_MATTER].pages, laid_out=False)
-                pending += [front] if front is not None else []
-                front_sent = True
-            pending.sort(key=lambda t: (t.index == FRONT_MATTER, t.index))  # front last
-            free = pool.free()
-            for worker, task in zip(free, pending, strict=False):
-                worker.send(task, plan.cache.pdf_path(task.key, task.folio))
-            del pending[: len(free)]
-            if front_sent and not pending:
-                pool.retire_idle()  # nothing is left for them: their memory goes now
+            pending += _front_once_placed(job, plan, make_front, progress)
+            _dispatch(pool, plan, pending)
             busy = pool.busy()
             if not busy and not pending:
                 break
@@ -364,22 +351,60 @@ def _run_in_pool(
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
-            pool.recycle(wanted=len(pool.busy()) + len(pending) + (not front_sent))
-            if not told and front_sent and _only_front_left(plan, pool, pending):
-                plan.flush()
-                # A worker whose last piece was just done goes before the build's memory grows.
-                pool.retire_idle()
-                yield MainMatterDone()
-                counted, front_done = _front_counted(plan, pool, progress)
-                laid_out += front_done
-                yield counted
+            pool.recycle(wanted=len(pool.busy()) + len(pending) + (not plan.front_sent))
+            if not told and plan.front_sent and _only_front_left(plan, pool, pending):
+                laid_out += yield from _milestones(plan, pool, progress)
                 told = True
     if not told:
         yield MainMatterDone()
-        yield Counted(
-            plan.results[FRONT_MATTER].pages, [plan.results[i] for i in range(len(plan.pieces))]
-        )
+        yield _counted(plan, plan.results[FRONT_MATTER].pages)
     return laid_out
+
+
+def _front_once_placed(
+    job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress
+) -> list[Task]:
+    """The front matter's task, the first time every piece is placed ([] if cached)."""
+    if plan.front_sent or not plan.placed():
+        return []
+    plan.front_sent = True
+    front = _front_task(job, plan, make_front)
+    if front is None:
+        progress.advance(plan.results[FRONT_MATTER].pages, laid_out=False)
+        return []
+    return [front]
+
+
+def _dispatch(pool: Pool, plan: _Plan, pending: list[Task]) -> None:
+    """Send free workers the pending pieces in page order, the front matter last."""
+    pending.sort(key=lambda t: (t.index == FRONT_MATTER, t.index))
+    free = pool.free()
+    for worker, task in zip(free, pending, strict=False):
+        worker.send(task, plan.cache.pdf_path(task.key, task.folio))
+    del pending[: len(free)]
+    if plan.front_sent and not pending:
+        pool.retire_idle()  # nothing is left for them: their memory goes now
+
+
+def _milestones(plan: _Plan, pool: Pool, progress: Progress) -> Generator[Milestone, None, int]:
+    """Only the front matter is left: say so, then its count once a worker tells it.
+    Returns how many pieces were laid out meanwhile (the front matter, if done)."""
+    plan.flush()
+    # A worker whose last piece was just done goes before the build's memory grows.
+    pool.retire_idle()
+    yield MainMatterDone()
+    done = 0
+    while plan.front_pages is None and FRONT_MATTER not in plan.results:
+        for worker in pool.ready(pool.busy()):
+            done += _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
+    pages = plan.front_pages if plan.front_pages is not None else plan.results[FRONT_MATTER].pages
+    yield _counted(plan, pages)
+    return done
+
+
+def _counted(plan: _Plan, front_pages: int) -> Counted:
+    """The Counted milestone: the main matter's pieces, all done, and the front's count."""
+    return Counted(front_pages, [plan.results[i] for i in range(len(plan.pieces))])
 
 
 def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
@@ -389,17 +414,6 @@ def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
         and all(list(w.tasks) == [FRONT_MATTER] for w in pool.busy())
         and all(i in plan.results for i in range(len(plan.pieces)))
     )
-
-
-def _front_counted(plan: _Plan, pool: Pool, progress: Progress) -> tuple[Counted, int]:
-    """The main matter and the front matter's count, once it is paginated (waiting),
-    and how many pieces were laid out meanwhile (the front matter, if it was done)."""
-    done = 0
-    while plan.front_pages is None and FRONT_MATTER not in plan.results:
-        for worker in pool.ready(pool.busy()):
-            done += _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
-    pages = plan.front_pages if plan.front_pages is not None else plan.results[FRONT_MATTER].pages
-    return Counted(pages, [plan.results[i] for i in range(len(plan.pieces))]), done
 
 
 def _handle(worker: Worker, message: FromWorker, plan: _Plan, progress: Progress) -> int:
