@@ -47,7 +47,7 @@ log = logging.getLogger("make_book")
 def load(manifest_path: Path, memo: ConversionMemo | None = None) -> tuple[Manifest, Book]:
     """Validate the manifest and read every essay; render nothing (warnings are logged).
 
-    `memo`: conversions and settled essays remembered between builds.
+    `memo`: conversions and essay bodies remembered between builds.
     """
     manifest = load_manifest(manifest_path)
     return manifest, _read(manifest, memo)
@@ -156,9 +156,9 @@ def _early_workers(manifest: Manifest, layout: LayoutOptions) -> Iterator[Layout
     if not count:
         yield layout
         return
-    from make_book.render.pdf.layout.workers import Spares
+    from make_book.render.pdf.layout.workers import EarlyWorkers
 
-    with Spares(count) as spares:
+    with EarlyWorkers(count) as spares:
         yield replace(layout, spares=spares)
 
 

@@ -22,9 +22,9 @@ from make_book import __version__
 from make_book.model import Footnote
 from make_book.publish.atomic import replace_quickly
 from make_book.source import markup
-from make_book.source.fragment import Settled, settle
+from make_book.source.fragment import EssayBody, essay_body
 
-T = TypeVar("T", markup.Converted, Settled)  # what the memo remembers
+T = TypeVar("T", markup.Converted, EssayBody)  # what the memo remembers
 
 
 class ConversionMemo:
@@ -33,7 +33,7 @@ class ConversionMemo:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
-        self.new: dict[Path, markup.Converted | Settled] = {}  # written by `keep`, once loaded
+        self.new: dict[Path, markup.Converted | EssayBody] = {}  # written by `keep`, once loaded
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         key = key_of(language, text)
@@ -41,9 +41,11 @@ class ConversionMemo:
             "converted", key, _converted, lambda: markup.markdown_essay(text, language)
         )
 
-    def settled(self, fragment: str, slug: str, title: str | None) -> Settled:
+    def essay_body(self, fragment: str, slug: str, title: str | None) -> EssayBody:
         key = key_of(fragment, slug, title)
-        return self._remembered("settled", key, _settled, lambda: settle(fragment, slug, title))
+        return self._remembered(
+            "bodies", key, _essay_body, lambda: essay_body(fragment, slug, title)
+        )
 
     def _remembered(
         self, kind: str, key: str, load: Callable[[Any], T], make: Callable[[], T]
@@ -77,8 +79,8 @@ def _converted(data: dict[str, Any]) -> markup.Converted:
     )
 
 
-def _settled(data: dict[str, Any]) -> Settled:
-    return Settled(
+def _essay_body(data: dict[str, Any]) -> EssayBody:
+    return EssayBody(
         body_html=str(data["body_html"]),
         footnotes=tuple(Footnote(**note) for note in data["footnotes"]),
         leading_heading_html=str(data["leading_heading_html"]),

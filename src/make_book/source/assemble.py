@@ -24,7 +24,7 @@ from make_book.source.essay_files import (
     read_bounded,
     read_source,
 )
-from make_book.source.fragment import Settled
+from make_book.source.fragment import EssayBody
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import Epigraph, EssayRef, Manifest, PartRef
 from make_book.xhtml import parse_fragment
@@ -76,7 +76,7 @@ def slugify(text: str) -> str:
 def assemble(manifest: Manifest, memo: Conversions | None = None) -> Book:
     """Read, convert and number every essay; raise one EssayError listing all problems.
 
-    `memo` remembers conversions and settled essays between builds (see cache/memo.py).
+    `memo` remembers conversions and essay bodies between builds (see cache/memo.py).
     """
     builder = _Builder(manifest, memo or FreshConversions())
     front = builder.front_matter()
@@ -164,22 +164,22 @@ def _warn_about_shared_titles(book: Book) -> None:
             first[key] = essay
 
 
-def _check_notes(settled: Settled, path: str) -> None:
+def _check_notes(body: EssayBody, path: str) -> None:
     """Refuse an essay with more notes than a book can number."""
-    if len(settled.footnotes) > markup.MAX_FOOTNOTES:
+    if len(body.footnotes) > markup.MAX_FOOTNOTES:
         message = (
-            f"{len(settled.footnotes):,} footnotes; an essay may have at most"
+            f"{len(body.footnotes):,} footnotes; an essay may have at most"
             f" {markup.MAX_FOOTNOTES:,}: split it into several essays"
         )
         raise EssayError([Problem(path, message)])
 
 
-def _title_html(title: str | None, settled: Settled, language: str, path: str, kind: str) -> str:
+def _title_html(title: str | None, body: EssayBody, language: str, path: str, kind: str) -> str:
     """The essay's title as inline HTML: its own, its leading heading, or its kind's."""
     title_html = (
         metadata_html(title, language, f"{path}: title", inline=True)
         if title
-        else settled.leading_heading_html
+        else body.leading_heading_html
     )
     if not plain_text(title_html).strip():  # e.g. `title: "<b></b>"`: nothing to show
         title_html = DEFAULT_TITLES.get(kind, "")
@@ -257,19 +257,19 @@ class _Builder:
         converted, title = _body_and_title(source, path, meta, language, self.memo)
         self._check(source, converted, path)
         slug = self.slugs.take(Path(ref.path).stem, kind)
-        settled = self.memo.settled(converted.html, slug, title)
-        _check_notes(settled, ref.path)
-        title_html = _title_html(title, settled, language, ref.path, kind)
-        if not settled.word_count and not settled.image_sources:  # nothing, or <p> </p>
+        body = self.memo.essay_body(converted.html, slug, title)
+        _check_notes(body, ref.path)
+        title_html = _title_html(title, body, language, ref.path, kind)
+        if not body.word_count and not body.image_sources:  # nothing, or <p> </p>
             raise EssayError([Problem(ref.path, "essay has no text after its front matter")])
-        images = self._images(source, converted, settled.image_sources, path)
-        for src in dict.fromkeys(settled.images_without_alt):
+        images = self._images(source, converted, body.image_sources, path)
+        for src in dict.fromkeys(body.images_without_alt):
             log.warning(
                 "%s: image '%s' has no alt text; readers who cannot see it get nothing",
                 ref.path,
                 src,
             )
-        rebased = dict(zip(settled.image_sources, images, strict=True))
+        rebased = dict(zip(body.image_sources, images, strict=True))
         field = _Fields(meta, language, ref.path)
         return Essay(
             slug=slug,
@@ -277,7 +277,7 @@ class _Builder:
             title=plain_text(title_html),
             title_html=title_html,
             source_path=path,
-            body_html=_rebase_images(settled.body_html, rebased),
+            body_html=_rebase_images(body.body_html, rebased),
             subtitle_html=field.inline("subtitle"),
             authors=_names(meta.get("author")),
             translators=_names(meta.get("translator")),
@@ -288,10 +288,10 @@ class _Builder:
             language=language if language != self.manifest.language else "",
             epigraph=epigraph_html(meta.get("epigraph"), language, f"{ref.path}: epigraph"),
             footnotes=tuple(
-                replace(note, html=_rebase_images(note.html, rebased)) for note in settled.footnotes
+                replace(note, html=_rebase_images(note.html, rebased)) for note in body.footnotes
             ),
             images=images,
-            word_count=settled.word_count,
+            word_count=body.word_count,
         )
 
     def _check(self, source: SourceText, converted: markup.Converted, path: Path) -> None:

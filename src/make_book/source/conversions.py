@@ -1,5 +1,5 @@
 """The two slow steps of reading an essay, as the assembler asks for them: Markdown made
-into HTML, and the HTML settled (ids prefixed, notes numbered). The cache remembers
+into HTML, and the HTML made an essay body (ids prefixed, notes numbered). The cache remembers
 them between builds (cache/memo.py) by providing this same interface."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from make_book.source import markup
-from make_book.source.fragment import Settled, settle
+from make_book.source.fragment import EssayBody, essay_body
 
 
 class Conversions(Protocol):
@@ -17,7 +17,7 @@ class Conversions(Protocol):
         """The essay's Markdown as an HTML fragment, with what was found on the way."""
         ...
 
-    def settled(self, fragment: str, slug: str, title: str | None) -> Settled:
+    def essay_body(self, fragment: str, slug: str, title: str | None) -> EssayBody:
         """The fragment with its ids prefixed by `slug` and its notes numbered."""
         ...
 
@@ -29,6 +29,6 @@ class FreshConversions:
         """The essay's Markdown as an HTML fragment, converted now."""
         return markup.markdown_essay(text, language)
 
-    def settled(self, fragment: str, slug: str, title: str | None) -> Settled:
-        """The fragment settled now."""
-        return settle(fragment, slug, title)
+    def essay_body(self, fragment: str, slug: str, title: str | None) -> EssayBody:
+        """The fragment made an essay body now."""
+        return essay_body(fragment, slug, title)

@@ -1,4 +1,4 @@
-"""Settling an essay's HTML fragment: title, headings, ids, footnotes and images.
+"""An essay's HTML fragment made an essay body: title, headings, ids, footnotes and images.
 
 Every id in an essay is prefixed with the essay's slug, so two essays that
 both have a heading "Notes" or a footnote [^1] never collide in a book that
@@ -30,8 +30,8 @@ NOTEREF = re.compile(r'<a class="noteref( repeat)?" href="#([^"]+)"( id="([^"]+)
 
 
 @dataclass(frozen=True)
-class Settled:
-    """An essay body after `settle`."""
+class EssayBody:
+    """An essay's HTML made ready for a book: ids namespaced, notes taken out, headings nested."""
 
     body_html: str
     footnotes: tuple[Footnote, ...]
@@ -41,7 +41,7 @@ class Settled:
     word_count: int
 
 
-def settle(fragment: str, slug: str, title: str | None) -> Settled:
+def essay_body(fragment: str, slug: str, title: str | None) -> EssayBody:
     """Namespace ids, extract notes, drop a heading that repeats the title, nest headings."""
     root = parse_fragment(fragment)
     leading = _take_leading_heading(root, title)
@@ -58,7 +58,7 @@ def settle(fragment: str, slug: str, title: str | None) -> Settled:
     words = len(root.text_content().split()) + sum(
         len(parse_fragment(n.html).text_content().split()) for n in footnotes
     )
-    return Settled(to_xhtml(root).strip(), footnotes, leading, images, no_alt, words)
+    return EssayBody(to_xhtml(root).strip(), footnotes, leading, images, no_alt, words)
 
 
 def _take_leading_heading(root: html.HtmlElement, title: str | None) -> str:

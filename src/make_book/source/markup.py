@@ -6,7 +6,7 @@ Before sanitizing, the HTML is read once more (`_scan`) to say what the
 sanitizer will drop (a warning each) and to refuse what asks for a file or
 a URL to be loaded, which the sanitizer alone would drop without a word.
 What comes out is an unprocessed fragment: ids, notes and headings are
-settled later by `fragment.py`.
+made an essay body later by `fragment.py`.
 """
 
 from __future__ import annotations

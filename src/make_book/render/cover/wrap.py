@@ -35,7 +35,7 @@ from make_book.profiles import BLEED, Profile
 from make_book.publish.atomic import atomic_path
 from make_book.render.base import RenderContext, Rendered
 from make_book.render.pdf.preflight_gate import preflight_or_fail
-from make_book.render.pdf.print_finish import ManagedInks, finish
+from make_book.render.pdf.print_finish import ManagedInks, finish_for_print
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
 from make_book.render.weasy.session import (
     BOOK_FONT,
@@ -207,7 +207,7 @@ def write_wrap_cover(book: Book, ctx: RenderContext, page_count: int) -> Rendere
 
 def _finish_for_press(path: Path, book: Book, rules: Profile, geometry: CoverGeometry) -> None:
     """PDF/X covers in colour-managed CMYK; every cover preflighted before it is written."""
-    finish(path, rules, book.meta.title, ManagedInks() if rules.identification else None)
+    finish_for_print(path, rules, book.meta.title, ManagedInks() if rules.identification else None)
     trim = (geometry.full_width - 2 * geometry.bleed, geometry.full_height - 2 * geometry.bleed)
     # The cover image's resolution was already reported, with its file name.
     preflight_or_fail(path, rules, trim, bleed=True, what="cover", quiet=frozenset({"image-dpi"}))

@@ -76,7 +76,7 @@ class ManagedInks(Inks):
         return converted, "/DeviceCMYK"
 
 
-def finish(path: Path, profile: Profile, title: str, inks: Inks | None = None) -> None:
+def finish_for_print(path: Path, profile: Profile, title: str, inks: Inks | None = None) -> None:
     """Rewrite the PDF at `path` in place to meet `profile`."""
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         if not profile.bookmarks:

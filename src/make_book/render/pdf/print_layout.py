@@ -183,9 +183,11 @@ class PrintLayout:
         assert self.interior is not None
         profile = self.profile
         if profile.is_print:
-            from make_book.render.pdf.print_finish import finish  # fontTools, colour management
+            from make_book.render.pdf.print_finish import (
+                finish_for_print,  # fontTools, colour management
+            )
 
-            finish(self.interior, profile, self.book.meta.title)
+            finish_for_print(self.interior, profile, self.book.meta.title)
         trim, bleed = settings.trim, profile.bleeds(settings.bleed)
         before = laid.passed_pages(profile.name)
         if not preflight_or_fail(self.interior, profile, trim, bleed, drawn_before=before):

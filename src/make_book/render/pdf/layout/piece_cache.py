@@ -158,7 +158,7 @@ class PieceCache:
             with contextlib.suppress(OSError):
                 if record.stat().st_mtime < cutoff:
                     _remove(*_entry_files(record.with_suffix(".pdf")))
-        remembered = ("converted", "settled", "epub")
+        remembered = ("converted", "bodies", "epub")
         for entry in [path for kind in remembered for path in (self.folder / kind).glob("*")]:
             with contextlib.suppress(OSError):
                 if entry.stat().st_mtime < cutoff:

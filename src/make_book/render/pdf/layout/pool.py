@@ -194,7 +194,7 @@ def lay_out_book(
 
 
 def early_workers(manifest: Manifest, jobs: int, cache_dir: Path | None) -> int:
-    """Workers worth starting before the book is read (worker_pool.Spares): none for a
+    """Workers worth starting before the book is read (layout/workers.py's EarlyWorkers): none for a
     small book or a layout in one process; one when the cache has pieces already (a
     rebuild lays out few); else one per job."""
     if jobs < 2:

@@ -6,7 +6,7 @@ so that memory stays bounded however long the book. Which piece goes where is
 layout_pool.py's.
 
 A worker is started before its job is known, so a big book's workers can be started
-while its essays are still read (`Spares`): importing WeasyPrint takes about a
+while its essays are still read (`EarlyWorkers`): importing WeasyPrint takes about a
 second of a core, which the build's own process spends reading.
 """
 
@@ -92,9 +92,9 @@ def spawn() -> Worker:
     return Worker(process, Connection(ours.detach()))
 
 
-class Spares:
+class EarlyWorkers:
     """Workers started before the book is loaded; the first pool takes them, and those
-    left are stopped with the build (`with Spares(n) as spares:`)."""
+    left are stopped with the build (`with EarlyWorkers(n) as spares:`)."""
 
     def __init__(self, count: int) -> None:
         self.workers = [spawn() for _ in range(count)]
@@ -106,7 +106,7 @@ class Spares:
     def __len__(self) -> int:
         return len(self.workers)
 
-    def __enter__(self) -> Spares:
+    def __enter__(self) -> EarlyWorkers:
         return self
 
     def __exit__(self, *exc: object) -> None:
