@@ -1,17 +1,16 @@
 """What every WeasyPrint layout in make-book shares: the bundled face, one font
-configuration per process, reproducible font subsets, and WeasyPrint's warnings
-routed to make-book's logger."""
+configuration per process, and WeasyPrint's warnings routed to make-book's logger.
+(The dates of font subsets: patches/font_dates.py.)"""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
 import logging
-import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from make_book.model import Book
+from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.urls import FONTS_URL
 
 if TYPE_CHECKING:
@@ -60,17 +59,10 @@ def _forget_font_config() -> None:
     _FONT_CONFIG = None
 
 
-@contextlib.contextmanager
-def source_date(book: Book) -> Iterator[None]:
-    """fontTools stamps the clock into subset fonts unless SOURCE_DATE_EPOCH is set."""
-    if "SOURCE_DATE_EPOCH" in os.environ:
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(book.meta.modified_time.timestamp()))
-    try:
-        yield
-    finally:
-        del os.environ["SOURCE_DATE_EPOCH"]
+def source_date(book: Book) -> contextlib.AbstractContextManager[None]:
+    """The old name of `patches.font_dates.dated_as_the_book`, until its callers move on:
+    inside, fontTools dates font subsets with the book's date (font_dates.py decides)."""
+    return dated_as_the_book(book)
 
 
 class captured_weasyprint_log:  # noqa: N801 - used like a function: `with captured_…():`

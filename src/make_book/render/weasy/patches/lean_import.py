@@ -4,7 +4,7 @@ searching for its libraries with a compiler.
 WeasyPrint's PDF font module imports `fontTools.subset` (used only when HarfBuzz
 cannot subset) and `fontTools.varLib.instancer` (used only for variable fonts) as it
 loads. Together they add about 14 MB to every process that lays out: in a layout
-worker, which holds little else, that is a sixth of its memory. `weasyprint_imported()`
+worker, which holds little else, that is a sixth of its memory. `import_weasyprint_lean()`
 imports WeasyPrint with stand-ins in their place; a stand-in imports the real module
 the first time it is used, so nothing changes but when the import happens.
 
@@ -18,6 +18,15 @@ Linux itself uses ("libgobject-2.0.so.0") is loaded as before. Should one fail
 imported again the slow way. The swap is process-wide and brief: a worker makes it
 before it serves; the build's own process (for the cover) while only the progress
 display's thread runs, which writes to stderr and loads no library.
+
+Replaces, while WeasyPrint is imported and no longer: the entries DEFERRED names in
+`sys.modules` (stand-ins, taken out again once WeasyPrint is loaded) and
+`ctypes.util.find_library` (put back in `finally`).
+Guarded: only on the WeasyPrint these were written for (70.x, read from its package
+metadata before it is imported); on another it is imported the ordinary way. A
+failure of the fast way falls back to the ordinary import too.
+Called by `make_book.render.weasy.patches.install()`, or alone by a process that lays
+out without the other patches (the build's own, for the cover).
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from make_book.render.weasy.patches.fence import ShapeChanged, expect_weasyprint
 
 # Each module WeasyPrint imports at load time but seldom uses -> the names it takes
 # from it with `from module import name` (bound at once, so they must exist up front).
@@ -63,9 +74,14 @@ def _stand_in(module: str, names: tuple[str, ...]) -> types.ModuleType:
     return stand_in
 
 
-def weasyprint_imported() -> None:
+def import_weasyprint_lean() -> None:
     """Import WeasyPrint (once per process) with DEFERRED modules left for later."""
     if "weasyprint" in sys.modules:
+        return
+    try:
+        expect_weasyprint()
+    except ShapeChanged:  # not the WeasyPrint this was written for: the ordinary way
+        importlib.import_module("weasyprint.pdf.fonts")
         return
     missing = [name for name in DEFERRED if name not in sys.modules]
     # Only while WeasyPrint loads: afterwards an import of these finds the real module.
@@ -98,3 +114,6 @@ def _no_library_search() -> Iterator[None]:
 def _forget(package: str) -> None:
     for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
         del sys.modules[name]
+
+
+weasyprint_imported = import_weasyprint_lean  # the old name, until its callers move on

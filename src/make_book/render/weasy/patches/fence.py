@@ -1,0 +1,126 @@
+"""What every patch checks before it changes another library, and how process-wide
+changes are held while any thread needs them.
+
+A patch is written against one release of its library. Before it changes anything it
+asks `expect_*` here whether the library is that release and its target is there with
+the shape the patch relies on; a `ShapeChanged` says what differs, and the patch is
+then not installed (or, for the folio hook, the piecewise layout is refused).
+
+Imports no WeasyPrint: the build's own process asks for the version before any
+process imports it (lean_import.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import inspect
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+# pyproject.toml: weasyprint>=70,<71. The patches were read line by line against 70.0.
+WEASYPRINT_SERIES = "70."
+WEASYPRINT_RELEASE = "70.0"
+REQUIREMENT = "weasyprint>=70,<71"
+
+
+class ShapeChanged(Exception):
+    """A patch's target is missing, or is not the shape the patch was written for."""
+
+
+def weasyprint_version() -> str:
+    """The WeasyPrint this process has imported, else the one installed (without importing it)."""
+    version = getattr(sys.modules.get("weasyprint"), "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version("weasyprint")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def expect_weasyprint(release: str = WEASYPRINT_SERIES) -> None:
+    """WeasyPrint is `release` (a series such as "70.", or one exact version)."""
+    version = weasyprint_version()
+    fits = version.startswith(release) if release.endswith(".") else version == release
+    if not fits:
+        wanted = f"{release}x" if release.endswith(".") else release
+        raise ShapeChanged(f"WeasyPrint {version} is installed, not {wanted}")
+
+
+def expect_function(owner: ModuleType | type, name: str, params: tuple[str, ...]) -> Any:
+    """`owner.name`, a function taking exactly `params` (by these names, in this order)."""
+    where = (
+        f"{owner.__module__}.{owner.__qualname__}" if isinstance(owner, type) else owner.__name__
+    )
+    return expect_signature(f"{where}.{name}", getattr(owner, name, None), params)
+
+
+def expect_signature(label: str, target: Any, params: tuple[str, ...]) -> Any:
+    """`target` (called `label`), a function taking exactly `params`."""
+    if not callable(target):
+        raise ShapeChanged(f"{label} is missing")
+    try:
+        found = tuple(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        raise ShapeChanged(f"{label} has no signature to check") from None
+    if found != params:
+        raise ShapeChanged(f"{label} takes ({', '.join(found)}), not ({', '.join(params)})")
+    return target
+
+
+def expect_global_calls(function: Callable[..., Any], *names: str) -> None:
+    """`function` looks `names` up in its module's globals when it runs, where a patch
+    that replaces the module's attribute reaches it (not through a name bound earlier)."""
+    code = getattr(function, "__code__", None)
+    label = f"{function.__module__}.{function.__qualname__}"
+    if code is None:
+        raise ShapeChanged(f"{label} is not a Python function")
+    for name in names:
+        if name not in code.co_names:
+            raise ShapeChanged(f"{label} no longer calls {name} by its module's name")
+
+
+def source_digest(function: Callable[..., Any]) -> str | None:
+    """The sha256 of `function`'s source as installed (None if the source is not there)."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+class SharedHold:
+    """Process-wide changes entered by the first thread to ask and left by the last to go
+    (a layout worker lays out one piece while another waits for its folio)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.held: dict[str, tuple[int, contextlib.ExitStack]] = {}
+
+    @contextlib.contextmanager
+    def hold(
+        self, name: str, make: Callable[[], contextlib.AbstractContextManager[None]]
+    ) -> Iterator[None]:
+        """Inside: `make()` is entered (once, whichever thread came first)."""
+        with self.lock:
+            users, stack = self.held.get(name, (0, contextlib.ExitStack()))
+            if not users:
+                stack.enter_context(make())
+            self.held[name] = (users + 1, stack)
+        try:
+            yield
+        finally:
+            with self.lock:
+                users, stack = self.held.pop(name)
+                if users > 1:
+                    self.held[name] = (users - 1, stack)
+                else:
+                    stack.close()
+
+
+SHARED = SharedHold()
