@@ -253,15 +253,6 @@ def test_weasyprint_names_each_library_by_its_linux_soname_too() -> None:
         assert f"'{soname}'" in source, soname
 
 
-def test_old_names_still_import() -> None:
-    from make_book.render.pdf.layout.piece_layout import install_folio_hook
-    from make_book.render.weasy.patches.lean_import import weasyprint_imported
-    from make_book.render.weasy.session import source_date
-
-    assert weasyprint_imported is patches.import_weasyprint_lean
-    assert callable(install_folio_hook) and callable(leaders.install) and callable(source_date)
-
-
 # Dates: SOURCE_DATE_EPOCH, as fontTools reads it.
 
 

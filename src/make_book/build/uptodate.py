@@ -17,13 +17,12 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from make_book import __version__
 from make_book.publish.atomic import write_atomic
+from make_book.render.weasy.patches.fence import weasyprint_version
 from make_book.theme import packaged_dirs, packaged_themes
 
 
@@ -73,14 +72,6 @@ def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str
         for path, stat in _walk(folder, skip):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return Record(cache_dir / "builds" / f"{where[:32]}.json", digest.hexdigest())
-
-
-@cache
-def weasyprint_version() -> str:
-    """WeasyPrint's version, as `weasyprint.__version__` says it, read from the installed
-    distribution: importing WeasyPrint (~30 MB) only to learn it would keep it in the
-    build's own process, which should stay small while the workers lay out."""
-    return version("weasyprint")
 
 
 def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, os.stat_result]]:

@@ -20,9 +20,9 @@ class WrapCoverRenderer(Renderer):
         self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
     ) -> Rendered:
         """Lay out the sheet for the interior's page count and write the PDF atomically."""
-        from make_book.render.weasy.patches.lean_import import weasyprint_imported
+        from make_book.render.weasy.patches import import_weasyprint_lean
 
-        weasyprint_imported()  # the quicker way, before wrap.py imports it
+        import_weasyprint_lean()  # the quicker way, before wrap.py imports it
         from make_book.render.cover.wrap import write_wrap_cover
 
         assert pages is not None, "the driver gives the interior's page count"

@@ -37,13 +37,13 @@ from make_book.render.base import RenderContext, Rendered
 from make_book.render.pdf.preflight_gate import preflight_or_fail
 from make_book.render.pdf.print_finish import ManagedInks, finish_for_print
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
+from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.session import (
     BOOK_FONT,
     FALLBACK,
     captured_weasyprint_log,
     font_config,
     font_faces_css,
-    source_date,
 )
 from make_book.source import markup
 from make_book.source.manifest_types import Manifest, PdfSettings
@@ -194,7 +194,7 @@ def write_wrap_cover(book: Book, ctx: RenderContext, page_count: int) -> Rendere
     if book.meta.cover:
         warn_low_resolution(book.meta.cover, geometry)
     target = ctx.out_dir / ctx.profile.file_name("cover")
-    with captured_weasyprint_log("cover"), source_date(book), atomic_path(target) as tmp:
+    with captured_weasyprint_log("cover"), dated_as_the_book(book), atomic_path(target) as tmp:
         document = layout(book, ctx.manifest, geometry)
         document.write_pdf(
             tmp,

@@ -49,7 +49,8 @@ from make_book.render.pdf.layout.pool import (
 from make_book.render.pdf.layout.protocol import LayoutJob, PieceResult
 from make_book.render.pdf.page_css import print_settings, safe_margin, settings_css
 from make_book.render.pdf.preflight_gate import DrawingCheck, preflight_or_fail, warn_fallback_fonts
-from make_book.render.weasy.session import captured_weasyprint_log, source_date
+from make_book.render.weasy.patches.font_dates import dated_as_the_book
+from make_book.render.weasy.session import captured_weasyprint_log
 from make_book.source.manifest_types import PdfSettings
 from make_book.theme import find_file, search_path
 
@@ -114,7 +115,7 @@ class PrintLayout:
             log.warning("pdf.bleed is for printers: the %s profile has no bleed", name)
         with (
             captured_weasyprint_log(),
-            source_date(self.book),
+            dated_as_the_book(self.book),
             PieceCache(self.ctx.layout.cache_dir) as cache,
         ):
             laid, settings = yield from self._rounds(cache)

@@ -36,10 +36,10 @@ def layout(book: Book, settings: PdfSettings, profile: Profile) -> weasyprint.Do
     """
     import weasyprint
 
+    from make_book.render.weasy import patches
     from make_book.render.weasy.fetch import BookFetcher
-    from make_book.render.weasy.patches import leaders
 
-    leaders.install()  # as the pieces set them: the same pages, drawn the same way
+    patches.install()  # leaders as the pieces set them: the same pages, drawn the same way
 
     # Fonts resolve along the theme search path: a project's folders may add faces.
     fetcher = BookFetcher(book.root, search_path(book))

@@ -5,12 +5,9 @@ configuration per process, and WeasyPrint's warnings routed to make-book's logge
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from make_book.model import Book
-from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.urls import FONTS_URL
 
 if TYPE_CHECKING:
@@ -57,12 +54,6 @@ def font_config() -> FontConfiguration:
 def _forget_font_config() -> None:
     global _FONT_CONFIG
     _FONT_CONFIG = None
-
-
-def source_date(book: Book) -> contextlib.AbstractContextManager[None]:
-    """The old name of `patches.font_dates.dated_as_the_book`, until its callers move on:
-    inside, fontTools dates font subsets with the book's date (font_dates.py decides)."""
-    return dated_as_the_book(book)
 
 
 class captured_weasyprint_log:  # noqa: N801 - used like a function: `with captured_…():`

@@ -171,11 +171,6 @@ def _box_anchors(page_boxes: Iterable[Any]) -> dict[str, int]:
     return found
 
 
-def install_folio_hook() -> None:
-    """The old name of `make_book.render.weasy.patches.install()`, until its callers move on."""
-    patches.install()
-
-
 # Warnings: WeasyPrint's logger, held quiet while any thread's piece needs it.
 
 

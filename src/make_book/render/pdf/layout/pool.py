@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from make_book.build.uptodate import weasyprint_version
 from make_book.cache.memo import key_of
 from make_book.errors import RenderError
 from make_book.progress import Progress
@@ -35,6 +34,7 @@ from make_book.render.pdf.layout.protocol import (
     PieceResult,
 )
 from make_book.render.pdf.layout.workers import Pool, Task, Worker, workers
+from make_book.render.weasy.patches.fence import weasyprint_version
 from make_book.source.manifest_types import Manifest
 
 POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
@@ -248,12 +248,9 @@ def _run_here(
     job: LayoutJob, plan: _Plan, make_front: FrontMaker, progress: Progress
 ) -> Generator[Milestone, None, int]:
     # WeasyPrint is imported only by a build that lays out in its own process.
-    from make_book.render.weasy.patches.lean_import import weasyprint_imported
+    from make_book.render.weasy import patches
 
-    weasyprint_imported()
-    from make_book.render.pdf.layout.piece_layout import install_folio_hook
-
-    install_folio_hook()
+    patches.install()
     laid_out = 0
     while len(plan.results) < len(plan.pieces):
         task = next(plan.ready(), None)  # one at a time: each settles the next folio
@@ -428,6 +425,8 @@ def _handle(worker: Worker, message: FromWorker, plan: _Plan, progress: Progress
             worker.waiting.add(index)
         return 0
     if isinstance(message, Failed):
+        if message.verbatim:
+            raise RenderError(message.error)
         raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {message.error}")
     task.folio = task.folio or plan.folio(index)
     del worker.tasks[index]

@@ -125,6 +125,7 @@ class Failed:
 
     index: int
     error: str
+    verbatim: bool = False  # make-book's own error (a refusal): said as it is
 
 
 ToWorker = Lay | Folio | Stop

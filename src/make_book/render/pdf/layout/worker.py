@@ -20,6 +20,7 @@ import threading
 from contextlib import suppress
 from multiprocessing.connection import Connection
 
+from make_book.errors import RenderError
 from make_book.render.pdf.layout.protocol import (
     Done,
     Failed,
@@ -44,16 +45,13 @@ def command(fd: int) -> list[str]:
 
 
 def main(fd: int) -> None:
-    """Lay out each piece sent until told to stop (None)."""
+    """Lay out each piece sent until told to stop (`Stop`)."""
     # WeasyPrint is imported here, not by the build that imports this module for `command`,
-    # and without the fontTools modules it seldom uses (lean_import.py).
-    from make_book.render.weasy.patches.lean_import import weasyprint_imported
+    # the quick way, with make-book's patches (render/weasy/patches/).
+    from make_book.render.weasy import patches
 
-    weasyprint_imported()
-    from make_book.render.pdf.layout.piece_layout import install_folio_hook
-
+    patches.install()
     conn = Connection(fd)
-    install_folio_hook()
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         server = _Server(conn, conn.recv())
@@ -108,6 +106,9 @@ class _Server:
                 result = lay_out_piece(self.job, lay.html, lay.borrowed, ask, lay.out)
                 _give_back_free_memory()
                 held = memory_held_mb()
+        except RenderError as refusal:  # make-book's own: said as it is
+            self.send(Failed(index, str(refusal), verbatim=True))
+            return
         except Exception as error:  # reported to the build, which names the piece
             self.send(Failed(index, f"{type(error).__name__}: {error}"))
             return

@@ -114,6 +114,3 @@ def _no_library_search() -> Iterator[None]:
 def _forget(package: str) -> None:
     for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
         del sys.modules[name]
-
-
-weasyprint_imported = import_weasyprint_lean  # the old name, until its callers move on
