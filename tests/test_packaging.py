@@ -102,3 +102,13 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     assert "make-book = make_book.cli:main" in wheel.read(entry_points).decode()
     assert not [n for n in wheel.namelist() if n.startswith(("tests/", "examples/"))]
+
+
+def test_wheel_holds_every_module(wheel: zipfile.ZipFile) -> None:
+    """Every package of the tree is in the wheel: one named `build` included, a name
+    that packaging tools often take for a folder of build output."""
+    package = REPO / "src" / "make_book"
+    modules = {
+        "make_book/" + path.relative_to(package).as_posix() for path in package.rglob("*.py")
+    }
+    assert modules and modules <= set(wheel.namelist()), sorted(modules - set(wheel.namelist()))
