@@ -36,7 +36,7 @@ from make_book.render.pdf.layout import pool as layout_pool
 from make_book.render.pdf.layout import workers as worker_pool
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated
-from make_book.render.weasy.session import source_date
+from make_book.render.weasy.patches.font_dates import dated_as_the_book
 
 
 def one_document_pdf(manifest: Path, out: Path) -> Path:
@@ -44,7 +44,7 @@ def one_document_pdf(manifest: Path, out: Path) -> Path:
     config, book = load(manifest)
     profile = PROFILES[config.pdf.profile]
     settings = page_css.print_settings(config.pdf, profile, 0)
-    with source_date(book):
+    with dated_as_the_book(book):
         reference.layout(book, settings, profile).write_pdf(out)
     return out
 
@@ -287,7 +287,8 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
 ) -> None:
     """Two pieces in one worker, the first waiting for its folio while the second is
     laid out (worker.py's threads): each comes out as when laid out alone."""
-    from make_book.render.pdf.layout.piece_layout import install_folio_hook, lay_out_piece
+    from make_book.render.pdf.layout.piece_layout import lay_out_piece
+    from make_book.render.weasy import patches
 
     job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
     first, second = main[0], main[1]
@@ -306,7 +307,7 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
         done = {message.index: message.result for message in (receive(conn), receive(conn))}
     finally:
         pool.close()
-    install_folio_hook()
+    patches.install()
     alone = lay_out_piece(
         job, second.html, second.borrowed, lambda *_: second_folio, tmp_path / "y"
     )
