@@ -32,8 +32,7 @@ from make_book.render.base import LayoutOptions, RenderContext
 from make_book.render.epub import package as epub
 from make_book.render.pdf import page_css, print_layout, reference
 from make_book.render.pdf.join.book_join import BookJoin
-from make_book.render.pdf.layout import pool as layout_pool
-from make_book.render.pdf.layout import workers as worker_pool
+from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
@@ -90,7 +89,7 @@ def link_targets(path: Path) -> list[tuple[int, int]]:
 @pytest.fixture
 def in_pool(monkeypatch: pytest.MonkeyPatch) -> LayoutOptions:
     """Two worker processes, even for a small book."""
-    monkeypatch.setattr(layout_pool, "POOL_FROM_WORDS", 0)
+    monkeypatch.setattr(pool, "POOL_FROM_WORDS", 0)
     return LayoutOptions(jobs=2, cache_dir=None)
 
 
@@ -112,7 +111,7 @@ def test_pieces_read_as_the_book_laid_out_whole(
 def test_the_joined_file_is_one_whole_tagged_pdf(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
 ) -> None:
-    """Written object by object (render/pdfstream.py): qpdf finds no fault, and the
+    """Written object by object (render/pdf/join/object_writer.py): qpdf finds no fault, and the
     structure tree is one tree whose parent tree covers every page and link."""
     joined = pieces_pdf(book_copy("mixed"), tmp_path / "dist", in_pool)
     with pikepdf.open(joined) as document:
@@ -228,7 +227,7 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
         assert page_css.print_settings(manifest.pdf, kdp, made) != chosen
     ctx = RenderContext(manifest, tmp_path, "kdp")
     with print_layout.PrintLayout(book, ctx, write=False) as layout:
-        counted = layout._final_count(layout_pool.Counted(front_pages=pages, main=[]), chosen)
+        counted = layout._final_count(pool.Counted(front_pages=pages, main=[]), chosen)
     given = counted.page_count if counted is not None else None
     assert given == (made if pages <= 150 else None)
 
@@ -239,21 +238,21 @@ def test_workers_replaced_after_each_piece_give_the_same_bytes(
     """Every worker past the memory limit is replaced, and none is started for nothing."""
     manifest = book_copy("mixed")
     here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
-    started: list[worker_pool.Worker] = []
+    started: list[workers.Worker] = []
     given: set[int] = set()
-    spawn, send = worker_pool.spawn, worker_pool.Worker.send
+    spawn, send = workers.spawn, workers.Worker.send
 
-    def counted_spawn() -> worker_pool.Worker:
+    def counted_spawn() -> workers.Worker:
         started.append(spawn())
         return started[-1]
 
-    def counted_send(worker: worker_pool.Worker, *args: Any) -> None:
+    def counted_send(worker: workers.Worker, *args: Any) -> None:
         given.add(id(worker))
         send(worker, *args)
 
-    monkeypatch.setattr(worker_pool, "WORKER_MEMORY_MB", 0)
-    monkeypatch.setattr(worker_pool, "spawn", counted_spawn)
-    monkeypatch.setattr(worker_pool.Worker, "send", counted_send)
+    monkeypatch.setattr(workers, "WORKER_MEMORY_MB", 0)
+    monkeypatch.setattr(workers, "spawn", counted_spawn)
+    monkeypatch.setattr(workers.Worker, "send", counted_send)
     pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
     assert here.read_bytes() == pooled.read_bytes()
     assert len(started) > 2, "workers were replaced"
@@ -292,7 +291,7 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
 
     job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
     first, second = main[0], main[1]
-    pool = worker_pool.Pool(job, 1)
+    pool = workers.Pool(job, 1)
     try:
         conn = pool.workers[0].conn
         conn.send(Lay(0, first.html, first.borrowed, tmp_path / "a.pdf", None))
@@ -348,7 +347,7 @@ def test_the_cache_lays_out_only_what_changed(book_copy: BookCopy, tmp_path: Pat
 def test_pieces_copied_before_are_joined_again_under_new_numbers(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The join keeps each piece's copy (joincopy.py): after an edit that adds objects to
+    """The join keeps each piece's copy (join/piece_copy.py): after an edit that adds objects to
     an early piece, the later pieces are written from their copies under new numbers and
     keys, to the same bytes as copied afresh; a damaged copy is not used."""
     manifest = book_copy("montaigne")

@@ -136,7 +136,7 @@ PROFILES: dict[str, Profile] = {
         _PRESS,
         name="ingram",
         purpose="IngramSpark / Lightning Source interior: PDF/X-1a:2001, text 100% K, gray images",
-        identification="PDF/X-1a:2001",  # written by render/press.py, not WeasyPrint
+        identification="PDF/X-1a:2001",  # written by render/pdf/print_finish.py, not WeasyPrint
         gray_only=True,
         min_margin=0.5,
         min_margin_with_bleed=0.5,

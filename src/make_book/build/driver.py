@@ -110,7 +110,8 @@ def run_build(
         # One build at a time per output folder; the next one sweeps what a killed one left.
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)
-            names = list(profiles or [manifest.pdf.profile])
+            names = list(dict.fromkeys(profiles or [manifest.pdf.profile]))
+            formats = list(dict.fromkeys(formats))  # `--format pdf,pdf` makes one PDF
             contexts, steps = _steps(manifest, out_dir, folder, formats, names, layout)
             schedule = Schedule(book, steps)
             run.built = schedule.run()
@@ -151,7 +152,7 @@ def _steps(
 
 @contextmanager
 def _early_workers(manifest: Manifest, layout: LayoutOptions) -> Iterator[LayoutOptions]:
-    """A big book's layout workers, started while its essays are read (worker_pool.py)."""
+    """A big book's layout workers, started while its essays are read (layout/workers.py)."""
     count = early_workers(manifest, layout.jobs, layout.cache_dir)
     if not count:
         yield layout

@@ -90,7 +90,9 @@ class Schedule:
             i for i, s in enumerate(self.steps) if s.ctx is ctx and s.needs is not Needs.NOTHING
         ]
         writes = any(self.steps[i].needs is Needs.INTERIOR for i in mine)
-        owner = self.steps[mine[0]].renderer.name  # who a layout's failure is reported as
+        # The layout's failures and time are the PDF's, if it is made, else the first user's.
+        first = next((i for i in mine if self.steps[i].needs is Needs.INTERIOR), mine[0])
+        owner = self.steps[first].renderer.name
         with PrintLayout(self.book, ctx, writes) as layout, staged(ctx.out_dir, writes) as aside:
             with _errors_named(owner):
                 layout.main_matter_done()
@@ -104,8 +106,9 @@ class Schedule:
             self.page_counts[finished.profile] = finished.page_count
             self._make_all(self._to_make(Needs.INTERIOR, ctx), finished)
         self._published(aside, ctx.out_dir)
-        self._make_all(self._to_make(Needs.PAGE_STARTS, ctx), finished)
-        self._charge(mine[0], layout.seconds)
+        # The interior is the PDF's now, published under the book's name.
+        self._make_all(self._to_make(Needs.PAGE_STARTS, ctx), replace(finished, interior=None))
+        self._charge(first, layout.seconds)
 
     def _to_make(self, needs: Needs, ctx: RenderContext | None = None) -> list[int]:
         """Steps not made yet that need exactly `needs` (of `ctx`'s layout, if given)."""

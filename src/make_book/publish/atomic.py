@@ -44,10 +44,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     Running out of room (disk full, quota, file-size limit) is reported as a RenderError
     naming the output, not as a crash: the previous file is kept either way.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temporary_beside(target)
     try:
         yield tmp
         place(tmp, target)
@@ -56,6 +53,15 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def temporary_beside(target: Path) -> Path:
+    """A new empty temporary file beside `target`, named so that the next build into the
+    folder removes it if this one is killed (`_TEMP_FILE`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    return Path(name)
 
 
 def place(tmp: Path, target: Path) -> None:

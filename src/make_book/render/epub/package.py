@@ -6,7 +6,7 @@ writes the OPF, the NCX for older readers and the zip. The zip is then
 rewritten with fixed timestamps so that two builds are byte-identical.
 
 When the print edition was laid out first, every printed page's start is marked
-in the text (render/pagelist.py) and listed in the nav's page-list.
+in the text (render/epub/pagelist.py) and listed in the nav's page-list.
 """
 
 from __future__ import annotations

@@ -31,5 +31,6 @@ class EpubRenderer(Renderer):
         from make_book.render.epub.package import write_epub
 
         assert pages is not None, "the driver gives the print edition's pages"
+        assert draft is None or isinstance(draft, BlobMemo), "what `draft` made"
         memo = draft if isinstance(draft, BlobMemo) else None
         return Rendered(write_epub(book, ctx, pages, memo))

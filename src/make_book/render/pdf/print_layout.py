@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
-from pathlib import Path
 
+from make_book.errors import RenderError
 from make_book.model import Book
 from make_book.pagemap import PageStart, page_label
 from make_book.profiles import Profile
+from make_book.publish.atomic import temporary_beside
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext
 from make_book.render.pdf.footnotes import footnoted_body
 from make_book.render.pdf.join.book_join import BookJoin
@@ -68,7 +67,8 @@ class PrintLayout:
 
     def __init__(self, book: Book, ctx: RenderContext, write: bool) -> None:
         self.book, self.ctx, self.profile = book, ctx, ctx.profile
-        self.interior = _temporary_beside(ctx.out_dir / self.profile.file_name("book"), write)
+        target = ctx.out_dir / self.profile.file_name("book")
+        self.interior = temporary_beside(target) if write else None
         self.seconds = 0.0  # spent laying out, milestones' waits only
         self._steps: Generator[None, None, None] | None = None
         self._main_done = False
@@ -79,10 +79,12 @@ class PrintLayout:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._steps is not None:
-            self._steps.close()  # a layout left unfinished: its workers are stopped
-        if self.interior is not None:
-            self.interior.unlink(missing_ok=True)
+        try:
+            if self._steps is not None:
+                self._steps.close()  # a layout left unfinished: its workers are stopped
+        finally:
+            if self.interior is not None:
+                self.interior.unlink(missing_ok=True)  # the PDF took it, or it is not wanted
 
     def main_matter_done(self) -> None:
         """Lay out until only the front matter is left."""
@@ -105,7 +107,10 @@ class PrintLayout:
         if self._steps is None:
             self._steps = self._run()
         while not reached():
-            next(self._steps)
+            try:
+                next(self._steps)
+            except StopIteration:  # a bug of ours: every milestone comes before the end
+                raise RenderError("pdf: the print layout ended before its milestone") from None
         self.seconds += time.perf_counter() - started
 
     def _run(self) -> Generator[None, None, None]:
@@ -139,6 +144,11 @@ class PrintLayout:
                         join.finish(check(laid.front))
                     break
             chosen = wanted
+        else:  # cannot happen with KDP's table, whose gutter only grows: say so if it does
+            pages = self._padded(laid)
+            raise RenderError(
+                f"pdf: the margins did not settle in {ROUNDS} layouts ({pages} pages)"
+            )
         for warning in laid.warnings:
             log.warning("pdf: %s", warning)
         return laid, chosen
@@ -158,17 +168,20 @@ class PrintLayout:
         self, chosen: PdfSettings, cache: PieceCache, sink: Callable[[PieceResult], None] | None
     ) -> Generator[None, None, LaidOutBook]:
         """One round; its milestones count only when its margins suit its page count."""
-        steps = lay_out(self.book, chosen, self.profile, self.ctx.layout, cache, sink)
-        while True:
-            try:
-                milestone = next(steps)
-            except StopIteration as end:
-                return end.value  # type: ignore[no-any-return]
-            if isinstance(milestone, MainMatterDone):
-                self._main_done = True
-            elif self._counted is None:
-                self._counted = self._final_count(milestone, chosen)
-            yield
+        # Closed however this ends: closing the pool's generator stops its workers.
+        with contextlib.closing(
+            lay_out(self.book, chosen, self.profile, self.ctx.layout, cache, sink)
+        ) as steps:
+            while True:
+                try:
+                    milestone = next(steps)
+                except StopIteration as end:
+                    return end.value  # type: ignore[no-any-return]
+                if isinstance(milestone, MainMatterDone):
+                    self._main_done = True
+                elif self._counted is None:
+                    self._counted = self._final_count(milestone, chosen)
+                yield
 
     def _final_count(self, counted: Counted, chosen: PdfSettings) -> PrintPages | None:
         """The count and the main matter's starts, if this round's margins are final."""
@@ -214,17 +227,6 @@ class PrintLayout:
         )
 
 
-def _temporary_beside(target: Path, wanted: bool) -> Path | None:
-    """A temporary file beside `target`, named as publish/atomic.py names its own, so
-    the next build into the folder removes it if this one is killed."""
-    if not wanted:
-        return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    return Path(name)
-
-
 def lay_out(
     book: Book,
     settings: PdfSettings,
@@ -248,16 +250,6 @@ def lay_out(
     job = layout_job(book, settings, profile)
     jobs, progress, spares = options.jobs, options.progress, options.spares
     return lay_out_book(job, main, front, cache, jobs, progress, sink, spares)
-
-
-def lay_out_whole(*args: object, **kwargs: object) -> LaidOutBook:
-    """`lay_out` to its end, milestones passed by (for tests and the benchmark)."""
-    steps = lay_out(*args, **kwargs)  # type: ignore[arg-type]
-    while True:
-        try:
-            next(steps)
-        except StopIteration as end:
-            return end.value  # type: ignore[no-any-return]
 
 
 def layout_job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:

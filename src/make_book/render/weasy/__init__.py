@@ -1,3 +1,3 @@
-"""make-book's only integration with WeasyPrint: the shared session (fonts, logging), the URL
+"""Where make-book meets WeasyPrint: the shared session (fonts, logging), the URL
 fetcher, and the fenced patches of its internals.
 """

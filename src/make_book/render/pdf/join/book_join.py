@@ -1,7 +1,7 @@
 """Joining laid-out pieces into one PDF that reads as if laid out whole.
 
 Each piece's pages (and what they use) are copied into the book as the piece is
-added, in page order, then the piece is closed (pdfstream.py): memory does not
+added, in page order, then the piece is closed (object_writer.py): memory does not
 grow with the book. What spans pieces is written at the end: the page tree, one
 outline from every piece's bookmarks, one table of named destinations (a link
 into another piece names its target, see pieces.py), page labels from the
@@ -61,7 +61,7 @@ class BookJoin:
     then `finish` with the front matter (laid out last, placed first)."""
 
     def __init__(self, out: BinaryIO, keep_copies: bool = False) -> None:
-        self.keep_copies = keep_copies  # beside each piece, for the next build (joincopy.py)
+        self.keep_copies = keep_copies  # beside each piece, for the next build (piece_copy.py)
         self.writer = PdfWriter(out)
         self.catalog = self.writer.reserve()
         self.page_tree = self.writer.reserve()

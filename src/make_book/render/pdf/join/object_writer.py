@@ -52,7 +52,7 @@ class PdfWriter:
         self.write_all([(number, body, stream)])
 
     def write_all(self, objects: Iterable[tuple[int, bytes, bytes | None]]) -> None:
-        """`write` each, in one go (a piece's objects written again: joincopy.py)."""
+        """`write` each, in one go (a piece's objects written again: piece_copy.py)."""
         printed, position = [], self.position
         for number, body, stream in objects:
             self.offsets[number] = position

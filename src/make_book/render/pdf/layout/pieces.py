@@ -1,4 +1,4 @@
-"""The printed book cut into pieces that can be laid out apart (see layout_pool.py).
+"""The printed book cut into pieces that can be laid out apart (see pool.py).
 
 Every piece of the main matter starts on a recto, so its folios follow from the
 page counts of the pieces before it. The front matter (title pages, contents,

@@ -2,12 +2,12 @@
 
 Pieces are taken in page order. A piece whose page count is unknown is laid out;
 its worker reports the count as soon as pagination ends and waits for its first
-folio, which is known once every piece before it has a count (see piecework.py).
+folio, which is known once every piece before it has a count (see piece_layout.py).
 A piece whose count the cache knows waits for its folio, then comes from the
 cache if it was laid out at that folio before, else is laid out again. The front
 matter goes once every other piece is paginated: its contents print the folios of
 all the others, read from where each piece's anchors fell (told with its count).
-The workers themselves are worker_pool.py's.
+The workers themselves are workers.py's.
 """
 
 from __future__ import annotations
@@ -294,7 +294,8 @@ def _laid_out(task: Task, lay_out: Callable[[], PieceResult]) -> PieceResult:
     except RenderError:
         raise
     except Exception as error:  # WeasyPrint's own failure: name the piece it was laying out
-        raise RenderError(f"pdf: laying out {_what(task.piece.spec)} failed: {error}") from error
+        what = f"{_what(task.piece.spec)} failed: {type(error).__name__}: {error}"
+        raise RenderError(f"pdf: laying out {what}") from error
 
 
 def _what(spec: PieceSpec) -> str:

@@ -5,7 +5,8 @@ The build's own process makes LayoutJobs, caches and joins PieceResults, but nev
 lays out a page itself: importing these from here rather than from piece_layout.py
 keeps WeasyPrint (~30 MB) out of it while the workers lay out.
 
-A worker is sent the LayoutJob, then a `Lay` per piece, a `Folio` for each piece
+A worker is first sent the LayoutJob (the handshake: a worker is started before its
+book is known), then a `Lay` per piece, a `Folio` for each piece
 that asked for its first folio, and `Stop`. It answers `Paginated` once a piece's
 pages are counted (its folio may then be asked), then `Done` or `Failed`.
 """

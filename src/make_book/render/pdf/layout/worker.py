@@ -1,6 +1,6 @@
 """A layout worker: a process of its own that lays out the pieces it is sent.
 
-Started by worker_pool.py as `python -c …` with one end of a socket pair, rather
+Started by workers.py as `python -c …` with one end of a socket pair, rather
 than through multiprocessing: it imports only what laying out needs (not the
 whole command line, as a spawned child re-importing `__main__` does), and no
 resource-tracker process comes with it. Messages are pickled (multiprocessing's

@@ -3,7 +3,7 @@
 Workers are processes of their own (worker.py): WeasyPrint and its fonts load once per
 worker, and one whose memory held between pieces passes `WORKER_MEMORY_MB` is replaced,
 so that memory stays bounded however long the book. Which piece goes where is
-layout_pool.py's.
+pool.py's.
 
 A worker is started before its job is known, so a big book's workers can be started
 while its essays are still read (`EarlyWorkers`): importing WeasyPrint takes about a
@@ -117,10 +117,14 @@ class EarlyWorkers:
 class Pool:
     def __init__(self, job: LayoutJob, size: int, spares: SpareWorkers | None = None) -> None:
         self.job, self.size = job, size
-        taken = spares.take(size) if spares is not None else []
-        self.workers = [*taken, *(spawn() for _ in range(size - len(taken)))]
-        for worker in self.workers:
-            self._give_job(worker)
+        self.workers = spares.take(size) if spares is not None else []
+        try:  # the workers taken are the pool's to stop, whatever fails from here
+            self.workers += [spawn() for _ in range(size - len(self.workers))]
+            for worker in self.workers:
+                self._give_job(worker)
+        except BaseException:
+            self.close()
+            raise
 
     def _give_job(self, worker: Worker) -> None:
         worker.conn.send(self.job)
