@@ -73,3 +73,10 @@ class StrictError(InputError):
         self.warnings = list(warnings)
         count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
         super().__init__(f"--strict: {count} (listed above); nothing was written")
+
+
+class TemplateError(InputError):
+    """A book's own template (in its templates/ folder) is wrong or went past a limit: exit 2.
+
+    Errors in the packaged templates are make-book's own, and stay RenderErrors (exit 1).
+    """

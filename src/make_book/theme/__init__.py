@@ -4,6 +4,9 @@ A file in the book's `templates/` or `styles/` folder replaces the packaged
 file of the same name. The packaged originals stay reachable under the
 `default/` prefix, so an override can `{% extends "default/print.html" %}`
 or `@import` nothing and copy only what it changes.
+
+A book's templates may come from anyone: they run in a sandbox with limits
+(sandbox.py).
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import re
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from make_book.model import Book, join_names
+from make_book.theme.sandbox import TEMPLATE_OPTIONS, BookSandbox, template_problem
 
-THEMES = Path(__file__).parent / "themes"
+THEMES = Path(__file__).parent.parent / "themes"
 
 
 def packaged_themes() -> tuple[str, ...]:
@@ -61,13 +64,11 @@ def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
             ),
         ]
     )
-    env = ImmutableSandboxedEnvironment(
+    env = BookSandbox(
+        book,
         loader=loader,
         autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+        **TEMPLATE_OPTIONS,
     )
     env.filters["names"] = join_names
     env.filters["sentence"] = as_sentence
@@ -87,3 +88,16 @@ def find_file(book: Book, name: str) -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(name)
+
+
+__all__ = [
+    "THEMES",
+    "as_sentence",
+    "environment",
+    "find_file",
+    "packaged_dirs",
+    "packaged_themes",
+    "search_path",
+    "template_problem",
+    "theme_fingerprint",
+]
