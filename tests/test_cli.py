@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -279,3 +282,84 @@ def test_preflight_passes_a_profile_file_and_fails_another(book_copy: BookCopy) 
 def test_preflight_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run("preflight", tmp_path / "nope.pdf")
     assert result.exit_code == 2
+
+
+# Ctrl-C while Python loads make-book: the same clean exit as mid-build, no traceback
+
+INTERRUPTED = "error: interrupted by SIGINT; outputs not yet finished were discarded"
+# A child that sends itself SIGINT as it starts importing a given module, then runs
+# make-book as the console script does, or as `python -m make_book` does.
+CHILD = """
+import os, runpy, signal, sys
+
+module, how = sys.argv[1:]
+
+class InterruptAt:
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptAt())
+sys.argv = ["make-book", "--version"]
+if how == "console-script":
+    from make_book.cli import main
+    sys.exit(main())
+runpy.run_module("make_book", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "how"),
+    [
+        ("make_book.build.driver", "console-script"),
+        ("make_book.build.driver", "python-m"),
+        ("make_book.cli", "python-m"),  # before cli.py sets its handlers
+    ],
+)
+def test_ctrl_c_while_importing_exits_130_in_one_line(module: str, how: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, module, how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        # SIGINT is ignored in a child of a background job: the test must not depend on it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert done.stderr.strip().splitlines() == [INTERRUPTED]
+    assert done.returncode == 130
+    assert done.stdout == ""
+
+
+# The preflight reads regular files only: a FIFO or a device would never end
+
+
+def fifo(folder: Path) -> Path:
+    os.mkfifo(folder / "pipe.pdf")
+    return folder / "pipe.pdf"
+
+
+def link_to_dev_zero(folder: Path) -> Path:
+    (folder / "zero.pdf").symlink_to("/dev/zero")
+    return folder / "zero.pdf"
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [(fifo, "a named pipe"), (link_to_dev_zero, "a device")],
+    ids=["fifo", "dev-zero"],
+)
+def test_preflight_refuses_what_is_not_a_regular_file(
+    make: Callable[[Path], Path], kind: str, tmp_path: Path
+) -> None:
+    path = make(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "make_book", "preflight", path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stderr.splitlines() == [f"error: {path}: {kind}, not a PDF file"]
+    assert done.returncode == 2

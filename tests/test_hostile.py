@@ -122,6 +122,31 @@ def nothing(folder: Path) -> None:
     """The fixture folder is the whole case."""
 
 
+def essays(**texts: str) -> Callable[[Path], None]:
+    """A book of these essays (chapters/NAME.md), in this order."""
+
+    def write(folder: Path) -> None:
+        for name, text in texts.items():
+            (folder / "chapters" / f"{name}.md").write_text(text, encoding="utf-8")
+        paths = ", ".join(f"chapters/{name}.md" for name in texts)
+        (folder / "book.yaml").write_text(f"title: T\ncontents: [{paths}]\n", encoding="utf-8")
+
+    return write
+
+
+# Nested past what Markdown's parser keeps: 30 lists, 30 block quotes, 10,000 `>`.
+DEEP_LISTS = "# Lists\n\n" + "".join("  " * level + f"- level {level + 1}\n" for level in range(30))
+DEEP_QUOTES = "# Quotes\n\n" + "".join(">" * level + f" level {level}\n" for level in range(1, 31))
+LOST_NOTES = (
+    "# Notes\n\nCited[^a] and cited[^b].\n\n[^a]: The first a.\n\n[^a]: The second a.\n\n"
+    "[^b]: B.\n\n  [^never]: Not cited.\n"
+)
+ENCODED_PATH = (
+    "# Paths\n\nNever write /etc/hostname in a path.\n\n"
+    '<img src="&#x2F;etc&#x2F;hostname" alt="Encoded">\n'
+)
+
+
 # The cases
 
 NO_TITLE = "essay has no title: add `title:` to its front matter or start it with a `# Heading`"
@@ -332,6 +357,32 @@ CASES = [
     Case("book-yaml-nested-too-deep", "bad-yaml", (
         "error: book.yaml:3:60: invalid YAML: nested more than 50 levels deep",
     ), setup=book_yaml("title: T\ncontents: [chapters/one.md]\nsubjects: " + "[" * 10_000 + "\n")),
+    Case("markdown-nested-too-deep", "bad-limits", tuple(
+        f"error: chapters/{name}.md:{place}: Markdown nested more than 19 levels deep"
+        " (a block quote counts one, a list two); the parser drops the rest: break it up"
+        for name, place in (("lists", "12:21"), ("quotes", "22:22"), ("arrows", "1:21"))
+    ), setup=essays(lists=DEEP_LISTS, quotes=DEEP_QUOTES, arrows=">" * 10_000 + " deep\n")),
+    Case("lost-footnotes-strict", "bad-limits", (
+        "warning: chapters/notes.md:5:1: footnote [^a] is defined again further on,"
+        " and only the last definition is kept",
+        "warning: chapters/notes.md:11:3: footnote [^never] is never cited,"
+        " so its text is left out",
+        "error: --strict: 2 warnings (listed above); nothing was written",
+    ), setup=essays(notes=LOST_NOTES), args=("--strict",)),
+    Case("image-path-in-character-references", "bad-image-paths", (
+        "error: chapters/paths.md:5:11: image '/etc/hostname': absolute paths are not"
+        " allowed; give the path from the essay to the file",
+    ), setup=essays(paths=ENCODED_PATH)),
+    Case("page-larger-than-pdf-allows", "bad-yaml", (
+        "error: book.yaml:4:9: pdf.trim: '1000x1000in' is larger than a PDF page may be:"
+        " at most 200in a side",
+    ), setup=book_yaml("title: T\ncontents: [chapters/one.md]\npdf:\n  trim: 1000x1000in\n")),
+    Case("page-and-bleed-larger-than-pdf-allows", "bad-yaml", (
+        "error: book.yaml:5:9: pdf.trim: '199.9x150in' is larger than a PDF page may be:"
+        " at most 200in a side, bleed included",
+    ), setup=book_yaml(
+        "title: T\ncontents: [chapters/one.md]\npdf:\n  bleed: true\n  trim: 199.9x150in\n"
+    )),
     Case("script-injection-strict", "hostile-injection", (
         *HOSTILE_WARNINGS,
         f"error: --strict: {len(HOSTILE_WARNINGS)} warnings (listed above); nothing was written",

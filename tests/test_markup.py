@@ -254,3 +254,60 @@ def test_html_upper_case_body() -> None:
 )
 def test_output_is_well_formed_xml(fragment: str) -> None:
     as_xml(fragment)
+
+
+# Limits of Markdown's parser: what it would drop is refused, or told
+
+
+def refused(converted: markup.Converted) -> list[tuple[int | None, int | None]]:
+    return [(f.line, f.column) for f in converted.findings if f.refused]
+
+
+def test_nesting_the_parser_keeps_builds() -> None:
+    lists = "".join("  " * level + f"- level {level + 1}\n" for level in range(9))
+    quotes = "".join(">" * level + f" level {level}\n" for level in range(1, 20))
+    for text in (lists, quotes):
+        converted = markup.markdown_essay(text, "en")
+        assert converted.findings == () and "level 9" in converted.html
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("".join("  " * level + f"- level {level + 1}\n" for level in range(30)), (10, 21)),
+        ("".join(">" * level + f" level {level}\n" for level in range(1, 31)), (20, 22)),
+        ("# Title\n\n" + "> " * 25 + "deep\n", (3, 41)),
+        (">" * 10_000 + " deep\n", (1, 21)),
+        ("Text.[^1]\n\n[^1]: " + "> " * 25 + "deep\n", (3, 45)),
+    ],
+    ids=["lists", "block-quotes", "quotes-on-one-line", "10000-quotes", "in-a-footnote"],
+)
+def test_nesting_past_the_parser_is_refused_where_it_starts(
+    text: str, place: tuple[int, int]
+) -> None:
+    converted = markup.markdown_essay(text, "en")
+    assert refused(converted) == [place]
+    assert converted.findings[0].message.startswith("Markdown nested more than 19 levels deep")
+
+
+def test_nesting_past_the_parser_in_metadata_is_refused() -> None:
+    converted = markup.markdown_metadata("> " * 25 + "a deep bio", "en")
+    assert [f.refused for f in converted.findings] == [True]
+
+
+def test_unused_and_repeated_footnote_definitions_are_told() -> None:
+    text = "Text[^a][^b].\n\n[^a]: First.\n\n[^b]: B.\n\n> [^a]: Second.\n\n[^c]: Unused.\n"
+    converted = markup.markdown_essay(text, "en")
+    assert [(f.message, f.line, f.column, f.refused) for f in converted.findings] == [
+        ("footnote [^a] is defined again further on, and only the last definition is kept",
+         3, 1, False),
+        ("footnote [^c] is never cited, so its text is left out", 9, 1, False),
+    ]  # fmt: skip
+    assert "Second." in converted.html and "First." not in converted.html
+
+
+def test_footnotes_all_cited_once_are_not_told() -> None:
+    converted = markup.markdown_essay(
+        "A[^1] and B[^2] and A again[^1].\n\n[^1]: 1.\n\n[^2]: 2.\n", "en"
+    )
+    assert converted.findings == ()

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import sys
-from collections.abc import Callable
-from pathlib import Path
-
-import click
-
-from make_book import __version__, progress
-from make_book.build.driver import RENDERERS, load, run_build
 from make_book.build.interrupt import exit_cleanly_on_signals
-from make_book.build.report import report, write_failure_report, write_report
-from make_book.build.uptodate import Record, record_for
-from make_book.build.verify import verify_outputs
-from make_book.errors import BookError, InputError, RenderError
-from make_book.preflight.checks import preflight as run_preflight
-from make_book.profiles import PROFILES
-from make_book.publish.atomic import write_atomic
-from make_book.render.base import LayoutOptions
-from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER
-from make_book.scaffold import scaffold
-from make_book.source import schema_export
-from make_book.source.schema import BOOK, ESSAY_META
+
+# Loading the modules below takes some 0.4 s: Ctrl-C meanwhile stops make-book as it does
+# mid-build (exit 130, one line), not with a traceback. The command then sets the handlers
+# again for as long as it runs (`_MakeBook.main`).
+with exit_cleanly_on_signals():
+    import json
+    import logging
+    import os
+    import stat
+    import sys
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
+    import click
+
+    from make_book import __version__, progress
+    from make_book.build.driver import RENDERERS, load, run_build
+    from make_book.build.report import report, write_failure_report, write_report
+    from make_book.build.uptodate import Record, record_for
+    from make_book.build.verify import verify_outputs
+    from make_book.errors import BookError, InputError, RenderError
+    from make_book.preflight.checks import preflight as run_preflight
+    from make_book.profiles import PROFILES
+    from make_book.publish.atomic import write_atomic
+    from make_book.render.base import LayoutOptions
+    from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER
+    from make_book.scaffold import scaffold
+    from make_book.source import schema_export
+    from make_book.source.schema import BOOK, ESSAY_META
 
 EPILOG = """\b
 Exit codes:
@@ -33,8 +40,19 @@ Exit codes:
   1  a build step failed on valid input
   2  bad input: manifest, essay or command-line usage
      (and any warning under --strict)
-  130, 143  interrupted by Ctrl-C or SIGTERM (outputs left as they were)
+  130, 143, 129  interrupted by Ctrl-C, SIGTERM or SIGHUP
+                 (outputs left as they were)
 """
+
+
+class _MakeBook(click.Group):
+    """The command line, stopping cleanly on Ctrl-C, SIGTERM and SIGHUP whatever it does:
+    a build unwinds and removes its temporary files (build/interrupt.py)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command with the signal handlers set."""
+        with exit_cleanly_on_signals():
+            return super().main(*args, **kwargs)
 
 
 class _WarningFormatter(logging.Formatter):
@@ -65,7 +83,7 @@ def _formats(value: str) -> list[str]:
     return names
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_MakeBook, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="make-book")
 @click.option("-v", "--verbose", is_flag=True, help="Say more, including tracebacks of failures.")
 def main(verbose: bool) -> None:
@@ -146,15 +164,16 @@ def build_command(
     cache = None if no_cache else manifest.parent / CACHE_FOLDER
     options = LayoutOptions(jobs=jobs, cache_dir=cache, progress=progress.for_stream())
     settings = [",".join(chosen), ",".join(chosen_profiles), str(strict)]
+    if report_path is not None:  # a new report path builds again: overlap.py checks it
+        settings.append(f"report={report_path.resolve()}")
     record = record_for(manifest, out, cache, settings) if cache is not None else None
     if record is not None and _up_to_date(record, report_path):
         return
     try:
-        with exit_cleanly_on_signals():  # Ctrl-C and SIGTERM unwind: no temporary files left
-            run = run_build(manifest, out, chosen, chosen_profiles, strict=strict, layout=options)
+        run = run_build(manifest, out, chosen, chosen_profiles, strict, options, report=report_path)
     except BookError as exc:
         if report_path is not None:
-            write_failure_report(exc, report_path)
+            _report_failure(exc, report_path)
         raise
     lines = []
     for item in run.built:
@@ -168,6 +187,42 @@ def build_command(
             record.forget()  # a build with warnings is built again: it says them again
         else:
             record.save([b.path for b in run.built], {"lines": lines, "report": report(run)})
+
+
+def _report_failure(error: BookError, path: Path) -> None:
+    """A failed build reports too, but only over nothing or an earlier report: it may have
+    failed before it knew its sources (a book.yaml that does not load), and the path may
+    name one of them."""
+    if _replaceable(path):
+        write_failure_report(error, path)
+    else:
+        message = "not written over a file that is not a make-book report"
+        click.echo(f"error: --report '{path}': {message}", err=True)
+
+
+_MOST_REPORT_BYTES = 64 * 1024 * 1024
+
+
+def _replaceable(path: Path) -> bool:
+    """Nothing there, an empty file, or a report of make-book (a FIFO or a device is not read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MOST_REPORT_BYTES:
+            return False
+        text = stream.read()
+    if not text:
+        return True
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "make_book" in body
 
 
 def _up_to_date(record: Record, report_path: Path | None) -> bool:

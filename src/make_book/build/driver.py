@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from make_book.build.overlap import output_names, refuse_overlaps
 from make_book.build.schedule import Built, Schedule, Step
 from make_book.build.warnings_log import collected_warnings
 from make_book.cache.memo import ConversionMemo
@@ -87,6 +88,7 @@ def run_build(
     profiles: Sequence[str] = (),
     strict: bool = False,
     layout: LayoutOptions | None = None,
+    report: Path | None = None,
 ) -> BuildRun:
     """Build the selected formats; a renderer's crash becomes a RenderError naming it.
 
@@ -96,6 +98,7 @@ def run_build(
     whole build is clean (outputs are made in a staging folder, then moved).
     `layout`: worker processes, cache and progress of the print layout (default:
     every core, no cache kept, no progress shown).
+    `report`: where the caller writes the report, checked like an output (overlap.py).
     """
     layout = layout or LayoutOptions()
     started = time.perf_counter()
@@ -105,6 +108,8 @@ def run_build(
         if any(_per(name) for name in formats):
             layout = workers.enter_context(_early_workers(manifest, layout))
         book = _read(manifest, memo)
+        outputs = output_names(formats, profiles or [manifest.pdf.profile])
+        refuse_overlaps(manifest, book, out_dir, outputs, report)
         _stop_if_strict(strict, warnings)
         memo.keep()
         # One build at a time per output folder; the next one sweeps what a killed one left.

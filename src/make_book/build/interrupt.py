@@ -7,6 +7,9 @@ temporary files, the previous outputs stay as they were, and the process exits w
 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process
 killed by that signal. `Interrupted` is a SystemExit, so no `except Exception` on the way
 (a renderer's crash handler, say) mistakes it for a failure of its own.
+
+The command line sets the handlers while its own modules load and for as long as a
+command runs (cli.py); `interrupted` also serves a Ctrl-C that came before (__main__.py).
 """
 
 from __future__ import annotations
@@ -62,11 +65,19 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     for number in STOPPING_SIGNALS:
         if signal.getsignal(number) == _interrupt:
             signal.signal(number, signal.SIG_DFL)
+    raise interrupted(signum)
+
+
+def interrupted(signum: int) -> Interrupted:
+    """Say that the signal stopped make-book, and give the exception that exits with it.
+
+    Also for a KeyboardInterrupt that came before the handlers were set (`__main__.py`).
+    """
     name = signal.Signals(signum).name
     # After ^C the terminal's cursor is still on the command's line.
     start = "\n" if signum == signal.SIGINT else ""
     _say(f"{start}error: interrupted by {name}; outputs not yet finished were discarded\n")
-    raise Interrupted(signum)
+    return Interrupted(signum)
 
 
 def _say(text: str) -> None:

@@ -17,11 +17,16 @@ findings about the whole file come first, then page by page.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pikepdf
 
+from make_book.errors import InputError
 from make_book.preflight.expectations import Expectations
 from make_book.preflight.findings import Finding, Problem, collapse
 from make_book.preflight.geometry import page_boxes
@@ -58,24 +63,50 @@ def preflight(
     their content is not read again. Boxes, annotations and the whole file always are.
     `drawing_only`: check what the pages draw and nothing else (a piece of a book,
     checked while the rest is laid out; see `DrawingCheck` in render/pdf/preflight_gate.py).
+    Anything but a regular file (a FIFO, a device) is an InputError: it is not opened for
+    reading, which could wait for ever.
     """
     try:
-        with pikepdf.open(path) as pdf:
+        with _regular_file(path) as stream, pikepdf.open(stream) as pdf:
             # qpdf quietly rebuilds a truncated or corrupt file; its warnings say it had to.
             warnings = pdf.get_warnings()
             if warnings:
                 return [Finding("unreadable", f"{path.name} is damaged: {warnings[0]}")]
             findings = _Preflight(pdf, profile, trim, bleed).run(drawn_before, drawing_only)
+    except InputError:
+        raise  # not a file at all: not a finding about one
     except pikepdf.PasswordError:
         return [Finding("unreadable", f"{path.name} is encrypted; printers need it unlocked")]
     except (pikepdf.PdfError, OSError) as error:
-        reason = str(error).removeprefix(f"{path}: ")
+        reason = _STREAM_NAMED.sub("", str(error), count=1)
         return [Finding("unreadable", f"cannot read {path.name} as a PDF: {reason}")]
     except Exception as error:  # noqa: BLE001 - a malformed file must give a finding, not a crash
         return [
             Finding("unreadable", f"{path.name} is malformed ({type(error).__name__}: {error})")
         ]
     return collapse(findings)
+
+
+# How qpdf's messages begin for a file opened by make-book (pikepdf's description of it).
+_STREAM_NAMED = re.compile(r"^stream <[^>]*>: ")
+
+
+def _regular_file(path: Path) -> BinaryIO:
+    """`path` opened for reading, if it is a regular file (links followed)."""
+    # O_NONBLOCK: opening a FIFO with no writer would block; fstat then says what it is.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise InputError(f"{path}: {_kind_of(mode)}, not a PDF file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _kind_of(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "a named pipe", stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"}
+    kinds |= {stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder"}
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
 
 
 class _Preflight:

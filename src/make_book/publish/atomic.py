@@ -14,9 +14,9 @@ import ctypes
 import errno
 import os
 import re
+import secrets
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +29,7 @@ _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 # What a build leaves in its output folder only when it is killed. tempfile's random part
 # is eight of [a-z0-9_]; the patterns are strict so that no file of the user's matches.
+_TOKEN_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _TEMP_FILE = re.compile(r"\..+\.[a-z0-9_]{8}\.part")  # atomic_path
 _SCRATCH_FOLDER = re.compile(r"\.(?:epub|html|make-book-staging)-[a-z0-9_]{8}")  # renderers
 # A folder moved aside while its replacement is renamed in: .html-old-k3x9q2ab/html
@@ -44,8 +45,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     Running out of room (disk full, quota, file-size limit) is reported as a RenderError
     naming the output, not as a crash: the previous file is kept either way.
     """
-    tmp = temporary_beside(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(target)  # named before it is made: no moment it exists unnamed
     try:
+        create_empty(tmp)
         yield tmp
         place(tmp, target)
     except OSError as exc:
@@ -55,13 +58,24 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def temporary_beside(target: Path) -> Path:
-    """A new empty temporary file beside `target`, named so that the next build into the
-    folder removes it if this one is killed (`_TEMP_FILE`)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    return Path(name)
+def temporary_name(target: Path) -> Path:
+    """A fresh name beside `target` for a temporary file, not made yet: named so that the
+    next build into the folder removes it if this one is killed (`_TEMP_FILE`).
+
+    Naming first, then making the file inside the `try:` that removes it, leaves no
+    moment in which an interrupt (Ctrl-C raises anywhere) could strand the file."""
+    return target.with_name(f".{target.name}.{random_token()}.part")
+
+
+def random_token() -> str:
+    """Eight of [a-z0-9_], as tempfile names its files: what the leftover patterns match."""
+    return "".join(secrets.choice(_TOKEN_CHARACTERS) for _ in range(8))
+
+
+def create_empty(path: Path) -> None:
+    """Make the empty file `path`, which must not exist yet (never through a link)."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    os.close(os.open(path, flags, 0o600))
 
 
 def place(tmp: Path, target: Path) -> None:

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from make_book.publish.atomic import exchange
+from make_book.publish.atomic import exchange, random_token
 
 
 @contextlib.contextmanager
@@ -22,8 +22,11 @@ def staged(out_dir: Path, enabled: bool = True) -> Iterator[Path]:
         yield out_dir
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".make-book-staging-", dir=out_dir))
+    # Named before it is made, inside the `try:` that removes it: an interrupt (Ctrl-C
+    # raises anywhere) never strands it.
+    folder = out_dir / f".make-book-staging-{random_token()}"
     try:
+        folder.mkdir(mode=0o700)
         yield folder
         publish(folder, out_dir)
     finally:

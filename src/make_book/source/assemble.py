@@ -9,7 +9,9 @@ import re
 import unicodedata
 import uuid
 from dataclasses import replace
+from functools import lru_cache
 from html import escape, unescape
+from html.entities import html5
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -27,6 +29,8 @@ from make_book.source.essay_files import (
 from make_book.source.fragment import EssayBody
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import Epigraph, EssayRef, Manifest, PartRef
+from make_book.source.stylesheets import stylesheet_problems
+from make_book.theme import template_problem
 from make_book.xhtml import parse_fragment
 
 log = logging.getLogger("make_book")
@@ -124,7 +128,9 @@ def _theme_problems(folder: Path, root: Path) -> list[Problem]:
             if path.is_symlink() and not _inside(path, root):
                 problems.append(Problem(shown, "is a link to a file outside the book folder"))
             elif name.lower().endswith(".css") and path.is_file():
-                problems += _stylesheet_problems(path, shown)
+                problems += _stylesheet_problems(path, shown, root)
+            elif name.lower().endswith(_TEMPLATES) and path.is_file():
+                problems += _template_problems(path, shown)
     return problems
 
 
@@ -136,19 +142,20 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _stylesheet_problems(path: Path, shown: str) -> list[Problem]:
+_TEMPLATES = (".html", ".xhtml", ".xml")
+
+
+def _template_problems(path: Path, shown: str) -> list[Problem]:
+    """A syntax error in a template, said before anything is built (theme/sandbox.py)."""
+    raw = read_bounded(path, shown, MAX_ESSAY_BYTES, "a template", "split it")
+    problem = template_problem(decode_utf8(raw, shown), shown)
+    return [problem] if problem else []
+
+
+def _stylesheet_problems(path: Path, shown: str, root: Path) -> list[Problem]:
+    """Every file the stylesheet names, found by a CSS parser, checked (stylesheets.py)."""
     raw = read_bounded(path, shown, MAX_ESSAY_BYTES, "a stylesheet", "split it")
-    css = decode_utf8(raw, shown)
-    problems = []
-    for at, what, url in markup.css_loads(css):
-        kind = markup.reach(url)
-        if kind in markup.REACH_REASONS:
-            message = f"{what} '{url}': {markup.REACH_REASONS[kind]}; {_THEME_HINT}"
-            problems.append(Problem(shown, message, *_line_and_column(css, at)))
-    return problems
-
-
-_THEME_HINT = "put the file in the book folder"
+    return stylesheet_problems(decode_utf8(raw, shown), shown, root)
 
 
 def _warn_about_shared_titles(book: Book) -> None:
@@ -381,28 +388,45 @@ class _Locator:
     def __call__(self, finding: markup.Finding) -> Problem:
         line, column = None, None
         if finding.line is not None:
-            line = self.source.body_line + finding.line - 1
+            line, column = self.source.body_line + finding.line - 1, finding.column
         elif finding.needle:
             line, column = self.find(finding.needle)
         return Problem(self.source.display, finding.message, line, column)
 
     def find(self, needle: str) -> tuple[int | None, int | None]:
         """The first place `needle` is written (as given, decoded or escaped; any case),
-        preferring a place where it stands whole: `images` is not `images/a.png`."""
+        preferring where it is a URL (`src="…"`, `](…)`), with any of its characters
+        written as a character reference, then where it stands whole: `images` is not
+        `images/a.png`, and `/a.png` in a sentence is not `<img src="&#x2F;a.png">`."""
         body = self.source.body
         written = dict.fromkeys((needle, unquote(needle), escape(needle, quote=False)))
-        for pattern in (_WHOLE, "{}"):
+        for pattern, spelled in ((_AS_URL, _referenced), (_WHOLE, re.escape), (_ANY, re.escape)):
             for candidate in written:
-                search = re.compile(pattern.format(re.escape(candidate)), re.I).search
+                search = re.compile(pattern.format(spelled(candidate)), re.I).search
                 match = search(body, self.start)
                 if match:
-                    line, column = _line_and_column(body, match.start())
+                    line, column = _line_and_column(body, match.start("at"))
                     return self.source.body_line + line - 1, column
         return None, None
 
 
 # Between the delimiters a URL or a name has in Markdown and HTML: ( ) " ' = < > space.
-_WHOLE = r"(?<![^\s(\"'=<]){}(?![^\s)\"'>])"
+_WHOLE = r"(?<![^\s(\"'=<])(?P<at>{})(?![^\s)\"'>])"
+_ANY = r"(?P<at>{})"
+_AS_URL = r"(?:\bsrc\s*=\s*[\"']?|\]\(\s*<?)(?P<at>{})(?![^\s)\"'>])"
+
+
+def _referenced(text: str) -> str:
+    """A pattern for `text` with any character also written as a character reference
+    (`&#x2F;`, `&#47;`, `&sol;`), as HTML and Markdown both decode them in a URL."""
+    return "".join(_any_reference(char) for char in text)
+
+
+@lru_cache(maxsize=256)
+def _any_reference(char: str) -> str:
+    names = [name for name, value in html5.items() if value == char and name.endswith(";")]
+    spellings = [re.escape(char), f"&#0*{ord(char)};", f"&#x0*{ord(char):x};"]
+    return "(?:" + "|".join(spellings + [f"&{re.escape(name)}" for name in names]) + ")"
 
 
 def _line_and_column(text: str, at: int) -> tuple[int, int]:

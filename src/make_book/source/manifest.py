@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
 from make_book.errors import EssayError, ManifestError, Problem
-from make_book.profiles import PROFILES
+from make_book.profiles import BLEED, PROFILES
 from make_book.source.essay_files import BoundedLoader, compose, read_bounded, reader_position
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import (
@@ -57,6 +57,7 @@ from make_book.source.schema import (
     LINE_HEIGHT,
     LINE_HEIGHT_RANGE,
     MARGINS,
+    MAX_PAGE_SIDE,
     MAX_VALUE,
     NAMES,
     PAPER,
@@ -650,6 +651,7 @@ class _Checker:
         settings = PdfSettings(**{k: x for k, x in values.items() if x is not None})
         if len(self.problems) == before:
             self.check_room(v, settings)
+            self.check_page_size(_entry(m, "trim", v.path) if "trim" in m else v, settings)
         return settings
 
     def margins(self, v: _Value, m: _Map) -> dict[str, float]:
@@ -721,6 +723,16 @@ class _Checker:
         if across >= width or down >= height:
             size = f"{width:g}x{height:g}in"
             self.report(v.mark, v.path, f"the margins leave no room for text on a {size} page")
+
+    def check_page_size(self, trim: _Value, settings: PdfSettings) -> None:
+        """Refuse a page larger than a PDF page may be, with the bleed a print profile
+        adds (top, bottom and outside): a viewer or a printer would cut it down."""
+        bleed = BLEED if settings.bleed else 0.0
+        width, height = settings.trim
+        if max(width + bleed, height + 2 * bleed) > MAX_PAGE_SIDE:
+            where = ", bleed included" if bleed else ""
+            message = f"{_found(trim)} is larger than a PDF page may be: at most"
+            self.report(trim.mark, trim.path, f"{message} {MAX_PAGE_SIDE:g}in a side{where}")
 
     # The whole manifest
 

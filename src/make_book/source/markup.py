@@ -19,6 +19,8 @@ from functools import lru_cache
 import nh3
 from lxml import etree, html
 from markdown_it import MarkdownIt
+from markdown_it.parser_block import ParserBlock
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
@@ -35,6 +37,7 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # the depth of nesting times the number of tags, and the PDF's layout its boxes.
 MAX_PARAGRAPH = 30_000  # characters: some 5,000 words, ten printed pages
 MAX_NESTING = 100  # levels of HTML elements
+MAX_MARKDOWN_NESTING = 20  # markdown-it's own default, which guards its recursion
 MAX_ELEMENTS = 30_000  # HTML elements in one essay, its notes included
 MAX_FOOTNOTES = 3_000  # in one essay: WeasyPrint's footnote layout grows faster than linearly
 
@@ -63,11 +66,16 @@ def quotes_for(language: str) -> Sequence[str]:
 
 @lru_cache(maxsize=16)
 def _markdown(language: str) -> MarkdownIt:
-    options = {"typographer": True, "quotes": quotes_for(language)}
+    options = {
+        "typographer": True,
+        "quotes": quotes_for(language),
+        "maxNesting": MAX_MARKDOWN_NESTING,
+    }
     md = _EveryLink("commonmark", options)
     md.enable(["replacements", "smartquotes", "table", "strikethrough"])
     md.use(footnote_plugin).use(container_plugin, "verse").use(anchors_plugin, max_level=6)
     md.core.ruler.before("smartquotes", "paragraph_limit", _refuse_long_paragraphs)
+    md.core.ruler.before("footnote_tail", "lost_footnotes", _tell_lost_footnotes)
     md.core.ruler.push("verse_line_breaks", _keep_verse_lines)
     return md
 
@@ -75,11 +83,49 @@ def _markdown(language: str) -> MarkdownIt:
 class _EveryLink(MarkdownIt):
     """markdown-it leaves `![](file:///x)` or `[a](javascript:x)` as literal text; here
     every link and image becomes markup, so the image checks and the sanitizer judge
-    it, and the author hears why it is gone instead of seeing the raw text printed."""
+    it, and the author hears why it is gone instead of seeing the raw text printed.
+    Its blocks are nested no deeper than it keeps (`_NoDeeperThanKept`)."""
+
+    def __init__(self, config: str, options: dict[str, object]) -> None:
+        super().__init__(config, options)
+        blocks = _NoDeeperThanKept()
+        blocks.ruler = self.block.ruler  # the preset's rules, as configured
+        self.block = blocks
 
     def validateLink(self, url: str) -> bool:  # noqa: N802 - markdown-it's name
         """Accept every URL (see the class)."""
         return True
+
+
+class _NestedTooDeep(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(f"nested too deep at {line}:{column}")
+        self.line, self.column = line, column
+
+
+class _NoDeeperThanKept(ParserBlock):
+    """markdown-it drops, without a word, everything nested deeper than its `maxNesting`
+    (a block quote takes one level, a list item two): the rest of the essay, with
+    10,000 `>`. Here reaching that depth with text still to read stops the conversion."""
+
+    def tokenize(self, state: StateBlock, startLine: int, endLine: int) -> None:  # noqa: N803
+        """Refuse what the parser would skip, then tokenize as markdown-it does."""
+        line = state.skipEmptyLines(startLine)
+        # The three tests that open markdown-it's own loop: text left, in this block, too deep.
+        within = line < endLine and state.sCount[line] >= state.blkIndent
+        if within and state.level >= state.md.options.maxNesting:
+            at = state.bMarks[line] + state.tShift[line]
+            column = at - (state.src.rfind("\n", 0, at) + 1) + 1
+            raise _NestedTooDeep(line + 1, column)
+        super().tokenize(state, startLine, endLine)
+
+
+def _nested_too_deep(deep: _NestedTooDeep) -> Finding:
+    message = (
+        f"Markdown nested more than {MAX_MARKDOWN_NESTING - 1} levels deep (a block quote"
+        " counts one, a list two); the parser drops the rest: break it up"
+    )
+    return Finding(message, refused=True, line=deep.line, column=deep.column)
 
 
 class _ParagraphTooLong(Exception):
@@ -95,6 +141,30 @@ def _refuse_long_paragraphs(state: StateCore) -> None:
         if token.type == "inline" and len(token.content) > MAX_PARAGRAPH:
             line = token.map[0] + 1 if token.map else None
             raise _ParagraphTooLong(line, len(token.content))
+
+
+_TOLD = "make_book_findings"  # where a core rule leaves its findings, in the render's env
+
+
+def _tell_lost_footnotes(state: StateCore) -> None:
+    """The footnote plugin leaves out, without a word, a definition no text cites and
+    every definition of a label but the last: a warning each, at the definition."""
+    notes = state.env.get("footnotes", {})
+    cited = {note.get("label") for note in notes.get("list", {}).values()}
+    definitions = [t for t in state.tokens if t.type == "footnote_reference_open" and t.map]
+    last = {token.meta["label"]: token for token in definitions}
+    lines = state.src.split("\n")
+    for token in definitions:
+        label, line = token.meta["label"], token.map[0] if token.map else 0
+        if last[label] is not token:
+            why = "is defined again further on, and only the last definition is kept"
+        elif label not in cited:
+            why = "is never cited, so its text is left out"
+        else:
+            continue
+        column = lines[line].find(f"[^{label}]:") + 1 or None
+        finding = Finding(f"footnote [^{label}] {why}", line=line + 1, column=column)
+        state.env.setdefault(_TOLD, []).append(finding)
 
 
 @lru_cache(maxsize=16)
@@ -129,6 +199,7 @@ class Finding:
     refused: bool = False
     needle: str = ""  # text that locates it in the source, when `line` does not
     line: int | None = None  # 1-based, in the text that was converted
+    column: int | None = None  # 1-based, with `line`
 
 
 @dataclass(frozen=True)
@@ -146,11 +217,15 @@ class Converted:
 
 def markdown_essay(text: str, language: str) -> Converted:
     """An essay in CommonMark with footnotes, tables, verse and smart typography."""
+    told: dict[str, list[Finding]] = {}
     try:
-        rendered = _markdown(language).render(text)
+        rendered = _markdown(language).render(text, told)
     except _ParagraphTooLong as long:
         return Converted("", (_too_long(long.length, long.line),))
-    return _checked(rendered, _SAFE_TAGS)
+    except _NestedTooDeep as deep:
+        return Converted("", (_nested_too_deep(deep),))
+    checked = _checked(rendered, _SAFE_TAGS)
+    return replace(checked, findings=checked.findings + tuple(told.get(_TOLD, [])))
 
 
 def text_essay(text: str, language: str) -> Converted:
@@ -234,6 +309,8 @@ def markdown_metadata(text: str, language: str, inline: bool = False) -> Convert
         rendered = md.renderInline(text.strip()) if inline else md.render(text)
     except _ParagraphTooLong as long:
         return Converted("", (_too_long(long.length, long.line),))
+    except _NestedTooDeep as deep:
+        return Converted("", (_nested_too_deep(deep),))
     checked = _checked(rendered, _METADATA_TAGS)
     removed = tuple(
         Finding(f"image '{src}' removed: images belong in the text of an essay", needle=src)

@@ -52,6 +52,8 @@ TRIM_PRESETS: dict[str, tuple[float, float]] = {
     "a5": (148 * _MM, 210 * _MM),
     "b5": (176 * _MM, 250 * _MM),  # ISO B5, as CSS `size: B5` (not JIS B5)
 }
+# PDF's implementation limit on a page's side (ISO 32000-1, annex C): 14,400 pt.
+MAX_PAGE_SIDE = 200.0  # inches, bleed included
 PAPER = {"white": 0.002252, "cream": 0.0025}  # inches per page (KDP's figures)
 PAPER_RANGE = (0.001, 0.01)  # inches per page
 FONT_SIZE_RANGE = (6.0, 24.0)  # points
@@ -352,7 +354,7 @@ PDF = Section(
     "pdf",
     "Page geometry and type of the PDF (and the wrap cover's size).",
     (
-        Key("trim", TRIM, "the page size", "6x9in"),
+        Key("trim", TRIM, "the page size (at most 200in a side, bleed included)", "6x9in"),
         Key("margins", MAPPING, "the margins of the text block", section=MARGINS),
         Key("font_size", FONT_SIZE, "the body type, in points (6pt to 24pt)", "10.5pt"),
         Key("line_height", LINE_HEIGHT, "times the font size (1 to 2.5)", 1.35),

@@ -25,7 +25,7 @@ from make_book.errors import RenderError
 from make_book.model import Book
 from make_book.pagemap import PageStart, page_label
 from make_book.profiles import Profile
-from make_book.publish.atomic import temporary_beside
+from make_book.publish.atomic import create_empty, temporary_name
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext
 from make_book.render.pdf.footnotes import footnoted_body
 from make_book.render.pdf.join.book_join import BookJoin
@@ -68,7 +68,7 @@ class PrintLayout:
     def __init__(self, book: Book, ctx: RenderContext, write: bool) -> None:
         self.book, self.ctx, self.profile = book, ctx, ctx.profile
         target = ctx.out_dir / self.profile.file_name("book")
-        self.interior = temporary_beside(target) if write else None
+        self.interior = temporary_name(target) if write else None  # made when laid out
         self.seconds = 0.0  # spent laying out, milestones' waits only
         self._steps: Generator[None, None, None] | None = None
         self._main_done = False
@@ -118,6 +118,9 @@ class PrintLayout:
         if wants_bleed and not self.profile.bleed_allowed:
             name = self.profile.name
             log.warning("pdf.bleed is for printers: the %s profile has no bleed", name)
+        if self.interior is not None:  # removed by __exit__, whatever happens from here
+            self.interior.parent.mkdir(parents=True, exist_ok=True)
+            create_empty(self.interior)
         with (
             captured_weasyprint_log(),
             dated_as_the_book(self.book),
