@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from helpers import BookCopy, assert_epubcheck_clean, epubcheck
 from make_book.cli import main
+from make_book.render.pdf import renderer as pdf_renderer
 
 
 def run(*args: str | Path) -> Result:
@@ -223,35 +224,54 @@ def test_failed_build_leaves_the_previous_pdf(book_copy: BookCopy) -> None:
     assert not list(dist.rglob("*.part"))
 
 
-def test_renderer_failure_exits_1_and_keeps_the_previous_outputs(book_copy: BookCopy) -> None:
+def _boom(*_args: object) -> None:
+    raise ValueError("boom")
+
+
+def test_renderer_failure_exits_1_and_keeps_the_previous_outputs(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     manifest = book_copy("titles")
     dist = manifest.parent / "dist"
     assert run("build", manifest, "--format", "pdf,epub").exit_code == 0
     before = {p.name: p.read_bytes() for p in dist.iterdir()}
-    # A project template override that fails while the PDF is laid out.
-    (manifest.parent / "templates").mkdir()
-    (manifest.parent / "templates" / "print-piece.html").write_text(
-        "<html><body>{{ no_such_variable }}</body></html>", encoding="utf-8"
-    )
+    # A fault of make-book's own while the PDF is finished: not the input's.
+    monkeypatch.setattr(pdf_renderer, "place", _boom)
     result = run("build", manifest, "--format", "pdf")
     assert result.exit_code == 1
     errors = [line for line in error_lines(result) if not line.startswith("warning: ")]
-    assert errors == ["error: pdf: UndefinedError: 'no_such_variable' is undefined"]
+    assert errors == ["error: pdf: ValueError: boom"]
     assert_no_traceback(result)
     assert {p.name: p.read_bytes() for p in dist.iterdir()} == before
     assert not list(dist.rglob("*.part"))
 
 
-def test_verbose_shows_the_traceback_of_a_renderer_failure(book_copy: BookCopy) -> None:
+def test_a_broken_book_template_exits_2_at_its_line(book_copy: BookCopy) -> None:
     manifest = book_copy("titles")
+    dist = manifest.parent / "dist"
+    assert run("build", manifest, "--format", "pdf,epub").exit_code == 0
+    before = {p.name: p.read_bytes() for p in dist.iterdir()}
     (manifest.parent / "templates").mkdir()
     (manifest.parent / "templates" / "print-piece.html").write_text(
-        "<html><body>{{ no_such_variable }}</body></html>", encoding="utf-8"
+        "<html><body>\n{{ no_such_variable }}</body></html>", encoding="utf-8"
     )
+    result = run("build", manifest, "--format", "pdf")
+    assert result.exit_code == 2
+    errors = [line for line in error_lines(result) if not line.startswith("warning: ")]
+    assert errors == ["error: templates/print-piece.html:2: 'no_such_variable' is undefined"]
+    assert_no_traceback(result)
+    assert {p.name: p.read_bytes() for p in dist.iterdir()} == before
+
+
+def test_verbose_shows_the_traceback_of_a_renderer_failure(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = book_copy("titles")
+    monkeypatch.setattr(pdf_renderer, "place", _boom)
     result = run("-v", "build", manifest, "--format", "pdf")
     assert result.exit_code == 1
     assert "Traceback (most recent call last)" in result.stderr
-    assert "jinja2.exceptions.UndefinedError" in result.stderr
+    assert "ValueError: boom" in result.stderr
 
 
 def test_build_with_an_unknown_profile_is_a_usage_error(book_copy: BookCopy) -> None:
