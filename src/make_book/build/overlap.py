@@ -24,7 +24,7 @@ from make_book.model import Book
 from make_book.profiles import PROFILES
 
 # The leftover patterns live with the sweep that acts on them; only they say what it deletes.
-from make_book.publish.atomic import _TEMP_FILE, _is_temporary_folder
+from make_book.publish.atomic import is_leftover_name
 from make_book.source.manifest_types import Manifest
 
 THEME_FOLDERS = ("templates", "styles")  # source/assemble.py: theme_dirs
@@ -111,7 +111,7 @@ class _Writes:
             if self.out not in path.parents:
                 continue
             parts = path.relative_to(self.out).parts
-            if _TEMP_FILE.fullmatch(parts[0]) or _is_temporary_folder(parts[0]):
+            if is_leftover_name(parts[0]):
                 where = f" named '{parts[0]}'" if len(parts) == 1 else f" inside '{parts[0]}/'"
                 return f"{where}, which the build deletes as a killed build's leftover"
         return ""

@@ -173,6 +173,12 @@ def remove_leftovers(out_dir: Path) -> list[str]:
     return removed
 
 
+def is_leftover_name(name: str) -> bool:
+    """Whether an entry of an output folder is named as a killed build's leftover, which
+    the next build removes: a temporary file, or a scratch or parking folder."""
+    return bool(_TEMP_FILE.fullmatch(name)) or _is_temporary_folder(name)
+
+
 def _is_temporary_folder(name: str) -> bool:
     return bool(
         _SCRATCH_FOLDER.fullmatch(name) or _PARKING_FOLDER.fullmatch(name) or name == _OLD_SITE
