@@ -23,11 +23,11 @@ from make_book.source.schema import (
     ESSAY_META,
     FORBIDDEN_IN_XML,
     LANGUAGE,
-    LANGUAGE_RE,
     MAX_VALUE,
     NAMES,
     TEXT,
     valid_date,
+    valid_language,
 )
 
 MAX_ESSAY_BYTES = 4 * 1024 * 1024  # 200,000 words of Greek or Russian fit twice over
@@ -250,7 +250,7 @@ def _epigraph_problem(value: object) -> str:
 def _language_problem(value: object) -> str:
     """What is wrong with a language tag."""
     problem = _text_problem(value)
-    if problem or value is None or LANGUAGE_RE.fullmatch(str(value).strip()):
+    if problem or value is None or valid_language(str(value)):
         return problem
     return f"{_shown(value)} is not {LANGUAGE.expected}"
 

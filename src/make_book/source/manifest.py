@@ -52,7 +52,6 @@ from make_book.source.schema import (
     FRONT,
     IMAGE_SUFFIXES,
     LANGUAGE,
-    LANGUAGE_RE,
     LENGTH,
     LINE_HEIGHT,
     LINE_HEIGHT_RANGE,
@@ -76,6 +75,7 @@ from make_book.source.schema import (
     points,
     trim_size,
     valid_date,
+    valid_language,
 )
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -489,7 +489,7 @@ class _Checker:
     def language(self, v: _Value) -> str | None:
         """A BCP 47 language tag such as en, en-GB or de-CH."""
         tag = self.text(v)
-        if _as_text(v) is not None and not LANGUAGE_RE.fullmatch(tag):
+        if _as_text(v) is not None and not valid_language(tag):
             self.report(v.mark, v.path, f"'{tag}' is not {LANGUAGE.expected}")
             return None
         return tag

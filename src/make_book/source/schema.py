@@ -69,6 +69,11 @@ _XML_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
 FORBIDDEN_IN_XML = re.compile(rf"[{_XML_FORBIDDEN}\ud800-\udfff]")
 
 
+def valid_language(text: str) -> bool:
+    """Whether `text` is a BCP 47 language tag such as en, en-GB or de-CH (loosely)."""
+    return LANGUAGE_RE.fullmatch(text.strip()) is not None
+
+
 def valid_date(text: str) -> bool:
     """Whether `text` is a real date written YYYY, YYYY-MM or YYYY-MM-DD."""
     match = DATE_RE.fullmatch(text)
