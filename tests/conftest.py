@@ -6,13 +6,22 @@ fixture book is built once per session (per set of formats) and checked once per
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from helpers import BookCopy, EpubCheckResult, copy_book, epubcheck
 from make_book.build.driver import build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_key_in_a_test_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Builds with a cache seal it with a key made in a session folder, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        patch.delenv("MAKE_BOOK_CACHE_KEY", raising=False)
+        yield
 
 
 @pytest.fixture

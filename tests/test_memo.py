@@ -1,4 +1,4 @@
-"""Conversions and essay bodies remembered between builds (memo.py)."""
+"""Conversions and essay bodies remembered between builds (cache/memo.py)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ file under the book's folder (size and modification time; outputs, caches and
 hidden folders aside), the packaged theme, make-book's and WeasyPrint's versions,
 the options and SOURCE_DATE_EPOCH. Anything else, and it builds as usual (with
 its layout cache, so only what changed is laid out).
+
+The record is named and sealed with this machine's cache key (cache/trust.py): a
+book folder that arrives with a `dist/` and a record saying it is up to date is
+built all the same, since no one without the key can write such a record.
 """
 
 from __future__ import annotations
@@ -21,45 +25,55 @@ from pathlib import Path
 from typing import Any
 
 from make_book import __version__
-from make_book.publish.atomic import write_atomic
+from make_book.cache.files import sha256_of_regular
+from make_book.cache.folder import CacheFolder
 from make_book.render.weasy.patches.fence import weasyprint_version
 from make_book.theme import packaged_dirs, packaged_themes
+
+OUTPUT_LIMIT = 1 << 40  # outputs are hashed in blocks: no size is too big, a FIFO is
 
 
 @dataclass(frozen=True)
 class Record:
-    """Where a build's record lives, and the fingerprint of its inputs now."""
+    """Where a build's record lives (no cache: nowhere), and the fingerprint of its
+    inputs now."""
 
-    path: Path
+    cache: CacheFolder | None
+    place: str
     fingerprint: str
 
     def unchanged(self) -> dict[str, Any] | None:
         """The last build's record if its inputs and outputs are as it left them."""
+        data = self.cache.read(self.place) if self.cache is not None else None
         try:
-            record: dict[str, Any] = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
+            record: dict[str, Any] = json.loads(data) if data is not None else {}
+        except ValueError:
             return None
         if record.get("fingerprint") != self.fingerprint:
             return None
         outputs: dict[str, str] = record.get("outputs", {})
-        return (
-            record if outputs and all(_sha256(Path(p)) == h for p, h in outputs.items()) else None
-        )
+        return record if outputs and all(_sha256(p) == h for p, h in outputs.items()) else None
 
     def save(self, outputs: list[Path], summary: dict[str, Any]) -> None:
         """Record a clean build: its fingerprint, its outputs' hashes, what it printed."""
-        hashes = {str(p): _sha256(p) for p in _files(outputs)}
+        if self.cache is None:
+            return
+        hashes = {str(p): _sha256(str(p)) for p in _files(outputs)}
         body = {"fingerprint": self.fingerprint, "outputs": hashes, **summary}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, json.dumps(body, indent=1, sort_keys=True))
+        with contextlib.suppress(OSError):  # without it, the next build only takes longer
+            self.cache.write(self.place, json.dumps(body, indent=1, sort_keys=True).encode())
 
     def forget(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        if self.cache is not None:
+            self.cache.remove(self.place)
 
 
 def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str]) -> Record:
-    """The record of builds of `manifest` into `out_dir` with these options."""
+    """The record of builds of `manifest` into `out_dir` with these options (one that
+    is never found if the cache cannot be used: that is said, once, as a warning)."""
+    cache = CacheFolder.open(cache_dir)
+    if cache is None:
+        return Record(None, "", "")
     root = manifest.resolve().parent
     skip = {out_dir.resolve(), cache_dir.resolve()}
     digest = hashlib.sha256()
@@ -71,7 +85,7 @@ def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str
     for folder in [root, *themes]:
         for path, stat in _walk(folder, skip):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-    return Record(cache_dir / "builds" / f"{where[:32]}.json", digest.hexdigest())
+    return Record(cache, f"builds/{cache.name(where)}.json", digest.hexdigest())
 
 
 def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, os.stat_result]]:
@@ -95,12 +109,5 @@ def _files(outputs: list[Path]) -> list[Path]:
     return files
 
 
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
+def _sha256(path: str) -> str | None:
+    return sha256_of_regular(path, OUTPUT_LIMIT)

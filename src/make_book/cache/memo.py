@@ -3,8 +3,9 @@
 Markdown to HTML and settling the HTML are the slow parts of loading a book
 (most of an edit rebuild's loading, unremembered), and an essay's EPUB page
 the slow part of the EPUB: both are pure functions of their inputs, stored as
-JSON or as the bytes themselves (never pickle: a cache folder could come with a
-book from anyone). An entry that cannot be read is ignored and replaced.
+JSON or as the bytes themselves (never pickle). A cache folder can come with a book
+from anyone: entries are named and sealed with this machine's key (folder.py,
+trust.py), and one that is not sealed by it, or cannot be read, is made again.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 from make_book import __version__
+from make_book.cache.folder import CacheFolder
 from make_book.model import Footnote
-from make_book.publish.atomic import replace_quickly
 from make_book.source import markup
 from make_book.source.fragment import EssayBody, essay_body
 
@@ -32,8 +32,8 @@ class ConversionMemo:
     `folder` (None: not remembered)."""
 
     def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
-        self.new: dict[Path, markup.Converted | EssayBody] = {}  # written by `keep`, once loaded
+        self.cache = CacheFolder.open(folder)
+        self.new: dict[str, markup.Converted | EssayBody] = {}  # by place; written by `keep`
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         key = key_of(language, text)
@@ -50,23 +50,23 @@ class ConversionMemo:
     def _remembered(
         self, kind: str, key: str, load: Callable[[Any], T], make: Callable[[], T]
     ) -> T:
-        if self.folder is None:
+        if self.cache is None:
             return make()
-        entry = self.folder / kind / f"{key}.json"
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            remembered = load(json.loads(entry.read_text("utf-8")))
-            os.utime(entry)  # in use: not pruned (cache.py prunes entries unused for a month)
-            return remembered
+        place = f"{kind}/{self.cache.name(key)}.json"
+        data = self.cache.read(place)  # marked in use: not pruned (folder.py)
+        if data is not None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                return load(json.loads(data))
         made = make()
-        self.new[entry] = made
+        self.new[place] = made
         return made
 
     def keep(self) -> None:
         """Write the new entries: only a book that loads (bad input changes nothing)."""
-        for entry, made in self.new.items():
-            with contextlib.suppress(OSError):
-                entry.parent.mkdir(parents=True, exist_ok=True)
-                replace_quickly(entry, json.dumps(asdict(made)))
+        for place, made in self.new.items():
+            if self.cache is not None:
+                with contextlib.suppress(OSError):  # an entry not kept is only made again
+                    self.cache.write(place, json.dumps(asdict(made)).encode())
         self.new.clear()
 
 
@@ -95,30 +95,27 @@ class BlobMemo:
     process's memory too with `held` (what one renderer makes ahead, then uses)."""
 
     def __init__(self, folder: Path | None, namespace: str, held: bool = False) -> None:
-        self.where = folder / namespace if folder is not None else None
+        self.cache = CacheFolder.open(folder)
+        self.namespace = namespace
         self.held: dict[str, bytes] | None = {} if held else None
 
     def get(self, key: str) -> bytes | None:
         if self.held is not None and key in self.held:
             return self.held[key]
-        if self.where is None:
+        if self.cache is None:
             return None
-        entry = self.where / key
-        try:
-            data = entry.read_bytes()
-            os.utime(entry)  # in use: not pruned
-        except OSError:
-            return None
-        return data
+        return self.cache.read(self._place(key))  # marked in use: not pruned
 
     def put(self, key: str, data: bytes) -> None:
         if self.held is not None:
             self.held[key] = data
-        if self.where is None:
-            return
-        with contextlib.suppress(OSError):
-            self.where.mkdir(parents=True, exist_ok=True)
-            replace_quickly(self.where / key, data)
+        if self.cache is not None:
+            with contextlib.suppress(OSError):  # an entry not kept is only made again
+                self.cache.write(self._place(key), data)
+
+    def _place(self, key: str) -> str:
+        assert self.cache is not None
+        return f"{self.namespace}/{self.cache.name(key)}"
 
 
 def key_of(*parts: object) -> str:

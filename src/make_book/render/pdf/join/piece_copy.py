@@ -7,25 +7,28 @@ at another number. The join therefore keeps each piece's objects as printed, wit
 numbers left as slots (`Slotted`), in a `.join` file beside the piece's PDF; the next
 build fills the slots with the new numbers instead (joined bytes are the same).
 
-The file is a marshal dump (the format Python keeps its own compiled modules in) behind
-its sha256; it names the sha256 of the piece's PDF it was copied from, so a damaged,
-stale or foreign copy is never used: the piece is copied from its PDF again.
+The file is a marshal dump (the format Python keeps its own compiled modules in), sealed
+with this machine's cache key (cache/trust.py) for its place: marshal is not made for
+data from anyone, so only a copy this machine wrote there is ever loaded. It names the
+sha256 of the piece's PDF it was copied from, so a damaged, stale or foreign copy is
+never used: the piece is copied from its PDF again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from make_book.publish.atomic import replace_quickly
+from make_book.cache.files import read_regular
+from make_book.cache.folder import write_new
+from make_book.cache.trust import CacheUnusable, machine_key, seal, unseal
 from make_book.render.pdf.join.object_writer import CopiedObject, Slotted
-from make_book.render.pdf.layout.piece_cache import COPY_SUFFIX
+from make_book.render.pdf.layout.piece_cache import COPY_SUFFIX, PIECE_LIMIT
 from make_book.render.pdf.layout.protocol import PieceResult
 
-FORMAT = "make-book join copy 2"
+FORMAT = "make-book join copy 3"
 
 
 @dataclass
@@ -56,19 +59,29 @@ def keep_copy(piece: PieceResult, copied: Copied) -> None:
     head = (FORMAT, piece.sha256, copied.base, copied.key_offset, copied.book_objects)
     tail = (copied.pages, copied.tops, copied.parent_tree, copied.key_span)
     payload = marshal.dumps((*head, copied.objects, *tail, copied.destinations))
-    with contextlib.suppress(OSError):
-        replace_quickly(copy_path(piece), hashlib.sha256(payload).digest() + payload)
+    with contextlib.suppress(OSError, CacheUnusable):
+        write_new(copy_path(piece), seal(machine_key(), _place(piece), payload))
 
 
 def kept_copy(piece: PieceResult) -> Copied | None:
-    """The copy kept beside the piece, if it is whole and of this very PDF."""
+    """The copy kept beside the piece, if this machine sealed it there for this very PDF."""
+    data = read_regular(copy_path(piece), PIECE_LIMIT)
+    if data is None:
+        return None
     try:
-        data = copy_path(piece).read_bytes()
-    except OSError:
+        payload = unseal(machine_key(), _place(piece), data)
+    except CacheUnusable:
         return None
-    digest, payload = data[:32], data[32:]
-    if hashlib.sha256(payload).digest() != digest:
-        return None
+    return _loaded(payload, piece) if payload is not None else None
+
+
+def _place(piece: PieceResult) -> str:
+    """The copy's place in the cache (pieces/<key's name>/<folio>.join), which its seal names."""
+    path = copy_path(piece)
+    return f"pieces/{path.parent.name}/{path.name}"
+
+
+def _loaded(payload: bytes, piece: PieceResult) -> Copied | None:
     try:
         fmt, sha, base, key_offset, book, objects, *rest = marshal.loads(payload)
         pages, tops, parent_tree, key_span, destinations = rest

@@ -2,14 +2,17 @@
 
 A piece's key is the hash of everything that can change its pages: its HTML
 (the essay's text and metadata, rendered), the stylesheets, the profile's
-options and the versions of make-book and WeasyPrint. Under the key, one entry
-per first folio: the piece's PDF and a JSON record. The record lists each file
-the layout read (fonts, images, imported CSS) with its hash; an entry whose files
-changed, whose PDF does not match its recorded hash, or that cannot be read is
-stale or corrupt: it is removed and laid out again, never used.
+options and the versions of make-book and WeasyPrint. Under the key (named with
+this machine's key, cache/trust.py), one entry per first folio: the piece's PDF
+and a JSON record sealed by this machine. The record gives the PDF's size and
+sha256, and each file the layout read (fonts, images, imported CSS) with its hash.
+An entry whose record is not sealed here, whose files changed or are not regular
+files of the book or the theme, whose PDF is not the one recorded, or that cannot
+be read is stale, corrupt or forged: it is removed and laid out again, never used.
 
 Entries are written to a temporary name and renamed, so a killed build leaves
 no half entry under a real name. Entries unused for `MAX_AGE_DAYS` are pruned.
+A cache that cannot be used (folder.py) lays out in a throwaway folder instead.
 """
 
 from __future__ import annotations
@@ -18,46 +21,74 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+from make_book.cache.files import read_regular, sha256_of_regular
+from make_book.cache.folder import CACHE_FOLDER as CACHE_FOLDER
+from make_book.cache.folder import (
+    CacheFolder,
+    entries,
+    is_old,
+    prune_remembered,
+    remove_regular,
+    say_unusable,
+)
 from make_book.pagemap import PageStart
-from make_book.publish.atomic import replace_quickly
 from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
+from make_book.theme import THEMES
 
-CACHE_FOLDER = ".make-book-cache"
-FORMAT = 2  # bump when the record's shape changes: older entries are then stale
+FORMAT = 3  # bump when the record's shape changes: older entries are then stale
 MAX_AGE_DAYS = 30
-COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (render/joincopy.py)
+COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (join/piece_copy.py)
+READ_LIMIT = 128 * 1024 * 1024  # what the layout may read of a file (weasy/fetch.py)
+PIECE_LIMIT = 4 * 1024 * 1024 * 1024  # a piece's PDF: its images are 40 MB at most, each
+_FILE_NAME = re.compile(r"[0-9]+\.(json|pdf|join)")
+# A killed build's: a piece laid out before its folio was known, and temporary files.
+_LEFTOVER_NAME = re.compile(r"\.(pending-[0-9]+\.pdf|(\.pending-[0-9]+|[0-9]+)\.\w+\.[0-9]+\.tmp)")
 
 
 class FileHashes:
-    """sha256 of files, each read once per build (every piece uses the same fonts)."""
+    """sha256 of the files a layout read, each read once per build (every piece uses the
+    same fonts); only regular files under `roots`, reached by no link, are read."""
 
-    def __init__(self) -> None:
+    def __init__(self, roots: tuple[Path, ...]) -> None:
+        self.roots = tuple(root.resolve() for root in roots)
         self.known: dict[str, str | None] = {}
 
     def __call__(self, path: str) -> str | None:
         if path not in self.known:
-            try:
-                self.known[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-            except OSError:
-                self.known[path] = None
+            self.known[path] = self._hash(path)
         return self.known[path]
+
+    def _hash(self, path: str) -> str | None:
+        # The layout records resolved paths: one that a link would change is not its own.
+        if not os.path.isabs(path) or os.path.realpath(path) != path:
+            return None
+        if not any(Path(path).is_relative_to(root) for root in self.roots):
+            return None
+        return sha256_of_regular(path, READ_LIMIT)
 
 
 class PieceCache:
-    """Laid-out pieces under `folder`; a throwaway folder when caching is off."""
+    """Laid-out pieces under `folder`; a throwaway folder when caching is off or the
+    folder cannot be used (said once, as a warning)."""
 
     def __init__(self, folder: Path | None) -> None:
-        self.keep = folder is not None
-        self.folder = folder if folder is not None else Path(tempfile.mkdtemp(prefix="make-book-"))
-        self.hashes = FileHashes()
+        self.cache = CacheFolder.open(folder)
+        self.scratch: Path | None = None  # the throwaway folder, once needed
+        # The cache sits beside book.yaml: what a layout may read is there or in the theme.
+        self.hashes = FileHashes((folder.parent, THEMES) if folder is not None else ())
         self.hits = 0
         self.misses = 0
+
+    @property
+    def keep(self) -> bool:
+        return self.cache is not None
 
     def __enter__(self) -> PieceCache:
         return self
@@ -67,61 +98,56 @@ class PieceCache:
 
     def close(self) -> None:
         """Remove a throwaway folder; prune old entries of a kept one."""
-        if not self.keep:
-            shutil.rmtree(self.folder, ignore_errors=True)
-        else:
-            self._prune()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.cache is not None:
+            self._prune(self.cache.root)
 
     @staticmethod
     def has_pieces(folder: Path | None) -> bool:
         """Whether a kept cache folder holds laid-out pieces (of this book or another)."""
-        if folder is None:
+        if folder is None or os.path.islink(folder):
             return False
-        with contextlib.suppress(OSError):
-            return any((folder / "pieces").iterdir())
-        return False
+        return any(True for _ in entries(folder / "pieces"))
 
     def pdf_path(self, key: str, folio: int | None) -> Path:
         """Where the piece's PDF goes (folio None: not known yet, renamed by `store`)."""
-        entry = self.folder / "pieces" / key
-        entry.mkdir(parents=True, exist_ok=True)
-        return entry / (f"{folio}.pdf" if folio is not None else f".pending-{os.getpid()}.pdf")
+        entry = self._entry_folder(key)
+        path = entry / (f"{folio}.pdf" if folio is not None else f".pending-{os.getpid()}.pdf")
+        remove_regular(path)  # the layout writes beside it and renames: never through a link
+        return path
 
     def pages(self, key: str) -> int | None:
         """The page count of a piece laid out before at any folio, if still valid."""
-        entry = self.folder / "pieces" / key
-        for record in sorted(entry.glob("*.json")) if entry.is_dir() else ():
-            result = self._load(record)
-            if result is not None:
-                return result.pages
+        if self.cache is None:
+            return None
+        place = f"pieces/{self.cache.name(key)}"
+        for name in sorted(e.name for e in entries(self.cache.root / place)):
+            if name.endswith(".json") and _FILE_NAME.fullmatch(name):
+                loaded = self._load(f"{place}/{name}")
+                if loaded is not None:
+                    return loaded[0].pages
         return None
 
     def get(self, key: str, folio: int) -> PieceResult | None:
         """The piece laid out at `folio`, or None (a stale or corrupt entry is removed)."""
-        record = self.folder / "pieces" / key / f"{folio}.json"
-        result = self._load(record) if record.exists() else None
-        if result is None:
+        loaded = self._load(self._place(key, folio)) if self.cache is not None else None
+        if loaded is None or not _pdf_is_recorded(*loaded):
+            if loaded is not None:
+                _remove_entry(loaded[0].pdf)
             self.misses += 1
             return None
-        pdf_bytes = _read(result.pdf)
-        if pdf_bytes is None or hashlib.sha256(pdf_bytes).hexdigest() != result.sha256:
-            _remove(*_entry_files(result.pdf))
-            self.misses += 1
-            return None
-        now = time.time()
-        with contextlib.suppress(OSError):
-            os.utime(record, (now, now))
         self.hits += 1
-        return result
+        return loaded[0]
 
     def store(self, key: str, folio: int, result: PieceResult) -> PieceResult:
         """Record a freshly laid-out piece under its folio; returns it with its final path."""
-        final = self.folder / "pieces" / key / f"{folio}.pdf"
+        final = self._entry_folder(key) / f"{folio}.pdf"
         if result.pdf != final:
             os.replace(result.pdf, final)
             result.pdf = final
-        data = asdict(result) | {"format": FORMAT, "pdf": final.name}
-        replace_quickly(final.with_suffix(".json"), json.dumps(data))
+        if self.cache is not None:
+            self._save(self._place(key, folio), result)
         return result
 
     def passed(self, key: str, folio: int, result: PieceResult, profile: str) -> None:
@@ -130,54 +156,98 @@ class PieceCache:
             result.passed.append(profile)
             self.store(key, folio, result)
 
-    def _load(self, record: Path) -> PieceResult | None:
-        """The record if readable and every file it read is unchanged; else remove it."""
-        try:
-            data = json.loads(record.read_text("utf-8"))
-            if data.pop("format") != FORMAT:
-                raise ValueError("an older cache format")
-            data["pdf"] = record.with_name(data["pdf"])
-            data["starts"] = [PageStart(**s) for s in data["starts"]]
-            data["bookmarks"] = [Bookmark(*b) for b in data["bookmarks"]]
-            result = PieceResult(**data)
-        except (OSError, ValueError, KeyError, TypeError):
-            _remove(*_entry_files(record.with_suffix(".pdf")))
-            return None
-        if any(self.hashes(path) != digest for path, digest in result.files.items()):
-            _remove(*_entry_files(result.pdf))
-            return None
-        return result
+    def _place(self, key: str, folio: int) -> str:
+        """Where the record of the piece at `folio` is, in the cache."""
+        assert self.cache is not None
+        return f"pieces/{self.cache.name(key)}/{folio}.json"
 
-    def _prune(self) -> None:
+    def _entry_folder(self, key: str) -> Path:
+        """The folder of a piece's entries: in the cache, else in the throwaway folder
+        (also when the cache fails now: one warning, and the build goes on)."""
+        if self.cache is not None:
+            try:
+                return self.cache.folder(f"pieces/{self.cache.name(key)}")
+            except OSError as error:
+                say_unusable(self.cache.root, error.strerror or str(error))
+                self.cache = None
+        if self.scratch is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="make-book-"))
+        entry = self.scratch / hashlib.sha256(key.encode()).hexdigest()
+        entry.mkdir(exist_ok=True)
+        return entry
+
+    def _save(self, place: str, result: PieceResult) -> None:
+        assert self.cache is not None
+        size = os.lstat(result.pdf).st_size
+        data = asdict(result) | {"format": FORMAT, "pdf": result.pdf.name, "size": size}
+        with contextlib.suppress(OSError):  # a piece not recorded is only laid out again
+            self.cache.write(place, json.dumps(data).encode())
+
+    def _load(self, place: str) -> tuple[PieceResult, int] | None:
+        """The record at `place` and its PDF's size, if sealed here and every file it
+        read is unchanged; else None, and the entry is removed. (Its PDF is read only
+        when the piece is taken: `get`.)"""
+        assert self.cache is not None
+        data = self.cache.read(place)  # marked in use: not pruned
+        record = self.cache.root / place
+        loaded = _parsed(data, record) if data is not None else None
+        if loaded is not None and all(
+            self.hashes(path) == digest for path, digest in loaded[0].files.items()
+        ):
+            return loaded
+        _remove_entry(record)  # stale, damaged or forged (regular files only)
+        return None
+
+    def _prune(self, root: Path) -> None:
         cutoff = time.time() - MAX_AGE_DAYS * 86400
-        for leftover in (self.folder / "pieces").glob("*/.*"):  # of a build killed midway
-            with contextlib.suppress(OSError):
-                if leftover.stat().st_mtime < time.time() - 86400:
-                    _remove(leftover)
-        for record in (self.folder / "pieces").glob("*/*.json"):
-            with contextlib.suppress(OSError):
-                if record.stat().st_mtime < cutoff:
-                    _remove(*_entry_files(record.with_suffix(".pdf")))
-        remembered = ("converted", "bodies", "epub")
-        for entry in [path for kind in remembered for path in (self.folder / kind).glob("*")]:
-            with contextlib.suppress(OSError):
-                if entry.stat().st_mtime < cutoff:
-                    _remove(entry)
+        for folder in entries(root / "pieces"):
+            if len(folder.name) == 64 and folder.is_dir(follow_symlinks=False):
+                _prune_piece(Path(folder.path), cutoff)
+        prune_remembered(root, cutoff)
 
 
-def _entry_files(pdf: Path) -> tuple[Path, Path, Path]:
-    """A piece's record, PDF, and its copy as the join wrote it (render/joincopy.py)."""
-    return pdf.with_suffix(".json"), pdf, pdf.with_suffix(COPY_SUFFIX)
+def _prune_piece(folder: Path, cutoff: float) -> None:
+    """Remove a piece's entries unused since `cutoff`, and what a build killed a day ago
+    left; the piece's folder goes once empty. Only names of entries are looked at."""
+    a_day_ago = time.time() - 86400
+    for entry in entries(folder):
+        path = Path(entry.path)
+        if _LEFTOVER_NAME.fullmatch(entry.name) and is_old(entry, a_day_ago):
+            remove_regular(path)
+        elif _FILE_NAME.fullmatch(entry.name) and is_old(entry, cutoff) and _unrecorded(path):
+            _remove_entry(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)  # only if empty
 
 
-def _read(path: Path) -> bytes | None:
+def _parsed(data: bytes, record: Path) -> tuple[PieceResult, int] | None:
+    """A record's piece and its PDF's size in bytes; None if it is not of this format."""
     try:
-        return path.read_bytes()
-    except OSError:
+        fields = json.loads(data)
+        if fields.pop("format") != FORMAT:
+            return None
+        size = int(fields.pop("size"))
+        fields["pdf"] = record.with_name(str(fields["pdf"]))
+        fields["starts"] = [PageStart(**s) for s in fields["starts"]]
+        fields["bookmarks"] = [Bookmark(*b) for b in fields["bookmarks"]]
+        return PieceResult(**fields), size
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        with contextlib.suppress(OSError):
-            path.unlink()
+def _pdf_is_recorded(result: PieceResult, size: int) -> bool:
+    """Whether the piece's PDF is the one its record names: a regular file of its size
+    and sha256, reached by no link."""
+    pdf = read_regular(result.pdf, size)
+    return pdf is not None and hashlib.sha256(pdf).hexdigest() == result.sha256
+
+
+def _unrecorded(path: Path) -> bool:
+    """A record (marked in use when used), or a PDF or copy whose record is gone."""
+    return path.suffix == ".json" or not os.path.lexists(path.with_suffix(".json"))
+
+
+def _remove_entry(path: Path) -> None:
+    """A piece's record, PDF, and its copy as the join wrote it (join/piece_copy.py)."""
+    for suffix in (".json", ".pdf", COPY_SUFFIX):
+        remove_regular(path.with_suffix(suffix))
