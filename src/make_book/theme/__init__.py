@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from make_book.model import Book, join_names
@@ -64,15 +65,22 @@ def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
             ),
         ]
     )
-    env = BookSandbox(
-        book,
-        loader=loader,
-        autoescape=autoescape,
-        **TEMPLATE_OPTIONS,
-    )
+    env: jinja2.Environment
+    if _has_own_templates(book):  # from anyone: bounded, its mistakes located
+        env = BookSandbox(book, loader=loader, autoescape=autoescape, **TEMPLATE_OPTIONS)
+    else:  # the packaged theme alone is ours: the limits' checks would only cost time
+        env = ImmutableSandboxedEnvironment(
+            loader=loader, autoescape=autoescape, **TEMPLATE_OPTIONS
+        )
     env.filters["names"] = join_names
     env.filters["sentence"] = as_sentence
     return env
+
+
+def _has_own_templates(book: Book) -> bool:
+    """Whether the book brings files a template name could reach: any file in its own
+    `templates/` or `styles/` (the loader searches every folder of the search path)."""
+    return any(p.is_file() for folder in book.theme_dirs for p in folder.rglob("*"))
 
 
 def as_sentence(fragment: str) -> Markup:
