@@ -332,8 +332,8 @@ runpy.run_module("make_book", run_name="__main__", alter_sys=True)
 @pytest.mark.parametrize(
     ("module", "how"),
     [
-        ("make_book.build.driver", "console-script"),
-        ("make_book.build.driver", "python-m"),
+        ("make_book.build.uptodate", "console-script"),
+        ("make_book.build.uptodate", "python-m"),
         ("make_book.cli", "python-m"),  # before cli.py sets its handlers
     ],
 )
@@ -383,3 +383,10 @@ def test_preflight_refuses_what_is_not_a_regular_file(
     )
     assert done.stderr.splitlines() == [f"error: {path}: {kind}, not a PDF file"]
     assert done.returncode == 2
+
+
+def test_the_command_line_names_every_format_in_build_order() -> None:
+    from make_book import cli
+    from make_book.build.driver import RENDERERS
+
+    assert tuple(RENDERERS) == cli.FORMATS

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from make_book.build.interrupt import exit_cleanly_on_signals
 
-# Loading the modules below takes some 0.4 s: Ctrl-C meanwhile stops make-book as it does
+# What a command needs beyond these (the build driver, the renderers, the preflight) is
+# imported when it runs: a build that finds itself up to date imports none of it.
+# Loading the modules below takes some 0.2 s: Ctrl-C meanwhile stops make-book as it does
 # mid-build (exit 130, one line), not with a traceback. The command then sets the handlers
 # again for as long as it runs (`_MakeBook.main`).
 with exit_cleanly_on_signals():
@@ -20,19 +22,16 @@ with exit_cleanly_on_signals():
     import click
 
     from make_book import __version__, progress
-    from make_book.build.driver import RENDERERS, load, run_build
-    from make_book.build.report import report, write_failure_report, write_report
     from make_book.build.uptodate import Record, record_for
-    from make_book.build.verify import verify_outputs
+    from make_book.cache.folder import CACHE_FOLDER
     from make_book.errors import BookError, InputError, RenderError
-    from make_book.preflight.checks import preflight as run_preflight
     from make_book.profiles import PROFILES
     from make_book.publish.atomic import write_atomic
-    from make_book.render.base import LayoutOptions
-    from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER
     from make_book.scaffold import scaffold
-    from make_book.source import schema_export
-    from make_book.source.schema import BOOK, ESSAY_META
+
+# The output formats in build order: build/driver.py's RENDERERS (test_cli keeps them
+# equal), named here so that the command line does not import the renderers to parse.
+FORMATS = ("pdf", "cover", "epub", "html")
 
 EPILOG = """\b
 Exit codes:
@@ -75,10 +74,10 @@ def _setup_logging(verbose: bool) -> None:
 def _formats(value: str) -> list[str]:
     names = [n.strip().lower() for n in value.split(",") if n.strip()]
     if names == ["all"]:
-        return list(RENDERERS)
-    unknown = [n for n in names if n not in RENDERERS]
+        return list(FORMATS)
+    unknown = [n for n in names if n not in FORMATS]
     if unknown or not names:
-        choices = ", ".join([*RENDERERS, "all"])
+        choices = ", ".join([*FORMATS, "all"])
         raise click.BadParameter(f"unknown format {', '.join(unknown) or '(none)'}; use {choices}")
     return names
 
@@ -162,13 +161,18 @@ def build_command(
     chosen_profiles = _option(_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
     cache = None if no_cache else manifest.parent / CACHE_FOLDER
-    options = LayoutOptions(jobs=jobs, cache_dir=cache, progress=progress.for_stream())
     settings = [",".join(chosen), ",".join(chosen_profiles), str(strict)]
     if report_path is not None:  # a new report path builds again: overlap.py checks it
         settings.append(f"report={report_path.resolve()}")
     record = record_for(manifest, out, cache, settings) if cache is not None else None
     if record is not None and _up_to_date(record, report_path):
         return
+    # Imported only now: a build that is up to date needs none of it.
+    from make_book.build.driver import run_build
+    from make_book.build.report import report, write_report
+    from make_book.render.base import LayoutOptions
+
+    options = LayoutOptions(jobs=jobs, cache_dir=cache, progress=progress.for_stream())
     try:
         run = run_build(manifest, out, chosen, chosen_profiles, strict, options, report=report_path)
     except BookError as exc:
@@ -194,6 +198,8 @@ def _report_failure(error: BookError, path: Path) -> None:
     failed before it knew its sources (a book.yaml that does not load), and the path may
     name one of them."""
     if _replaceable(path):
+        from make_book.build.report import write_failure_report
+
         write_failure_report(error, path)
     else:
         message = "not written over a file that is not a make-book report"
@@ -272,6 +278,8 @@ build_command.name = "build"
 )
 def check(manifest: Path, outputs: bool, out_dir: Path | None) -> None:
     """Validate the manifest and every essay (and with --outputs, the built files)."""
+    from make_book.build.driver import load
+
     _, book = load(manifest)
     words = sum(e.word_count for e in book.all_texts)
     click.echo(f"ok: {len(book.all_texts)} texts, {words} words")
@@ -281,6 +289,8 @@ def check(manifest: Path, outputs: bool, out_dir: Path | None) -> None:
 
 def _check_outputs(out_dir: Path) -> None:
     failed = 0
+    from make_book.build.verify import verify_outputs
+
     for verdict in verify_outputs(out_dir):
         for finding in verdict.findings:
             click.echo(f"{verdict.path}: {verdict.checker}: {finding}", err=True)
@@ -307,6 +317,8 @@ def _check_outputs(out_dir: Path) -> None:
 def preflight(pdf: Path, profile_name: str, cover: bool) -> None:
     """Check a finished PDF against a print profile; exit 1 on any finding."""
     rules = PROFILES[profile_name].for_cover() if cover else PROFILES[profile_name]
+    from make_book.preflight.checks import preflight as run_preflight
+
     findings = run_preflight(pdf, rules, bleed=True if cover else None)
     for finding in findings:
         click.echo(f"{pdf}: {finding}", err=True)
@@ -334,6 +346,9 @@ def new(folder: Path) -> None:
 )
 def schema(markdown: bool, front_matter: bool) -> None:
     """Print the JSON Schema of book.yaml: every key, its type, default and meaning."""
+    from make_book.source import schema_export
+    from make_book.source.schema import BOOK, ESSAY_META
+
     if markdown:
         click.echo(schema_export.markdown(), nl=False)
     else:
