@@ -29,7 +29,11 @@ def read_regular(path: Path | str, limit: int, touch: bool = False) -> bytes | N
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
                 return None
-            data = stream.read(limit + 1)  # a file that grew meanwhile is still capped
+            # As much as the file holds, and a byte more to see it grew meanwhile (then it
+            # is not read whole: None). Asking for `limit` would allocate all of it first.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                return None
             if touch:
                 os.utime(fd)
     except OSError:
