@@ -37,7 +37,8 @@ def files(**texts: str) -> Callable[[Path], None]:
 
     def write(folder: Path) -> None:
         for key, text in texts.items():
-            path = folder / key.replace("__", "/").replace("_html", ".html").replace("_css", ".css")
+            name = key.replace("__", "/").replace("_html", ".html").replace("_css", ".css")
+            path = folder / name.replace("_xhtml", ".xhtml")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
 
@@ -77,6 +78,99 @@ WEB_CSS = """\
 @namespace epub "http://www.idpf.org/2007/ops";
 .f { filter: url(#blur); background: url(chapters/ok.png); content: "http://text-only"; }
 """
+
+# What a book's template writes (theme/written.py): each refused, at its line.
+NOT_WRITTEN = "a book's template may not write it"
+RUNS = f"runs code in a reader; {NOT_WRITTEN}"
+LOADS = f"loads another document or a plug-in into the book; {NOT_WRITTEN}"
+WRITTEN = [
+    ("script", "<script>alert(1)</script>", f"<script> {RUNS}"),
+    (
+        "tracker",
+        '<img src="https://tracker.example/p.png">',
+        f"<img src> 'https://tracker.example/p.png': {REMOTE}",
+    ),
+    ("iframe", '<iframe src="chapters/a.html"></iframe>', f"<iframe> {LOADS}"),
+    ("object", '<object data="a.swf"></object>', f"<object> {LOADS}"),
+    ("embed", '<embed src="a.swf">', f"<embed> {LOADS}"),
+    (
+        "form",
+        '<form action="mail.php"><input name="n"></form>',
+        f"<form> sends what a reader types away from the book; {NOT_WRITTEN}",
+    ),
+    (
+        "base",
+        '<base href="https://evil.example/">',
+        f"<base> changes where every link and file of the page points; {NOT_WRITTEN}",
+    ),
+    ("handler", '<div onclick="go()">hi</div>', f"<div onclick>: an event handler {RUNS}"),
+    (
+        "javascript-link",
+        '<a href="java\tscript:alert(1)">x</a>',
+        "<a href> 'java\tscript:alert(1)': javascript: URLs run code in a reader",
+    ),
+    (
+        "refresh",
+        '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+        f'<meta http-equiv="refresh"> may reload or leave the page; {NOT_WRITTEN}',
+    ),
+    (
+        "remote-stylesheet",
+        '<link rel="stylesheet" href="https://evil.example/s.css">',
+        f"<link href> 'https://evil.example/s.css': {REMOTE}",
+    ),
+    (
+        "preload",
+        '<link rel="preload" href="a.png">',
+        '<link rel="preload">: a page may link only the book\'s own stylesheet',
+    ),
+    (
+        "style-import",
+        "<style>@import url(https://evil.example/x.css);</style>",
+        f"<style>: @import 'https://evil.example/x.css': {REMOTE}",
+    ),
+    (
+        "style-attribute",
+        '<div style="background: url(//evil.example/bg.png)">x</div>',
+        f"<div style>: url() '//evil.example/bg.png': {REMOTE}",
+    ),
+    (
+        "data-image",
+        '<img src="data:image/png;base64,iVBORw0KGgo=">',
+        f"<img src> 'data:image/png;base64,iVBORw0KGgo=': data: URLs are not allowed; {HINT}",
+    ),
+    (
+        "leaves",
+        '<img src="../../secret.png">',
+        "<img src> '../../secret.png': path leaves the book",
+    ),
+    (
+        "srcset",
+        '<img src="a.png" srcset="a.png 1x, https://evil.example/b.png 2x">',
+        f"<img srcset> 'https://evil.example/b.png': {REMOTE}",
+    ),
+]
+
+
+def page(markup: str) -> str:
+    """A page template writing `markup` on its third line."""
+    return f"<!DOCTYPE html>\n<html><body>\n{markup}\n</body></html>\n"
+
+
+def written(name: str, markup: str, message: str) -> Case:
+    setup = files(templates__web__page_html=page(markup))
+    return Case(f"written-{name}", setup, (f"error: templates/web/page.html:3: {message}",), "html")
+
+
+def _pages_with_script() -> str:
+    """The packaged macros, a script written by the essay macro (line 22) on line 23."""
+    lines = (theme.THEMES / "default" / "templates" / "pages.html").read_text("utf-8")
+    split = lines.splitlines(keepends=True)
+    assert split[21].startswith("{% macro essay(")
+    return "".join([*split[:22], '<script src="x.js"></script>\n', *split[22:]])
+
+
+PAGES_WITH_SCRIPT = _pages_with_script()
 
 CASES = [
     Case("stylesheet-resources", files(styles__web_css=WEB_CSS, styles__epub_css=(
@@ -132,6 +226,17 @@ CASES = [
     ), "html"),
     Case("template-padding", files(templates__web__page_html="{{ 'x'|center(10**10) }}"), (
         "error: templates/web/page.html:1: |center given 10,000,000,000; at most 16,",
+    ), "html"),
+    *[written(name, markup, message) for name, markup, message in WRITTEN],
+    Case("written-computed", files(templates__web__page_html=page(
+        "{{ ('<scr' ~ 'ipt>go()</scr' ~ 'ipt>')|safe }}"
+    )), (f"error: templates/web/page.html: <script> {RUNS}",), "html"),
+    Case("written-epub", files(templates__epub__page_xhtml=page(
+        '<img src="https://tracker.example/p.png"/>'
+    )), (f"error: templates/epub/page.xhtml:3: <img src> 'https://tracker.example/p.png': {REMOTE}",
+    ), "epub"),
+    Case("written-by-a-macro", files(templates__pages_html=PAGES_WITH_SCRIPT), (
+        f"error: templates/pages.html:23: <script> {RUNS}",
     ), "html"),
     Case("template-missing-macro", files(templates__pages_html="{% macro x() %}{% endmacro %}"), (
         "error: templates/pages.html: defines no macro 'contributors', which the theme uses:"
@@ -243,3 +348,27 @@ def test_a_link_out_named_by_a_stylesheet(tmp_path: Path) -> None:
         "styles/print.css:1:18: url() 'images/host.png': is a link to a file outside the"
         " book folder"
     ]
+
+
+def test_a_page_template_that_adds_a_header_still_builds(tmp_path: Path) -> None:
+    folder = copy_book("titles", tmp_path / "book").parent
+    packaged = (theme.THEMES / "default" / "templates" / "web" / "page.html").read_text("utf-8")
+    header = (
+        '<header class="press"><img src="images/logo.png" alt="">'
+        ' <a href="https://press.example/">The Press</a> <a href="../book.pdf">PDF</a></header>'
+    )
+    assert packaged.count("<body>") == 1
+    files(templates__web__page_html=packaged.replace("<body>", "<body>\n" + header))(folder)
+    result = run("build", "--format", "html", folder / "book.yaml", "--out", tmp_path / "dist")
+    assert result.exit_code == 0, result.output
+    pages = [p.read_text("utf-8") for p in (tmp_path / "dist" / "html").glob("*.html")]
+    assert any(header in text for text in pages)
+
+
+def test_every_packaged_template_copied_into_a_book_still_builds(tmp_path: Path) -> None:
+    """The packaged theme writes nothing a book's template may not (written.py)."""
+    folder = copy_book("titles", tmp_path / "book").parent
+    shutil.copytree(theme.THEMES / "default" / "templates", folder / "templates")
+    (folder / "templates" / "print.html").unlink()  # not used; a warning says so
+    result = run("build", folder / "book.yaml", "--out", tmp_path / "dist")
+    assert result.exit_code == 0, result.output

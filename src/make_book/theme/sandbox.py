@@ -5,6 +5,7 @@ with limits (`BookSandbox`): a bounded `range()`, a bounded number of loop turns
 value or output past a size proportional to the book, and a time limit. A mistake
 or a limit in a book's own template is a TemplateError (exit 2) naming its file and
 line; one in the packaged templates is ours, and is raised as it is.
+What a book's template writes is checked as well (`check_written`, written.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from make_book.errors import BookError, Problem, TemplateError
 from make_book.model import Book
+from make_book.theme.written import Refusal, refusal
 
 TEMPLATE_OPTIONS: dict[str, Any] = {
     "undefined": jinja2.StrictUndefined,
@@ -165,6 +167,7 @@ class BookSandbox(ImmutableSandboxedEnvironment):
         self.book_root = book.root
         self.book_dirs = book.theme_dirs
         self.budget = _Budget()
+        self.own_sources: dict[str, str] = {}  # the book's templates loaded, by shown path
         text = sum(len(e.body_html) + sum(len(n.html) for n in e.footnotes) for e in book.all_texts)
         self.most = MIN_TEXT + 4 * text
         self.globals["range"] = self._range
@@ -318,6 +321,29 @@ class BookSandbox(ImmutableSandboxedEnvironment):
         if bits > MAX_BITS:
             raise TemplateLimit(f"{what} makes a number of {bits:,} bits; at most {MAX_BITS:,}")
 
+    # What a book's template writes
+
+    def check_written(self, output: Any, rendered: str | None) -> None:
+        """Refuse output that runs, fetches or navigates outside the book (written.py),
+        once a template of the book's has been loaded: until then it is all ours."""
+        if not self.own_sources or not isinstance(output, str):
+            return
+        found = refusal(output)
+        if found is not None:
+            raise TemplateError([self._written_problem(found, rendered)])
+
+    def _written_problem(self, found: Refusal, rendered: str | None) -> Problem:
+        """The refusal at the first line of the book's templates that holds its text (the
+        rendered template's first); without its line when the text was computed."""
+        first = self._shown_file(rendered)
+        ordered = sorted(self.own_sources.items(), key=lambda item: item[0] != first)
+        needle = found.needle.lower()
+        for shown, source in ordered:
+            at = source.lower().find(needle)
+            if at >= 0:
+                return Problem(shown, found.message, source.count("\n", 0, at) + 1)
+        return Problem(ordered[0][0], found.message)
+
     # Errors said as a book's file and line
 
     def handle_exception(self, source: str | None = None) -> NoReturn:
@@ -390,17 +416,23 @@ class _BookTemplate(jinja2.Template):
             namespace = template.root_render_func.__globals__
             namespace["str_join"] = environment._joined(str_join)
             namespace["markup_join"] = environment._joined(markup_join)
+            shown = environment._shown_file(template.filename)
+            if shown is not None and template.filename is not None:
+                source = Path(template.filename).read_text(encoding="utf-8", errors="replace")
+                environment.own_sources[shown] = source
         return template
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         with self.environment.translated():
-            return super().render(*args, **kwargs)
+            output = super().render(*args, **kwargs)
+        self.environment.check_written(output, self.filename)
+        return output
 
     @property
     def module(self) -> Any:
         """The template's macros, for a renderer to call: each call checked and translated."""
         with self.environment.translated():
-            return _Module(super().module, self.environment, self.name or "")
+            return _Module(super().module, self.environment, self.name or "", self.filename)
 
 
 BookSandbox.template_class = _BookTemplate
@@ -409,10 +441,11 @@ BookSandbox.template_class = _BookTemplate
 class _Module:
     """A template's module as the renderers see it: its macros called within the limits."""
 
-    def __init__(self, module: Any, env: BookSandbox, name: str) -> None:
+    def __init__(self, module: Any, env: BookSandbox, name: str, filename: str | None) -> None:
         self._module = module
         self._env = env
         self._name = name
+        self._filename = filename
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -426,7 +459,9 @@ class _Module:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             with env.translated():
-                return value(*args, **kwargs)
+                output = value(*args, **kwargs)
+            env.check_written(output, self._filename)
+            return output
 
         return call
 
