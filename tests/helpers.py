@@ -1,18 +1,27 @@
-"""Shared helpers for the tests: fixture books, EPUBCheck, EPUB and HTML inspection."""
+"""Shared helpers for the tests: fixture books, EPUBCheck, EPUB and HTML inspection, and
+the command line run under an audit hook (what it read and wrote, and where)."""
 
 from __future__ import annotations
 
+import atexit
 import importlib.resources
 import json
+import os
 import shutil
+import site
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
+
+import make_book
 
 REPO = Path(__file__).resolve().parent.parent
 BOOKS = Path(__file__).resolve().parent / "books"
@@ -174,3 +183,167 @@ class Epub:
             for item in self.manifest_items()
             if item.get("media-type") == "application/xhtml+xml"
         ]
+
+
+# Running the command line audited: what it read and wrote, and where
+
+# Run as `python -c AUDITED ARGS...`: make-book's command line under an audit hook that
+# writes to $AUDIT_LOG, one a line, "EVENT<TAB>r|w<TAB>FLAGS<TAB>PATH" for every path opened,
+# listed, made, renamed, removed, linked, truncated, touched or chmod-ed, links resolved
+# as the call would resolve them. Python's own opens are seen; a C library's are not.
+AUDITED = """
+import os, sys
+log, busy = [], []
+READS = {"os.scandir", "os.listdir"}
+WRITES = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.utime", "os.truncate",
+          "os.chmod", "os.chown"}
+NOFOLLOW = {"os.remove", "os.rename", "os.rmdir", "os.symlink", "os.link"}
+WRITING = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+def where(path, follow):
+    path = os.path.abspath(os.fsdecode(path))
+    if follow:
+        return os.path.realpath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+def note(event, mode, path, follow, flags=0):
+    if isinstance(path, (str, bytes, os.PathLike)):
+        log.append("\\t".join((event, mode, str(flags), where(path, follow))))
+def hook(event, args):
+    if busy or not args:
+        return
+    busy.append(1)
+    try:
+        if event == "open":
+            flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+            follow = not flags & getattr(os, "O_NOFOLLOW", 0)
+            note(event, "w" if flags & WRITING else "r", args[0], follow, flags)
+        elif event in READS:
+            note(event, "r", args[0], True)
+        elif event in WRITES:
+            note(event, "w", args[0], event not in NOFOLLOW)
+            if event == "os.rename":
+                note(event, "w", args[1], False)
+        elif event in ("os.symlink", "os.link"):
+            note(event, "w", args[1], False)
+    finally:
+        busy.pop()
+def dump():
+    text = "\\n".join(log)
+    with open(os.environ["AUDIT_LOG"], "w", encoding="utf-8") as out:
+        out.write(text)
+import atexit
+atexit.register(dump)
+sys.addaudithook(hook)
+from make_book.cli import main
+main(sys.argv[1:], prog_name="make-book")
+"""
+
+
+class Access(NamedTuple):
+    """One thing the audited build did to a path: `mode` is "r" (read, list) or "w";
+    `flags` are an open's (os.O_*), 0 for other events."""
+
+    event: str
+    path: str
+    mode: str
+    flags: int = 0
+
+
+_AUDIT_FOLDER: list[Path] = []
+
+
+def audit_folder() -> Path:
+    """This session's folder for audit logs and the audited builds' system temp dir
+    (their TMPDIR): allowed to them, and to nothing else, so a victim folder elsewhere
+    under /tmp (the tests' tmp_path) stays out of bounds."""
+    if not _AUDIT_FOLDER:
+        folder = Path(tempfile.mkdtemp(prefix="make-book-audited-")).resolve()
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _AUDIT_FOLDER.append(folder)
+    return _AUDIT_FOLDER[0]
+
+
+def read_audit_log(log: Path) -> list[Access]:
+    """The accesses run_audited's hook logged, in order."""
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    accesses = []
+    for line in text.splitlines():
+        event, mode, flags, path = line.split("\t", 3)
+        accesses.append(Access(event, path, mode, int(flags)))
+    return accesses
+
+
+def run_audited(
+    args: Sequence[str | os.PathLike[str]],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    log: Path | None = None,
+    timeout: float = 300,
+) -> tuple[subprocess.CompletedProcess[str], list[Access]]:
+    """`make-book ARGS` in `cwd`, in a subprocess under the audit hook: what it did, and
+    every path it read or wrote. `env` defaults to this process's (XDG_CONFIG_HOME is
+    the session's test folder: see conftest.py); TMPDIR is a folder of audit_folder()."""
+    scratch = Path(tempfile.mkdtemp(dir=audit_folder()))
+    log = log or scratch / "audit.log"
+    log.unlink(missing_ok=True)
+    environment = {**(os.environ if env is None else env), "AUDIT_LOG": str(log)}
+    environment["TMPDIR"] = str(scratch)
+    command = [sys.executable, "-c", AUDITED, *(os.fspath(a) for a in args)]
+    done = subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+    return done, read_audit_log(log)
+
+
+def _interpreter_roots() -> tuple[str, ...]:
+    """What any Python run reads: its installation, site-packages, make-book's own code,
+    fonts and their caches, locale and time-zone data, its own /proc and /dev/null."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots |= set(sysconfig.get_paths().values()) | set(site.getsitepackages())
+    roots.add(str(Path(make_book.__file__).parent))  # an editable install: src/make_book
+    roots |= {"/usr", "/etc/fonts", "/var/cache/fontconfig", "/dev/null"}
+    roots |= {"/dev/urandom", "/etc/localtime", "/etc/mime.types", "/etc/ssl"}
+    roots.add(str(Path.home() / ".cache" / "fontconfig"))
+    # /proc/self resolves to the build's own pid, not known here: /proc is read only.
+    return (*sorted(os.path.realpath(r) for r in roots), "/proc")
+
+
+INTERPRETER_ROOTS = _interpreter_roots()
+WRITE_ANYWHERE = ("/dev/null",)
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def assert_stays_inside(
+    events: Iterable[Access],
+    allowed_roots: Iterable[str | os.PathLike[str]],
+    *,
+    never_read: Iterable[str | os.PathLike[str]] = (),
+) -> None:
+    """Every write under `allowed_roots` (the book folder, the output folder...), the
+    user config dir holding the cache key (XDG_CONFIG_HOME) and the build's temp dir;
+    every read there too or under INTERPRETER_ROOTS; nothing under `never_read` (what the
+    hostile input named, a FIFO or /dev/zero say, inside the book or out) read at all."""
+    allowed = [os.path.realpath(os.fspath(r)) for r in allowed_roots]
+    allowed.append(str(audit_folder()))
+    if os.environ.get("XDG_CONFIG_HOME"):
+        allowed.append(os.path.realpath(os.environ["XDG_CONFIG_HOME"]))
+    # A link is judged by where it is, not where it points: resolve only the folder.
+    banned = [
+        os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
+        for p in map(os.path.abspath, map(os.fspath, never_read))
+    ]
+    banned += [os.path.realpath(p) for p in banned]
+    events = list(events)
+    assert events, "the audit log is empty: was the build run under run_audited?"
+    bad = [
+        e
+        for e in events
+        if (e.mode == "w" and not _under(e.path, [*allowed, *WRITE_ANYWHERE]))
+        or (e.mode == "r" and not _under(e.path, [*allowed, *INTERPRETER_ROOTS]))
+        or (e.mode == "r" and _under(e.path, banned))
+    ]
+    unique = list(dict.fromkeys(bad))
+    assert not unique, "read or written outside the book:\n" + "\n".join(map(str, unique[:20]))

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import assert_stays_inside, read_audit_log, run_audited
 from make_book.cache.folder import CacheFolder
 from make_book.cache.memo import ConversionMemo, key_of
 from make_book.cache.trust import CacheUnusable, key_file, machine_key, name_of, seal, unseal
@@ -34,43 +34,6 @@ from make_book.source.markup import Converted
 ESSAY = "The first essay says only this, in its own words.\n"
 SCRIPT = "<script>alert(1)</script>"
 OTHER_KEY = b"k" * 32  # a key that is not this machine's: a forger's
-
-# Runs make-book with an audit hook: every path opened, listed, made, renamed, removed
-# or touched is written to $AUDIT_LOG, links resolved as the call would resolve them.
-AUDITED = """
-import os, sys
-log, busy = [], []
-EVENTS = {"open", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.utime",
-          "os.scandir", "os.listdir", "os.symlink", "os.link", "os.truncate"}
-def where(path, follow):
-    path = os.path.abspath(os.fsdecode(path))
-    if follow:
-        return os.path.realpath(path)
-    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
-def hook(event, args):
-    if busy or event not in EVENTS or not args:
-        return
-    if not isinstance(args[0], (str, bytes, os.PathLike)):
-        return
-    busy.append(1)
-    try:
-        flags = args[2] if event == "open" and len(args) > 2 else None
-        follow = event not in ("os.remove", "os.rename", "os.rmdir", "os.symlink")
-        follow = follow and not (isinstance(flags, int) and flags & os.O_NOFOLLOW)
-        log.append(event + " " + where(args[0], follow))
-        if event == "os.rename":
-            log.append(event + " " + where(args[1], False))
-    finally:
-        busy.pop()
-def dump():
-    with open(os.environ["AUDIT_LOG"], "w") as out:
-        out.write("\\n".join(log))
-import atexit
-atexit.register(dump)
-sys.addaudithook(hook)
-from make_book.cli import main
-main(sys.argv[1:], prog_name="make-book")
-"""
 
 
 @pytest.fixture
@@ -108,22 +71,21 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def make_book(book: Path, *args: str, log: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`make-book build book.yaml --jobs 1 ARGS` in the book folder, audited into `log`."""
+    """`make-book build book.yaml --jobs 1 ARGS` in the book folder, audited into `log`
+    (helpers.run_audited: every path opened, listed, made, renamed or removed)."""
     log = log or book.parent / "audit.log"
-    command = [sys.executable, "-c", AUDITED, "build", "book.yaml", "--jobs", "1", *args]
-    env = {**os.environ, "AUDIT_LOG": str(log)}
-    return subprocess.run(command, cwd=book, env=env, capture_output=True, text=True, timeout=300)
-
-
-def touched(book: Path) -> list[str]:
-    return (book.parent / "audit.log").read_text("utf-8").splitlines()
+    done, _ = run_audited(["build", "book.yaml", "--jobs", "1", *args], cwd=book, log=log)
+    return done
 
 
 def assert_untouched(book: Path, *outside: Path) -> None:
-    """Nothing under `outside` was opened, listed, written or removed by the build."""
+    """Nothing under `outside` was opened, listed, written or removed by the build, and
+    nothing outside the book folder written or read (but the interpreter's own files)."""
+    accesses = read_audit_log(book.parent / "audit.log")
     places = [str(p.resolve()) for p in outside]
-    bad = [line for line in touched(book) if any(p in line.split(" ", 1)[1] for p in places)]
+    bad = [a for a in accesses if any(p in a.path for p in places)]
     assert not bad, bad
+    assert_stays_inside(accesses, [book], never_read=outside)
 
 
 def epub_text(epub: Path) -> str:

@@ -29,7 +29,14 @@ from hypothesis import strategies as st
 from lxml import html
 from pypdf import PdfReader
 
-from helpers import BookCopy, assert_epubcheck_clean, copy_book, epubcheck
+from helpers import (
+    BookCopy,
+    assert_epubcheck_clean,
+    assert_stays_inside,
+    copy_book,
+    epubcheck,
+    run_audited,
+)
 from make_book.cli import main
 from make_book.render.cover.wrap import cover_geometry, wrap_html
 from make_book.render.pdf.reference import print_html
@@ -205,6 +212,10 @@ class Case:
     errors: tuple[str, ...]
     setup: Callable[[Path], None] = nothing  # what git cannot hold: links, big files
     args: tuple[str, ...] = ()
+    # Run in a subprocess under an audit hook (about 1 s): nothing outside the book read
+    # or written, nor any of `never_read` (what the input names) read at all.
+    audited: bool = False
+    never_read: tuple[str, ...] = ()
 
 
 CASES = [
@@ -361,28 +372,30 @@ CASES = [
         f"error: chapters/{name}.md:{place}: Markdown nested more than 19 levels deep"
         " (a block quote counts one, a list two); the parser drops the rest: break it up"
         for name, place in (("lists", "12:21"), ("quotes", "22:22"), ("arrows", "1:21"))
-    ), setup=essays(lists=DEEP_LISTS, quotes=DEEP_QUOTES, arrows=">" * 10_000 + " deep\n")),
+    ), setup=essays(lists=DEEP_LISTS, quotes=DEEP_QUOTES, arrows=">" * 10_000 + " deep\n"),
+        audited=True),
     Case("lost-footnotes-strict", "bad-limits", (
         "warning: chapters/notes.md:5:1: footnote [^a] is defined again further on,"
         " and only the last definition is kept",
         "warning: chapters/notes.md:11:3: footnote [^never] is never cited,"
         " so its text is left out",
         "error: --strict: 2 warnings (listed above); nothing was written",
-    ), setup=essays(notes=LOST_NOTES), args=("--strict",)),
+    ), setup=essays(notes=LOST_NOTES), args=("--strict",), audited=True),
     Case("image-path-in-character-references", "bad-image-paths", (
         "error: chapters/paths.md:5:11: image '/etc/hostname': absolute paths are not"
         " allowed; give the path from the essay to the file",
-    ), setup=essays(paths=ENCODED_PATH)),
+    ), setup=essays(paths=ENCODED_PATH), audited=True, never_read=("/etc/hostname",)),
     Case("page-larger-than-pdf-allows", "bad-yaml", (
         "error: book.yaml:4:9: pdf.trim: '1000x1000in' is larger than a PDF page may be:"
         " at most 200in a side",
-    ), setup=book_yaml("title: T\ncontents: [chapters/one.md]\npdf:\n  trim: 1000x1000in\n")),
+    ), setup=book_yaml("title: T\ncontents: [chapters/one.md]\npdf:\n  trim: 1000x1000in\n"),
+        audited=True),
     Case("page-and-bleed-larger-than-pdf-allows", "bad-yaml", (
         "error: book.yaml:5:9: pdf.trim: '199.9x150in' is larger than a PDF page may be:"
         " at most 200in a side, bleed included",
     ), setup=book_yaml(
         "title: T\ncontents: [chapters/one.md]\npdf:\n  bleed: true\n  trim: 199.9x150in\n"
-    )),
+    ), audited=True),
     Case("script-injection-strict", "hostile-injection", (
         *HOSTILE_WARNINGS,
         f"error: --strict: {len(HOSTILE_WARNINGS)} warnings (listed above); nothing was written",
@@ -401,14 +414,59 @@ def test_bad_input_exits_2_and_changes_nothing(
     folder = copy_book(case.book, tmp_path / case.book).parent
     case.setup(folder)
     shutil.copytree(good_dist, folder / "dist")  # copy2: the old build keeps its mtimes
-    before = snapshot(folder)
-    monkeypatch.chdir(folder)  # messages then name book.yaml as the author knows it
-    result = run("build", *case.args)
-    assert result.stderr.splitlines() == list(case.errors)
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert "Traceback" not in result.output
-    assert snapshot(folder) == before, "the book folder or its dist/ changed"
+    before, dist = snapshot(folder), snapshot(folder / "dist")
+    if case.audited:  # messages name book.yaml as the author knows it: run in the folder
+        done, accesses = run_audited(["build", *case.args], cwd=folder)
+        stdout, stderr, code = done.stdout, done.stderr, done.returncode
+    else:
+        monkeypatch.chdir(folder)
+        result = run("build", *case.args)
+        stdout, stderr, code = result.stdout, result.stderr, result.exit_code
+    assert stderr.splitlines() == list(case.errors)
+    assert code == 2
+    assert stdout == ""
+    assert "Traceback" not in stderr
+    assert snapshot(folder / "dist") == dist, "dist/ changed"
+    assert snapshot(folder) == before, "the book folder changed"
+    if case.audited:
+        assert_stays_inside(accesses, [folder], never_read=case.never_read)
+
+
+def fifo(folder: Path) -> Path:
+    os.mkfifo(folder / "pipe.pdf")
+    return folder / "pipe.pdf"
+
+
+def link_to_dev_zero(folder: Path) -> Path:
+    (folder / "zero.pdf").symlink_to("/dev/zero")
+    return folder / "zero.pdf"
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [(fifo, "a named pipe"), (link_to_dev_zero, "a device")],
+    ids=["fifo", "dev-zero"],
+)
+def test_preflight_opens_no_pipe_or_device(
+    make: Callable[[Path], Path], kind: str, tmp_path: Path
+) -> None:
+    """A "PDF" that would hang the check (a FIFO) or never end (/dev/zero) is refused
+    from what it is: opened without blocking only to ask that (the audit sees opens, not
+    reads), and nothing else outside the folder read."""
+    path = make(tmp_path)
+    before = path.lstat()  # not snapshot(): reading the FIFO would hang the test
+    done, accesses = run_audited(["preflight", path], cwd=tmp_path, timeout=60)
+    assert done.stderr.splitlines() == [f"error: {path}: {kind}, not a PDF file"]
+    assert done.returncode == 2
+    assert sorted(os.listdir(tmp_path)) == [path.name]
+    assert path.lstat().st_mtime_ns == before.st_mtime_ns
+    named = {str(path), os.path.realpath(path)}
+    opened = [a for a in accesses if a.path in named]
+    assert [(a.event, a.mode, bool(a.flags & os.O_NONBLOCK)) for a in opened] == [
+        ("open", "r", True)
+    ]
+    rest = [a for a in accesses if a.path not in named]
+    assert_stays_inside(rest, [tmp_path], never_read=[path, "/dev/zero"])
 
 
 # Hostile content that builds reaches no output

@@ -5,12 +5,15 @@ made from is refused before anything is written: one line per source, exit 2, an
 book folder (its previous outputs too) exactly as it was. The web edition's html/ is
 swapped in whole, and each build deletes what looks like a killed build's leftovers, so
 a source inside either is refused as surely as one an output would be written over.
+Each refusal runs the real command line under an audit hook (helpers.run_audited): nothing
+outside the book folder is read or written, and its dist/ stays byte for byte.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from helpers import copy_book
+from helpers import assert_stays_inside, copy_book, run_audited
 from make_book.build.overlap import output_names
 from make_book.cli import main
 from test_hostile import snapshot
@@ -33,7 +36,7 @@ def run(*args: str | Path) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def errors(result: Result) -> list[str]:
+def errors(result: Result | subprocess.CompletedProcess[str]) -> list[str]:
     """The error lines (the titles book also warns that its essays have no author)."""
     return [line for line in result.stderr.splitlines() if not line.startswith("warning: ")]
 
@@ -135,45 +138,45 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_outputs_over_sources_are_refused_and_nothing_changes(
-    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_outputs_over_sources_are_refused_and_nothing_changes(case: Case, tmp_path: Path) -> None:
     folder = copy_book("titles", tmp_path / "book").parent
     case.setup(folder)
     (folder / "dist").mkdir()
     (folder / "dist" / "book.pdf").write_bytes(b"%PDF- a previous build")
-    before = snapshot(folder)
-    monkeypatch.chdir(folder)
-    result = run("build", *case.args)
-    assert errors(result) == list(case.errors)
-    assert result.exit_code == 2
-    assert "Traceback" not in result.output
-    assert snapshot(folder) == before, "the book folder or its dist/ changed"
+    before, dist = snapshot(folder), snapshot(folder / "dist")
+    done, accesses = run_audited(["build", *case.args], cwd=folder)
+    assert errors(done) == list(case.errors)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stdout + done.stderr
+    assert snapshot(folder / "dist") == dist, "dist/ changed"
+    assert snapshot(folder) == before, "the book folder changed"
+    assert_stays_inside(accesses, [folder])  # every output here is inside it
 
 
 def test_the_book_folder_inside_html_is_refused(tmp_path: Path) -> None:
     """--out the folder above the book's, when the book's folder is called html."""
     manifest = copy_book("titles", tmp_path / "html")
     before = snapshot(tmp_path)
-    result = run("build", manifest, "--out", tmp_path, "--format", "html")
-    lines = errors(result)
-    assert result.exit_code == 2
+    args = ["build", manifest, "--out", tmp_path, "--format", "html"]
+    done, accesses = run_audited(args, cwd=tmp_path)
+    lines = errors(done)
+    assert done.returncode == 2
     where = f"inside html/, which the web edition replaces whole (--out '{tmp_path}')"
     assert lines[0] == f"error: book.yaml: the book's manifest {where}: build into another folder"
     assert len(lines) == 1 + len(list((tmp_path / "html" / "chapters").iterdir()))
     assert snapshot(tmp_path) == before
+    assert_stays_inside(accesses, [tmp_path])  # the book's folder and the output folder
 
 
-def test_the_book_folder_itself_is_a_fine_output_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_book_folder_itself_is_a_fine_output_folder(tmp_path: Path) -> None:
     folder = copy_book("titles", tmp_path / "book").parent
     sources = snapshot(folder / "chapters")
-    monkeypatch.chdir(folder)
-    result = run("build", "--out", ".", "--format", "html", "--report", "report.json")
-    assert result.exit_code == 0, result.output
+    args = ["build", "--out", ".", "--format", "html", "--report", "report.json"]
+    done, accesses = run_audited(args, cwd=folder)
+    assert done.returncode == 0, done.stderr
     assert (folder / "html" / "index.html").is_file() and (folder / "report.json").is_file()
     assert snapshot(folder / "chapters") == sources
+    assert_stays_inside(accesses, [folder])
 
 
 def test_the_names_checked_are_the_names_written(tmp_path: Path) -> None:
