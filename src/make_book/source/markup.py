@@ -26,6 +26,9 @@ from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from make_book.url_reach import REACH_REASONS as REACH_REASONS
+from make_book.url_reach import reach as reach
+from make_book.url_reach import scheme_of
 from make_book.xhtml import xhtml
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -407,40 +410,6 @@ _ANNOUNCED = frozenset({
 # &#x1b;): lxml refuses them and an EPUB holding one is not well-formed. Dropped.
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CSS_LOAD = re.compile(r"(url\s*\(|@import\s*(?:url\s*\()?)\s*['\"]?([^'\")\s;]*)", re.I)
-_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.I)
-_NOT_FETCHED = {"data", "javascript", "vbscript", "mailto", "tel", "about"}
-_STRIPPED_FROM_URLS = "".join(map(chr, range(0x21)))  # C0 controls and the space
-_IGNORED_IN_URLS = re.compile(r"[\t\n\r]")
-REACH_REASONS = {
-    "remote": "remote files are not fetched",
-    "file": "file: URLs are not read",
-    "absolute": "absolute paths are not allowed",
-}
-
-
-def reach(url: str) -> str:
-    """Where a URL points: "remote", "file", "absolute", "data" or another scheme that
-    loads nothing ("javascript"…), or "" for a relative path (resolved against the essay)."""
-    text = _as_browsers_read(url)
-    if text.startswith("//"):
-        return "remote"
-    scheme = scheme_of(text)
-    if len(scheme) > 1:  # a single letter is a Windows drive: C:/x.png
-        return scheme if scheme in _NOT_FETCHED or scheme == "file" else "remote"
-    return "absolute" if scheme or text.startswith("/") else ""
-
-
-def scheme_of(url: str) -> str:
-    """The URL's scheme, lower-cased ("" for a path)."""
-    match = _SCHEME.match(_as_browsers_read(url))
-    return match[1].lower() if match else ""
-
-
-def _as_browsers_read(url: str) -> str:
-    """Surrounding spaces and control characters and inner tabs and newlines ignored, a
-    backslash taken for a slash: "java<tab>script:" and two backslashes before a host
-    mean what a browser would make of them."""
-    return _IGNORED_IN_URLS.sub("", url.strip(_STRIPPED_FROM_URLS)).replace("\\", "/")
 
 
 class _Scan:

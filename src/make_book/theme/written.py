@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree, html
 
 from make_book.theme.css import resources
+from make_book.url_reach import as_browsers_read, scheme_of
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,6 @@ _ANIMATIONS = frozenset({"set", "animate", "animatemotion", "animatetransform"})
 # The PDF's virtual book folder (render/weasy/urls.py), served by its fetcher from the
 # book folder only: where the packaged wrap.html's cover image is.
 _PDF_BOOK = "file:///make-book/"
-_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.I)
-_IGNORED_IN_URLS = re.compile(r"[\t\n\r]")
 _SHOWN = 80  # characters of a value quoted in a message (a data: URL may be long)
 _PARSER = html.HTMLParser(encoding="utf-8")
 
@@ -155,10 +154,8 @@ def _css_refusal(what: str, css: str) -> Refusal | None:
 def url_reason(url: str, *, link: bool) -> str:
     """Why a template may not write `url`, or "" if it may. A link may go to the web, to
     mail, and one folder up; a file the page loads must be in its own folder or below."""
-    text = _IGNORED_IN_URLS.sub("", url.strip("".join(map(chr, range(0x21)))))
-    text = text.replace("\\", "/")  # as browsers read it: "\\host" is "//host"
-    match = _SCHEME.match(text)
-    scheme = match[1].lower() if match else ""
+    text = as_browsers_read(url)
+    scheme = scheme_of(text)
     if text.startswith("//"):  # the web, at the page's own scheme
         return "" if link else "remote files are not fetched; put the file in the book folder"
     if link and scheme in _LINK_SCHEMES:
