@@ -13,6 +13,7 @@ process imports it (lean_import.py).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -35,8 +36,12 @@ class ShapeChanged(Exception):
 def weasyprint_version() -> str:
     """The WeasyPrint this process has imported, else the one installed (without importing it)."""
     version = getattr(sys.modules.get("weasyprint"), "__version__", None)
-    if isinstance(version, str):
-        return version
+    return version if isinstance(version, str) else _installed_weasyprint()
+
+
+@functools.cache
+def _installed_weasyprint() -> str:
+    """The installed distribution's version, read once: every piece's cache key asks."""
     try:
         return importlib.metadata.version("weasyprint")
     except importlib.metadata.PackageNotFoundError:
