@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -350,39 +348,6 @@ def test_ctrl_c_while_importing_exits_130_in_one_line(module: str, how: str) -> 
     assert done.stderr.strip().splitlines() == [INTERRUPTED]
     assert done.returncode == 130
     assert done.stdout == ""
-
-
-# The preflight reads regular files only: a FIFO or a device would never end
-
-
-def fifo(folder: Path) -> Path:
-    os.mkfifo(folder / "pipe.pdf")
-    return folder / "pipe.pdf"
-
-
-def link_to_dev_zero(folder: Path) -> Path:
-    (folder / "zero.pdf").symlink_to("/dev/zero")
-    return folder / "zero.pdf"
-
-
-@pytest.mark.parametrize(
-    ("make", "kind"),
-    [(fifo, "a named pipe"), (link_to_dev_zero, "a device")],
-    ids=["fifo", "dev-zero"],
-)
-def test_preflight_refuses_what_is_not_a_regular_file(
-    make: Callable[[Path], Path], kind: str, tmp_path: Path
-) -> None:
-    path = make(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "make_book", "preflight", path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.stderr.splitlines() == [f"error: {path}: {kind}, not a PDF file"]
-    assert done.returncode == 2
 
 
 def test_the_command_line_names_every_format_in_build_order() -> None:
