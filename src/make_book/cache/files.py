@@ -62,11 +62,3 @@ def sha256_of_regular(path: Path | str, limit: int) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
-
-
-def is_regular_file(path: Path) -> bool:
-    """Whether `path` is a regular file itself (a link to one is not)."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False

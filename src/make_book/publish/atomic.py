@@ -102,14 +102,6 @@ def write_atomic(target: Path, data: bytes | str) -> None:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def replace_quickly(target: Path, data: bytes | str) -> None:
-    """Write `target` under a temporary name and rename it: whole or absent, but not
-    flushed to disk (for caches, where an entry lost in a crash is only made again)."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, target)
-
-
 def _flush_to_disk(path: Path) -> None:
     """fsync before the rename: after a power loss the name then holds the old file or the
     whole new one, never an empty file (the rename can reach the disk before the data)."""

@@ -129,5 +129,4 @@ class Failed:
     verbatim: bool = False  # make-book's own error (a refusal): said as it is
 
 
-ToWorker = Lay | Folio | Stop
 FromWorker = Paginated | Done | Failed
