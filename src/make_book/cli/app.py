@@ -1,0 +1,158 @@
+"""The command group, the options every command shares, and how they are said."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from make_book import __version__
+from make_book.build.interrupt import exit_cleanly_on_signals
+from make_book.profiles import PROFILES
+
+# The output formats in build order: build/driver.py's RENDERERS (test_cli keeps them
+# equal), named here so that the command line does not import the renderers to parse.
+FORMATS = ("pdf", "cover", "epub", "html")
+
+EPILOG = """\b
+Exit codes:
+  0  the book was built (or checked) without errors
+  1  a build step failed on valid input
+  2  bad input: manifest, essay or command-line usage
+     (and any warning under --strict)
+  130, 143, 129  interrupted by Ctrl-C, SIGTERM or SIGHUP
+                 (outputs left as they were)
+"""
+
+# Every option can also be set in the environment: MAKE_BOOK_<COMMAND>_<OPTION>, for
+# example MAKE_BOOK_BUILD_FORMAT=pdf or MAKE_BOOK_SERVE_PORT=8080 (click's rule).
+ENV_PREFIX = "MAKE_BOOK"
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+class MakeBook(click.Group):
+    """The command line, stopping cleanly on Ctrl-C, SIGTERM and SIGHUP whatever it does:
+    a build unwinds and removes its temporary files (build/interrupt.py)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command with the signal handlers set."""
+        Verbosity.set(logging.WARNING)  # until -v or -q says otherwise
+        with exit_cleanly_on_signals():
+            return super().main(*args, **kwargs)
+
+
+class _WarningFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class Verbosity:
+    """-v and -q, given before or after the command's name (the last one given wins)."""
+
+    level = logging.WARNING
+
+    @classmethod
+    def set(cls, level: int) -> None:
+        cls.level = level
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_WarningFormatter())
+        handler.setLevel(level)
+        logger = logging.getLogger("make_book")
+        logger.handlers[:] = [handler]
+        # Warnings are still made under -q: --strict and the report count them.
+        logger.setLevel(min(level, logging.WARNING))
+        logger.propagate = False
+
+    @classmethod
+    def quiet(cls) -> bool:
+        return cls.level > logging.WARNING
+
+
+def say(text: str) -> None:
+    """What a command reports on stdout, unless -q."""
+    if not Verbosity.quiet():
+        click.echo(text)
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        Verbosity.set(logging.DEBUG)
+
+
+def _quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        Verbosity.set(logging.ERROR)
+
+
+def verbosity(command: Command) -> Command:
+    """Add -v and -q to a command (and to the group: either place works)."""
+    command = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_quiet,
+        help="Say only errors: no warnings, no list of outputs, no progress.",
+    )(command)
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_verbose,
+        help="Say more, including tracebacks of failures.",
+    )(command)
+
+
+@click.group(
+    cls=MakeBook,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": ENV_PREFIX},
+)
+@click.version_option(__version__, prog_name="make-book")
+@verbosity
+def main() -> None:
+    """Compile essays into a print-ready PDF, an EPUB 3 and a web edition."""
+
+
+manifest_argument = click.argument(
+    "manifest", type=click.Path(dir_okay=False, path_type=Path), default="book.yaml"
+)
+
+
+def parse_formats(value: str) -> list[str]:
+    """`--format`: a comma-separated list of FORMATS, or all."""
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    if names == ["all"]:
+        return list(FORMATS)
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        choices = ", ".join([*FORMATS, "all"])
+        raise click.BadParameter(f"unknown format {', '.join(unknown) or '(none)'}; use {choices}")
+    return names
+
+
+def parse_profiles(value: str) -> list[str]:
+    """`--profile`: a comma-separated list of print profiles (none: the book's own)."""
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROFILES]
+    if unknown:
+        raise click.BadParameter(f"unknown profile {', '.join(unknown)}; use {', '.join(PROFILES)}")
+    return names
+
+
+def option_value(parse: Callable[[str], list[str]], value: str, hint: str) -> list[str]:
+    """`parse(value)`, its error naming the option."""
+    try:
+        return parse(value)
+    except click.BadParameter as exc:
+        exc.param_hint = hint
+        raise

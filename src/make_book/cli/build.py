@@ -1,0 +1,178 @@
+"""`make-book build`: the book into dist/, once or on every save (--watch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import click
+
+from make_book import progress
+from make_book.build.uptodate import Record, record_for
+from make_book.cache.folder import CACHE_FOLDER
+from make_book.cli.app import (
+    EPILOG,
+    Verbosity,
+    main,
+    manifest_argument,
+    option_value,
+    parse_formats,
+    parse_profiles,
+    say,
+    verbosity,
+)
+from make_book.errors import BookError
+from make_book.profiles import PROFILES
+from make_book.publish.atomic import write_atomic
+
+
+@main.command("build", epilog=EPILOG)
+@manifest_argument
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: dist/ beside book.yaml).",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="all",
+    show_default=True,
+    help="pdf, cover, epub, html, or all (a comma-separated list).",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    default="",
+    help="Print profile(s) for the PDF and cover: "
+    + ", ".join(PROFILES)
+    + " (default: pdf.profile).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on any warning (each listed); nothing is written unless the build is clean.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON report: outputs with sizes and sha256, pages, words, warnings, timings.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of cores",
+    help="Worker processes laying out the PDF.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help=f"Lay out every essay again, and keep no {CACHE_FOLDER}/ beside book.yaml.",
+)
+@verbosity
+def build_command(
+    manifest: Path,
+    out_dir: Path | None,
+    formats: str,
+    profiles: str,
+    strict: bool,
+    report_path: Path | None,
+    jobs: int,
+    no_cache: bool,
+) -> None:
+    """Build the book: MANIFEST (default ./book.yaml) -> dist/.
+
+    Only what changed since the last build is laid out again: laid-out essays are
+    kept in .make-book-cache/ beside book.yaml (safe to delete).
+    """
+    chosen = option_value(parse_formats, formats, "'--format'")
+    chosen_profiles = option_value(parse_profiles, profiles, "'--profile'")
+    out = out_dir if out_dir is not None else manifest.parent / "dist"
+    cache = None if no_cache else manifest.parent / CACHE_FOLDER
+    settings = [",".join(chosen), ",".join(chosen_profiles), str(strict)]
+    if report_path is not None:  # a new report path builds again: overlap.py checks it
+        settings.append(f"report={report_path.resolve()}")
+    record = record_for(manifest, out, cache, settings) if cache is not None else None
+    if record is not None and _up_to_date(record, report_path):
+        return
+    # Imported only now: a build that is up to date needs none of it.
+    from make_book.build.driver import run_build
+    from make_book.build.report import report, write_report
+    from make_book.render.base import LayoutOptions
+
+    shown = progress.Progress() if Verbosity.quiet() else progress.for_stream()
+    options = LayoutOptions(jobs=jobs, cache_dir=cache, progress=shown)
+    try:
+        run = run_build(manifest, out, chosen, chosen_profiles, strict, options, report=report_path)
+    except BookError as exc:
+        if report_path is not None:
+            _report_failure(exc, report_path)
+        raise
+    lines = []
+    for item in run.built:
+        note = f"  {item.note}" if item.note else ""
+        lines.append(f"{item.format:5} {item.path}  ({item.seconds:.1f} s){note}")
+        say(lines[-1])
+    if report_path is not None:
+        write_report(run, report_path)
+    if record is not None:
+        if run.warnings:
+            record.forget()  # a build with warnings is built again: it says them again
+        else:
+            record.save([b.path for b in run.built], {"lines": lines, "report": report(run)})
+
+
+def _report_failure(error: BookError, path: Path) -> None:
+    """A failed build reports too, but only over nothing or an earlier report: it may have
+    failed before it knew its sources (a book.yaml that does not load), and the path may
+    name one of them."""
+    if _replaceable(path):
+        from make_book.build.report import write_failure_report
+
+        write_failure_report(error, path)
+    else:
+        message = "not written over a file that is not a make-book report"
+        click.echo(f"error: --report '{path}': {message}", err=True)
+
+
+_MOST_REPORT_BYTES = 64 * 1024 * 1024
+
+
+def _replaceable(path: Path) -> bool:
+    """Nothing there, an empty file, or a report of make-book (a FIFO or a device is not read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MOST_REPORT_BYTES:
+            return False
+        text = stream.read()
+    if not text:
+        return True
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "make_book" in body
+
+
+def _up_to_date(record: Record, report_path: Path | None) -> bool:
+    """Nothing changed since the last clean build: say what it built, and stop."""
+    previous = record.unchanged()
+    if previous is None:
+        return False
+    for line in previous["lines"]:
+        say(line.split("  (")[0] + "  (up to date)")
+    if report_path is not None:
+        write_atomic(report_path, json.dumps(previous["report"], indent=2, sort_keys=True) + "\n")
+    return True
