@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -25,9 +26,22 @@ from make_book.profiles import PROFILES
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the outputs are (default: dist/ beside book.yaml).",
 )
+@click.option(
+    "--env",
+    "env",
+    is_flag=True,
+    help="Instead of the book, report what this machine has (Pango, Java, Ghostscript…), "
+    "with install hints; exit 1 if something needed is missing (with --outputs, Java too).",
+)
 @verbosity
-def check(manifest: Path, outputs: bool, out_dir: Path | None) -> None:
-    """Validate the manifest and every essay (and with --outputs, the built files)."""
+def check(manifest: Path, outputs: bool, out_dir: Path | None, env: bool) -> None:
+    """Validate the manifest and every essay (and with --outputs, the built files).
+
+    With --env, check this machine instead: the book is not read.
+    """
+    if env:
+        _check_machine(outputs)
+        return
     from make_book.build.driver import load
 
     _, book = load(manifest)
@@ -35,6 +49,20 @@ def check(manifest: Path, outputs: bool, out_dir: Path | None) -> None:
     say(f"ok: {len(book.all_texts)} texts, {words} words")
     if outputs:
         _check_outputs(out_dir if out_dir is not None else manifest.parent / "dist")
+
+
+def _check_machine(outputs: bool) -> None:
+    """`check --env`: one line for each thing looked for, a hint under each one lacking."""
+    from make_book import machine
+
+    found = machine.survey(outputs=outputs)
+    for item in found:
+        say(item.line())
+        if item.status != "ok":
+            say(" " * 9 + item.hint(sys.platform))  # under the name, past the status column
+    lacking = [item for item in found if item.lacking]
+    if lacking:
+        raise RenderError(machine.summary(lacking))
 
 
 def _check_outputs(out_dir: Path) -> None:
