@@ -29,7 +29,7 @@ Exit codes:
 """
 
 # Every option can also be set in the environment: MAKE_BOOK_<COMMAND>_<OPTION>, for
-# example MAKE_BOOK_BUILD_FORMAT=pdf or MAKE_BOOK_SERVE_PORT=8080 (click's rule).
+# example MAKE_BOOK_BUILD_FORMAT=pdf or MAKE_BOOK_SERVE_PORT=8080 (`name_environment`).
 ENV_PREFIX = "MAKE_BOOK"
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -115,12 +115,31 @@ def verbosity(command: Command) -> Command:
 @click.group(
     cls=MakeBook,
     epilog=EPILOG,
-    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": ENV_PREFIX},
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="make-book")
 @verbosity
 def main() -> None:
     """Compile essays into a print-ready PDF, an EPUB 3 and a web edition."""
+
+
+def name_environment(group: click.Group) -> None:
+    """Name each option's environment variable after its long flag, as the docs do.
+
+    (click's own rule, `auto_envvar_prefix`, names it after the Python parameter:
+    MAKE_BOOK_BUILD_FORMATS for --format, which no user would guess.)
+    """
+    _name_options(group, ENV_PREFIX)
+    for name, command in group.commands.items():
+        _name_options(command, f"{ENV_PREFIX}_{name.upper().replace('-', '_')}")
+
+
+def _name_options(command: click.Command, prefix: str) -> None:
+    for param in command.params:
+        # --version and --help act at once: not from the environment
+        if isinstance(param, click.Option) and param.envvar is None and not param.is_eager:
+            longest = max(param.opts, key=len).lstrip("-")
+            param.envvar = f"{prefix}_{longest.upper().replace('-', '_')}"
 
 
 manifest_argument = click.argument(
