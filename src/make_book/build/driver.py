@@ -23,7 +23,7 @@ from make_book.model import Book
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import claim_output_folder
 from make_book.publish.staging import staged
-from make_book.render.base import LayoutOptions, RenderContext, Renderer
+from make_book.render.base import LayoutOptions, PrintPages, RenderContext, Renderer
 from make_book.render.cover.renderer import WrapCoverRenderer
 from make_book.render.epub.renderer import EpubRenderer
 from make_book.render.pdf.layout.pool import early_workers
@@ -68,6 +68,7 @@ class BuildRun:
     built: list[Built] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     page_counts: dict[str, int] = field(default_factory=dict)  # profile -> pages
+    print_pages: dict[str, PrintPages] = field(default_factory=dict)  # profile -> page starts
     seconds: float = 0.0
 
 
@@ -105,7 +106,7 @@ def run_build(
     with collected_warnings() as warnings, ExitStack() as workers:
         memo = ConversionMemo(layout.cache_dir)
         manifest = load_manifest(manifest_path)
-        if any(_per(name) for name in formats):
+        if layout.spares is None and any(_per(name) for name in formats):
             layout = workers.enter_context(_early_workers(manifest, layout))
         book = _read(manifest, memo)
         outputs = output_names(formats, profiles or [manifest.pdf.profile])
@@ -124,6 +125,7 @@ def run_build(
     run.built = [replace(b, path=out_dir / b.path.relative_to(folder)) for b in run.built]
     profiles_built = {c.profile.name for c in contexts}
     run.page_counts = {k: v for k, v in schedule.page_counts.items() if k in profiles_built}
+    run.print_pages = {k: v for k, v in schedule.print_pages.items() if k in profiles_built}
     run.seconds = time.perf_counter() - started
     return run
 

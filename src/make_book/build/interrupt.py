@@ -59,13 +59,25 @@ def exit_cleanly_on_signals() -> Iterator[None]:
                 signal.signal(number, handler)
 
 
+_received: list[int] = []  # the signals that raised Interrupted, in order
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     # A second signal while the first one unwinds kills at once, as a second Ctrl-C is
     # meant to; the next build into the folder removes what that leaves.
+    _received.append(signum)
     for number in STOPPING_SIGNALS:
         if signal.getsignal(number) == _interrupt:
             signal.signal(number, signal.SIG_DFL)
     raise interrupted(signum)
+
+
+def as_interrupted(error: KeyboardInterrupt) -> Interrupted:
+    """The Interrupted for a signal that a library caught (watchfiles does, whichever
+    signal it was): the same exit, said once already by the handler."""
+    if _received:
+        return Interrupted(_received[-1])
+    return interrupted(signal.SIGINT)  # a KeyboardInterrupt of Python's own handler
 
 
 def interrupted(signum: int) -> Interrupted:

@@ -66,6 +66,8 @@ class Schedule:
     steps: list[Step]
     built: dict[int, Built] = field(default_factory=dict)
     page_counts: dict[str, int] = field(default_factory=dict)  # profile -> pages
+    # profile -> where its printed pages begin (the preview shows an essay's pages)
+    print_pages: dict[str, PrintPages] = field(default_factory=dict)
     drafts: dict[int, object] = field(default_factory=dict)  # step -> what it drafted
     drafting: dict[int, float] = field(default_factory=dict)  # step -> seconds it took
 
@@ -104,6 +106,7 @@ class Schedule:
             with _errors_named(owner):
                 finished = layout.finished()
             self.page_counts[finished.profile] = finished.page_count
+            self.print_pages[finished.profile] = replace(finished, interior=None)
             self._make_all(self._to_make(Needs.INTERIOR, ctx), finished)
         self._published(aside, ctx.out_dir)
         # The interior is the PDF's now, published under the book's name.

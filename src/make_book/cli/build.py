@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -75,6 +76,13 @@ from make_book.publish.atomic import write_atomic
     is_flag=True,
     help=f"Lay out every essay again, and keep no {CACHE_FOLDER}/ beside book.yaml.",
 )
+@click.option("--watch", is_flag=True, help="Build again on every save, until Ctrl-C.")
+@click.option(
+    "--open",
+    "open_result",
+    is_flag=True,
+    help="Open the result: the PDF, or the web edition if no PDF is built.",
+)
 @verbosity
 def build_command(
     manifest: Path,
@@ -85,6 +93,8 @@ def build_command(
     report_path: Path | None,
     jobs: int,
     no_cache: bool,
+    watch: bool,
+    open_result: bool,
 ) -> None:
     """Build the book: MANIFEST (default ./book.yaml) -> dist/.
 
@@ -95,19 +105,89 @@ def build_command(
     chosen_profiles = option_value(parse_profiles, profiles, "'--profile'")
     out = out_dir if out_dir is not None else manifest.parent / "dist"
     cache = None if no_cache else manifest.parent / CACHE_FOLDER
+    once = _Once(manifest, out, cache, chosen, chosen_profiles, strict, report_path, jobs)
+    built = _watched(once, open_result) if watch else once.build()
+    if open_result and not watch:
+        _open(built)
+
+
+@dataclass(frozen=True)
+class _Once:
+    """One build of the book as the options ask, with its up-to-date record."""
+
+    manifest: Path
+    out: Path
+    cache: Path | None
+    formats: list[str]
+    profiles: list[str]
+    strict: bool
+    report_path: Path | None
+    jobs: int
+
+    def build(self) -> list[Path]:
+        """Build (or find the outputs up to date); the paths of the outputs."""
+        return _build(self)
+
+
+def _watched(once: _Once, open_result: bool) -> list[Path]:
+    """Build, then build again after every save; a failed build is said, and waited out."""
+    from make_book.serve.watch import BookWatcher
+
+    written = [once.out] + ([once.cache] if once.cache is not None else [])
+    if once.report_path is not None:
+        written.append(once.report_path)
+    with BookWatcher(once.manifest, written) as watcher:
+        built = _said_failure(once)
+        if open_result:
+            _open(built)
+        say(f"watching {once.manifest.parent}/ for saves (Ctrl-C to stop)")
+        for changed in watcher.changes():
+            say(f"changed: {', '.join(sorted(p.name for p in changed))}")
+            _said_failure(once)
+    return built
+
+
+def _said_failure(once: _Once) -> list[Path]:
+    try:
+        return once.build()
+    except BookError as error:
+        error.show()
+        return []
+
+
+def _open(built: list[Path]) -> None:
+    """Open the PDF, else the web edition, else the first output, in the desktop's viewer
+    (Python's webbrowser: the BROWSER environment variable chooses it, as elsewhere)."""
+    import webbrowser
+
+    def rank(path: Path) -> int:
+        if path.suffix == ".pdf" and "cover" not in path.name:
+            return 0
+        return 1 if path.is_dir() else 2
+
+    for path in sorted(built, key=rank)[:1]:
+        target = path / "index.html" if path.is_dir() else path
+        webbrowser.open(target.resolve().as_uri())
+
+
+def _build(once: _Once) -> list[Path]:
+    manifest, out, cache, report_path = once.manifest, once.out, once.cache, once.report_path
+    chosen, chosen_profiles, strict = once.formats, once.profiles, once.strict
     settings = [",".join(chosen), ",".join(chosen_profiles), str(strict)]
     if report_path is not None:  # a new report path builds again: overlap.py checks it
         settings.append(f"report={report_path.resolve()}")
     record = record_for(manifest, out, cache, settings) if cache is not None else None
-    if record is not None and _up_to_date(record, report_path):
-        return
+    if record is not None:
+        previous = _up_to_date(record, report_path)
+        if previous is not None:
+            return previous
     # Imported only now: a build that is up to date needs none of it.
     from make_book.build.driver import run_build
     from make_book.build.report import report, write_report
     from make_book.render.base import LayoutOptions
 
     shown = progress.Progress() if Verbosity.quiet() else progress.for_stream()
-    options = LayoutOptions(jobs=jobs, cache_dir=cache, progress=shown)
+    options = LayoutOptions(jobs=once.jobs, cache_dir=cache, progress=shown)
     try:
         run = run_build(manifest, out, chosen, chosen_profiles, strict, options, report=report_path)
     except BookError as exc:
@@ -126,6 +206,7 @@ def build_command(
             record.forget()  # a build with warnings is built again: it says them again
         else:
             record.save([b.path for b in run.built], {"lines": lines, "report": report(run)})
+    return [b.path for b in run.built]
 
 
 def _report_failure(error: BookError, path: Path) -> None:
@@ -166,13 +247,13 @@ def _replaceable(path: Path) -> bool:
     return isinstance(body, dict) and "make_book" in body
 
 
-def _up_to_date(record: Record, report_path: Path | None) -> bool:
-    """Nothing changed since the last clean build: say what it built, and stop."""
+def _up_to_date(record: Record, report_path: Path | None) -> list[Path] | None:
+    """Nothing changed since the last clean build: say what it built (and return it)."""
     previous = record.unchanged()
     if previous is None:
-        return False
+        return None
     for line in previous["lines"]:
         say(line.split("  (")[0] + "  (up to date)")
     if report_path is not None:
         write_atomic(report_path, json.dumps(previous["report"], indent=2, sort_keys=True) + "\n")
-    return True
+    return [Path(line.split()[1]) for line in previous["lines"]]

@@ -102,9 +102,24 @@ def write_atomic(target: Path, data: bytes | str) -> None:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
+_FLUSHING = [True]
+
+
+def flush_outputs(flush: bool) -> None:
+    """Whether outputs reach the disk before their rename (yes, unless set otherwise).
+
+    The preview (`make-book serve`) is made again on every save and thrown away: a file
+    of it cut short by a power loss costs nothing, and the fsyncs would cost each save
+    a second on a long book.
+    """
+    _FLUSHING[0] = flush
+
+
 def _flush_to_disk(path: Path) -> None:
     """fsync before the rename: after a power loss the name then holds the old file or the
     whole new one, never an empty file (the rename can reach the disk before the data)."""
+    if not _FLUSHING[0]:
+        return
     fd = os.open(path, os.O_RDWR)
     try:
         os.fsync(fd)
