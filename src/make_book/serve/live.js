@@ -75,7 +75,9 @@
   events.onmessage = (message) => {
     const state = JSON.parse(message.data);
     if (!state.building && state.ok && state.shown > shown) {
-      location.reload();
+      // The page shown before the first good build leads to the book once there is one.
+      if (path === "/__make-book/status.html") location.assign("/");
+      else location.reload();
       return;
     }
     if (!state.building) {
