@@ -29,6 +29,7 @@ from make_book.source.essay_files import (
 from make_book.source.fragment import EssayBody
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import Epigraph, EssayRef, Manifest, PartRef
+from make_book.source.references import Locate, link_essays
 from make_book.source.stylesheets import stylesheet_problems
 from make_book.theme import template_problem
 from make_book.xhtml import parse_fragment
@@ -102,7 +103,7 @@ def assemble(manifest: Manifest, memo: Conversions | None = None) -> Book:
         theme=manifest.theme,
     )
     _warn_about_shared_titles(book)
-    return book
+    return link_essays(book, _link_locator(manifest.root))
 
 
 def theme_dirs(root: Path) -> tuple[Path, ...]:
@@ -378,6 +379,20 @@ def _book_file(src: str, essay_file: Path, root: Path) -> Path:
     return (essay_file.parent / unquote(src)).resolve().relative_to(root.resolve())
 
 
+def _link_locator(root: Path) -> Locate:
+    """Finds a link in its essay's file, for an error about it (read again: errors are rare)."""
+
+    def locate(text: Essay, written: str, message: str) -> Problem:
+        display = os.path.relpath(text.source_path, root)
+        try:
+            source = read_source(text.source_path, display)
+        except EssayError:  # not text (a Word file): the file alone
+            return Problem(display, message)
+        return _Locator(source)(markup.Finding(message, True, written))
+
+    return locate
+
+
 class _Locator:
     """Turns a finding into a Problem at its line (and column) in the essay file."""
 
@@ -413,7 +428,7 @@ class _Locator:
 # Between the delimiters a URL or a name has in Markdown and HTML: ( ) " ' = < > space.
 _WHOLE = r"(?<![^\s(\"'=<])(?P<at>{})(?![^\s)\"'>])"
 _ANY = r"(?P<at>{})"
-_AS_URL = r"(?:\bsrc\s*=\s*[\"']?|\]\(\s*<?)(?P<at>{})(?![^\s)\"'>])"
+_AS_URL = r"(?:\b(?:src|href)\s*=\s*[\"']?|\]\(\s*<?)(?P<at>{})(?![^\s)\"'>])"
 
 
 def _referenced(text: str) -> str:

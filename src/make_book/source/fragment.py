@@ -145,7 +145,7 @@ def _namespace_ids(root: html.HtmlElement, slug: str) -> None:
             node.attrib.pop("id", None)  # id="" is invalid: e.g. the anchor of a heading "…"
         else:
             if not ident.startswith(prefix):
-                ident = prefix + _id_safe(ident)
+                ident = prefix + id_safe(ident)
             unique, n = ident, 2
             while unique in seen:  # e.g. a heading's anchor and a span with the same id
                 unique, n = f"{ident}-{n}", n + 1
@@ -153,7 +153,7 @@ def _namespace_ids(root: html.HtmlElement, slug: str) -> None:
             node.set("id", unique)
         href = node.get("href") if node.tag == "a" else None
         if href and href.startswith("#") and not href.startswith("#" + prefix):
-            node.set("href", "#" + prefix + _id_safe(href[1:]))
+            node.set("href", "#" + prefix + id_safe(href[1:]))
 
 
 def _drop_dangling_links(root: html.HtmlElement, note_ids: set[str]) -> None:
@@ -176,7 +176,8 @@ def _unwrap_inline_around_blocks(root: html.HtmlElement) -> None:
             element.drop_tag()
 
 
-def _id_safe(ident: str) -> str:
+def id_safe(ident: str) -> str:
+    """An id (or a link's anchor) as the book writes it: what ids cannot hold becomes -."""
     return re.sub(r"[^\w.-]", "-", ident)
 
 

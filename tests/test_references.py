@@ -1,0 +1,138 @@
+"""Links from one essay to another resolve in the PDF, the EPUB and the web edition;
+a link to a file that is not an essay, or to an anchor that is not there, is an error."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pypdf
+import pytest
+from click.testing import CliRunner
+
+from helpers import assert_epubcheck_clean, copy_book, epubcheck
+from make_book.cli import main
+
+# Markdown to Markdown (the file, a heading, a note), HTML to Markdown, Markdown to HTML.
+ALPHA_LINKS = (
+    " Compare [Delta](delta.html), [its second part](delta.html#part2)"
+    " and [Beta's opening](beta.md)."
+)
+DELTA_LINK = (
+    '<p>See <a href="alpha.md#notes">Alpha\'s notes</a>'
+    ' and <a href="alpha.md#fn-1">its first note</a>.</p>'
+)
+
+
+def _with_links(folder: Path) -> None:
+    alpha = folder / "chapters" / "alpha.md"
+    text = alpha.read_text("utf-8")
+    alpha.write_text(
+        text.replace(
+            "This sentence carries a note.", "This sentence carries a note." + ALPHA_LINKS, 1
+        ),
+        "utf-8",
+    )
+    delta = folder / "chapters" / "delta.html"
+    page = delta.read_text("utf-8")
+    delta.write_text(page.replace('<h2 id="part2">', DELTA_LINK + '\n<h2 id="part2">', 1), "utf-8")
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    manifest = copy_book("mixed", tmp_path_factory.mktemp("linked"))
+    _with_links(manifest.parent)
+    result = CliRunner().invoke(main, ["build", str(manifest), "--format", "pdf,epub,html"])
+    assert result.exit_code == 0, result.output
+    return manifest.parent / "dist"
+
+
+def _hrefs(html: str) -> Iterator[str]:
+    yield from re.findall(r'href="([^"]*)"', html)
+
+
+def _ids(html: str) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', html))
+
+
+def _assert_every_local_link_lands(files: dict[str, str]) -> int:
+    """Follow every relative href of a set of pages; the number followed across files."""
+    across = 0
+    for name, page in files.items():
+        for href in _hrefs(page):
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith("//"):
+                continue
+            target = unquote(parts.path) or name
+            if target not in files:
+                continue  # the stylesheet, the downloads, images: checked elsewhere
+            fragment = unquote(parts.fragment)
+            assert not fragment or fragment in _ids(files[target]), f"{name}: {href}"
+            across += target != name
+    return across
+
+
+def test_the_web_edition_has_no_broken_link(linked: Path) -> None:
+    pages = {p.name: p.read_text("utf-8") for p in (linked / "html").glob("*.html")}
+    assert _assert_every_local_link_lands(pages) > 0
+    alpha = next(page for name, page in pages.items() if "Compare" in page)
+    assert 'href="delta-from-html.html#delta--part2"' in alpha or "#delta--part2" in alpha
+
+
+def test_the_epub_links_land_and_pass_epubcheck(linked: Path) -> None:
+    with zipfile.ZipFile(linked / "book.epub") as epub:
+        pages = {
+            Path(n).name: epub.read(n).decode() for n in epub.namelist() if n.endswith(".xhtml")
+        }
+    assert _assert_every_local_link_lands(pages) > 0
+    delta = next(
+        page for page in pages.values() if "Alpha’s notes" in page or "Alpha's notes" in page
+    )
+    assert re.search(r'href="[^"#]+\.xhtml#alpha--notes"', delta)
+    assert re.search(r'href="[^"#]+\.xhtml#alpha--fn-1"', delta)
+    assert_epubcheck_clean(epubcheck(linked / "book.epub"))
+
+
+def test_pdf_links_land_on_the_page_of_their_target(linked: Path) -> None:
+    reader = pypdf.PdfReader(linked / "book.pdf")
+    pages = {
+        name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()
+    }
+    wanted = {"delta--part2": "Second Part", "alpha--notes": "Notes", "alpha--fn-1": "first note"}
+    found: set[str] = set()
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            target = str(annotation.get_object().get("/Dest", ""))
+            if target in wanted:
+                found.add(target)
+                assert wanted[target] in reader.pages[pages[target]].extract_text()
+    assert found == set(wanted)
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        ("[x](nope.md)", "link 'nope.md': no such file"),
+        (
+            "[x](beta.md#nowhere)",
+            "link 'beta.md#nowhere': beta.md has no heading or note '#nowhere'",
+        ),
+        ("[x](../images/dot.png)", "link '../images/dot.png': not an essay of this book"),
+    ],
+)
+def test_a_link_to_no_essay_or_no_anchor_is_an_error_at_its_place(
+    tmp_path: Path, link: str, message: str
+) -> None:
+    manifest = copy_book("mixed", tmp_path / "book")
+    alpha = manifest.parent / "chapters" / "alpha.md"
+    lines = alpha.read_text("utf-8").splitlines()
+    lines[13] = "Before " + link + " after.[^1][^long]"  # line 14 of the file
+    alpha.write_text("\n".join(lines) + "\n", "utf-8")
+    result = CliRunner().invoke(main, ["check", str(manifest)])
+    assert result.exit_code == 2
+    said = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(said) == 1, result.output
+    assert said[0].startswith(f"error: chapters/alpha.md:14:{len('Before [x](') + 1}: {message}")
