@@ -18,11 +18,11 @@ from make_book.cli import main
 
 # Markdown to Markdown (the file, a heading, a note), HTML to Markdown, Markdown to HTML.
 ALPHA_LINKS = (
-    " Compare [Delta](delta.html), [its second part](delta.html#part2)"
+    " Compare [Delta](delta.html), [its second part](delta.html#part2){.page-ref}"
     " and [Beta's opening](beta.md)."
 )
 DELTA_LINK = (
-    '<p>See <a href="alpha.md#notes">Alpha\'s notes</a>'
+    '<p>See <a class="page-ref" href="alpha.md#notes">Alpha\'s notes</a>'
     ' and <a href="alpha.md#fn-1">its first note</a>.</p>'
 )
 
@@ -110,6 +110,21 @@ def test_pdf_links_land_on_the_page_of_their_target(linked: Path) -> None:
                 found.add(target)
                 assert wanted[target] in reader.pages[pages[target]].extract_text()
     assert found == set(wanted)
+
+
+def test_page_references_print_the_folio_of_their_target(linked: Path) -> None:
+    reader = pypdf.PdfReader(linked / "book.pdf")
+    destinations = reader.named_destinations
+    labels = reader.page_labels
+    expected = {
+        "its second part": labels[reader.get_destination_page_number(destinations["delta--part2"])],
+        "Alpha's notes": labels[reader.get_destination_page_number(destinations["alpha--notes"])],
+    }
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for words, folio in expected.items():
+        assert re.search(re.escape(words) + r"\s*\(p\.\s*" + folio + r"\)", text), words
+    web = "".join(p.read_text("utf-8") for p in (linked / "html").glob("*.html"))
+    assert "(p." not in web  # the web edition links; it has no pages to cite
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,11 @@ from make_book.source.fragment import EssayBody, essay_body
 T = TypeVar("T", markup.Converted, EssayBody)  # what the memo remembers
 
 
+# Changes when the Markdown rules do within a version (2: a class after a link), so
+# that no conversion made under the old rules is taken from the cache.
+MARKDOWN_RULES = 2
+
+
 class ConversionMemo:
     """An essay's Markdown conversion and settling (fragment.py), remembered under
     `folder` (None: not remembered)."""
@@ -36,7 +41,7 @@ class ConversionMemo:
         self.new: dict[str, markup.Converted | EssayBody] = {}  # by place; written by `keep`
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
-        key = key_of(language, text)
+        key = key_of(MARKDOWN_RULES, language, text)
         return self._remembered(
             "converted", key, _converted, lambda: markup.markdown_essay(text, language)
         )

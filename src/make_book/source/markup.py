@@ -23,6 +23,7 @@ from markdown_it.parser_block import ParserBlock
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
@@ -77,6 +78,9 @@ def _markdown(language: str) -> MarkdownIt:
     md = _EveryLink("commonmark", options)
     md.enable(["replacements", "smartquotes", "table", "strikethrough"])
     md.use(footnote_plugin).use(container_plugin, "verse").use(anchors_plugin, max_level=6)
+    # `[the last scene](other.md#the-last-scene){.page-ref}`: a class after a link only
+    # (a page reference, source/references.py); nothing else of Pandoc's attributes.
+    md.use(attrs_plugin, after=("link_close",), allowed=("class",))
     md.core.ruler.before("smartquotes", "paragraph_limit", _refuse_long_paragraphs)
     md.core.ruler.before("footnote_tail", "lost_footnotes", _tell_lost_footnotes)
     md.core.ruler.push("verse_line_breaks", _keep_verse_lines)

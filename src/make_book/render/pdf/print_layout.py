@@ -29,6 +29,7 @@ from make_book.publish.atomic import create_empty, temporary_name
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext
 from make_book.render.pdf.footnotes import footnoted_body
 from make_book.render.pdf.join.book_join import BookJoin
+from make_book.render.pdf.layout.page_refs import folios_of, referenced, with_folios
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import (
     Piece,
@@ -74,6 +75,7 @@ class PrintLayout:
         self._main_done = False
         self._counted: PrintPages | None = None
         self._finished: PrintPages | None = None
+        self._referenced = referenced(book)  # anchors whose folio a page reference prints
 
     def __enter__(self) -> PrintLayout:
         return self
@@ -134,23 +136,27 @@ class PrintLayout:
         yield  # never resumed past here: `finished()` stops at the line above
 
     def _rounds(self, cache: PieceCache) -> Generator[None, None, tuple[LaidOutBook, PdfSettings]]:
-        """Lay out until the margins suit the page count (KDP's gutter grows with the book)."""
+        """Lay out until the margins suit the page count (KDP's gutter grows with the book)
+        and the page references print the folios of their targets (layout/page_refs.py)."""
         manifest_pdf = self.ctx.manifest.pdf
         chosen = print_settings(manifest_pdf, self.profile, pages=0)
+        folios: dict[str, str] = {}
         for _ in range(ROUNDS):
             with self._joined(chosen) as (join, check):
                 sink = check.then(join.add) if join is not None else None
-                laid = yield from self._round(chosen, cache, sink)
+                laid = yield from self._round(chosen, folios, cache, sink)
                 wanted = print_settings(manifest_pdf, self.profile, self._padded(laid))
-                if wanted == chosen:
+                printed = folios_of(self._referenced, laid.front.pages, laid.main)
+                if wanted == chosen and printed == folios:
                     if join is not None:
                         join.finish(check(laid.front))
                     break
-            chosen = wanted
+            chosen, folios = wanted, printed
         else:  # cannot happen with KDP's table, whose gutter only grows: say so if it does
             pages = self._padded(laid)
             raise RenderError(
-                f"pdf: the margins did not settle in {ROUNDS} layouts ({pages} pages)"
+                f"pdf: the margins and page references did not settle in {ROUNDS} layouts"
+                f" ({pages} pages)"
             )
         for warning in laid.warnings:
             log.warning("pdf: %s", warning)
@@ -168,12 +174,17 @@ class PrintLayout:
             yield BookJoin(file, keep), check
 
     def _round(
-        self, chosen: PdfSettings, cache: PieceCache, sink: Callable[[PieceResult], None] | None
+        self,
+        chosen: PdfSettings,
+        folios: dict[str, str],
+        cache: PieceCache,
+        sink: Callable[[PieceResult], None] | None,
     ) -> Generator[None, None, LaidOutBook]:
-        """One round; its milestones count only when its margins suit its page count."""
+        """One round; its milestones count only when its margins suit its page count
+        and its page references print the folios its layout gives their targets."""
         # Closed however this ends: closing the pool's generator stops its workers.
         with contextlib.closing(
-            lay_out(self.book, chosen, self.profile, self.ctx.layout, cache, sink)
+            lay_out(self.book, chosen, self.profile, self.ctx.layout, cache, sink, folios)
         ) as steps:
             while True:
                 try:
@@ -183,14 +194,18 @@ class PrintLayout:
                 if isinstance(milestone, MainMatterDone):
                     self._main_done = True
                 elif self._counted is None:
-                    self._counted = self._final_count(milestone, chosen)
+                    self._counted = self._final_count(milestone, chosen, folios)
                 yield
 
-    def _final_count(self, counted: Counted, chosen: PdfSettings) -> PrintPages | None:
+    def _final_count(
+        self, counted: Counted, chosen: PdfSettings, folios: dict[str, str]
+    ) -> PrintPages | None:
         """The count and the main matter's starts, if this round's margins are final."""
         padded = self.profile.padded(counted.page_count)
         if print_settings(self.ctx.manifest.pdf, self.profile, padded) != chosen:
             return None  # another round comes, with a wider gutter
+        if folios_of(self._referenced, counted.front_pages, counted.main) != folios:
+            return None  # another round comes, its page references printing other folios
         front = counted.front_pages
         starts = _numbered_starts(counted.main, first=front, opener=front)
         return self._pages(counted.page_count, starts, chosen, complete=False)
@@ -237,18 +252,23 @@ def lay_out(
     options: LayoutOptions,
     cache: PieceCache,
     sink: Callable[[PieceResult], None] | None = None,
+    references: dict[str, str] | None = None,
 ) -> LayingOut:
-    """Lay the book out piece by piece (cached, in parallel): layout/pool.py's generator."""
+    """Lay the book out piece by piece (cached, in parallel): layout/pool.py's generator.
+
+    `references`: the folio each page reference prints (layout/page_refs.py)."""
+    printed = references or {}
     template = piece_template(book)
     context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
     specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
     # The book's date is the front matter's (the joined PDF's metadata): without it a
     # piece does not change when the date follows the newest essay (see piece_layout.py).
     undated = {**context, "meta": replace(book.meta, modified="")}
-    main = [render_piece(template, spec, undated) for spec in specs]
+    main = [with_folios(render_piece(template, spec, undated), printed) for spec in specs]
 
     def front(folios: dict[str, int]) -> Piece:
-        return render_piece(template, PieceSpec("front", "front"), context, folios)
+        piece = render_piece(template, PieceSpec("front", "front"), context, folios)
+        return with_folios(piece, printed)
 
     job = layout_job(book, settings, profile)
     jobs, progress, spares = options.jobs, options.progress, options.spares
