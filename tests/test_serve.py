@@ -10,6 +10,8 @@ import hashlib
 import http.client
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from helpers import copy_book
+from helpers import REPO, copy_book
 from serve_helpers import CHROMIUM, CHROMIUM_ARGS, Running, Server
 
 ESSAY = "chapters/01-making-magic.md"
@@ -131,6 +133,22 @@ def test_another_sites_name_is_refused(server: Server) -> None:
     assert _raw(server, "/html/index.html", host="localhost") == 200
 
 
+def test_the_loopback_names_are_answered(server: Server) -> None:
+    for name in ("127.0.0.1", "[::1]", "LOCALHOST", "localhost:1"):
+        assert _raw(server, "/html/index.html", host=name) == 200, name
+
+
+def test_an_error_to_head_has_no_body(server: Server) -> None:
+    address = server.url.removeprefix("http://").rstrip("/")
+    connection = http.client.HTTPConnection(address, timeout=10)
+    connection.request("HEAD", "/no-such-file")
+    answer = connection.getresponse()
+    assert answer.status == 404 and answer.read() == b""
+    connection.request("HEAD", "/html/index.html")  # the same connection still works
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
 def test_only_get_and_head(server: Server) -> None:
     address = server.url.removeprefix("http://").rstrip("/")
     connection = http.client.HTTPConnection(address, timeout=10)
@@ -190,29 +208,49 @@ def test_saves_during_a_build_make_one_more_build(tmp_path: Path) -> None:
         while not server.status()["building"]:
             assert time.monotonic() < deadline, "the save started no build"
             time.sleep(0.01)
-        for count in range(3):  # saved three times while it builds
+        for count in range(3):  # saved three times while it builds (it takes ~0.3 s)
             essay.write_text(text + f"\nSave {count}.\n", "utf-8")
-            time.sleep(0.02)
-        built = server.wait_for_build(first)["build"]
-        time.sleep(2.5)  # the watcher's longest grouping, and then some
-        state = server.wait_for_build(built - 1)
+        state = _settled(server)
         assert state["build"] == first + 2, "three saves during a build made more than one build"
         assert state["ok"]
+        page = _preview_folder(server) / "html" / "making-magic.html"
+        assert "Save 2." in page.read_text("utf-8")
     finally:
         server.stop()
 
 
-def test_ctrl_c_stops_the_server_and_every_worker(tmp_path: Path) -> None:
-    manifest = copy_book("sample", tmp_path / "book")
-    server = Server(manifest.parent, "--jobs", "2")
-    server.wait_for_build(0)
-    children = psutil.Process(server.process.pid).children(recursive=True)
-    essay = manifest.parent / ESSAY
-    essay.write_text(essay.read_text("utf-8") + "\nOne more line.\n", "utf-8")
-    time.sleep(0.3)  # a build under way, or just done
-    assert server.stop(signal.SIGINT) == 130
-    assert "interrupted by SIGINT" in "\n".join(server.said())
-    gone, alive = psutil.wait_procs(children, timeout=10)
+def _settled(server: Server) -> dict[str, object]:
+    """The status once nothing has changed for longer than the watcher groups saves."""
+    state, since = server.status(), time.monotonic()
+    while time.monotonic() - since < 3.0:
+        time.sleep(0.1)
+        now = server.status()
+        if now != state:
+            state, since = now, time.monotonic()
+    return state
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_server_and_its_workers(tmp_path: Path, signum: int, code: int) -> None:
+    """A book big enough for layout workers, stopped while they lay it out."""
+    folder = tmp_path / "big"
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "stress_book.py"), str(folder), "--essays", "40"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    server = Server(folder, "--jobs", "2", "--format", "pdf")
+    tree = psutil.Process(server.process.pid)
+    deadline = time.monotonic() + 120
+    while not tree.children(recursive=True):
+        assert time.monotonic() < deadline, "no layout worker was started"
+        time.sleep(0.05)
+    workers = tree.children(recursive=True)
+    assert server.status()["building"]
+    assert server.stop(signum) == code
+    name = signal.Signals(signum).name
+    assert f"error: interrupted by {name}" in "\n".join(server.said())
+    _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, f"left running: {alive}"
     with pytest.raises(OSError):
         urllib.request.urlopen(server.url, timeout=2)
@@ -248,7 +286,10 @@ def test_an_edit_appears_by_itself_with_its_print_pages(server: Server, browser:
         page.wait_for_selector("figure img")
         folios = page.locator("figcaption").all_inner_texts()
         assert folios == ["3", "4", "5"]
-        widths = page.eval_on_selector_all("figure img", "all => all.map(i => i.naturalWidth)")
+        widths = page.evaluate(  # the pages are drawn when scrolled to: ask for all
+            "() => Promise.all([...document.images].map(async i => {"
+            " i.loading = 'eager'; await i.decode(); return i.naturalWidth; }))"
+        )
         assert all(width > 300 for width in widths)
         shown_build = _build_of_images(page)
         essay.write_text(text, "utf-8")  # the print view refreshes too
@@ -304,7 +345,7 @@ def test_build_watch_builds_again_on_every_save(tmp_path: Path) -> None:
         running.wait_for(lambda line: line.startswith("watching "))
         essay = manifest.parent / ESSAY
         essay.write_text(essay.read_text("utf-8") + "\nA new closing line.\n", "utf-8")
-        running.wait_for(lambda line: line == "changed: 01-making-magic.md")
+        running.wait_for(lambda line: line == "changed: chapters/01-making-magic.md")
         running.wait_for(lambda line: line.startswith("html "))
         page = manifest.parent / "dist" / "html" / "making-magic.html"
         assert "A new closing line." in page.read_text("utf-8")
@@ -336,3 +377,57 @@ def test_build_open_opens_the_pdf_or_the_web_edition(
     assert running.process.wait(timeout=300) == 0, running.said()
     running.readers_done()
     assert opened.read_text("utf-8").split() == [(manifest.parent / expected).as_uri()]
+
+
+# What the watcher takes for a save
+
+
+def test_only_real_saves_rebuild(tmp_path: Path) -> None:
+    """Not the editor's swap and lock files, not the outputs (even through a link), but
+    a file whose name merely begins like an output folder's."""
+    manifest = copy_book("sample", tmp_path / "book")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (manifest.parent / "dist").symlink_to(elsewhere)
+    running = Running(["build", "--watch", "--format", "html", "--no-cache"], manifest.parent)
+    try:
+        running.wait_for(lambda line: line.startswith("watching "))
+        chapters = manifest.parent / "chapters"
+        for name in (".01-making-magic.md.swp", "#01-making-magic.md#", "4913", "x.md~"):
+            (chapters / name).write_text("editor", "utf-8")
+        time.sleep(3)  # the builds' own writes, and those, for longer than a batch takes
+        assert not [line for line in running.said() if line.startswith("changed:")]
+        (manifest.parent / "distance.md").write_text("a note", "utf-8")
+        running.wait_for(lambda line: line == "changed: distance.md", timeout=30)
+    finally:
+        assert running.stop() == 130
+
+
+def test_a_script_in_the_preview_folder_does_not_run(server: Server, browser: object) -> None:
+    preview = _preview_folder(server)
+    (preview / "planted.js").write_text("document.title = 'RAN';", "utf-8")
+    (preview / "planted.html").write_text(
+        "<html><head><title>kept</title></head><body><p>planted</p>"
+        '<script src="/planted.js"></script><script>document.title="RAN"</script></body></html>',
+        "utf-8",
+    )
+    page = browser.new_page()  # type: ignore[attr-defined]
+    try:
+        page.goto(server.url + "planted.html")
+        page.wait_for_selector("#make-book-bar")  # the live script itself runs
+        assert page.title() == "kept"
+    finally:
+        page.close()
+
+
+def test_a_preview_folder_brought_with_the_book_is_emptied(tmp_path: Path) -> None:
+    manifest = copy_book("sample", tmp_path / "book")
+    planted = manifest.parent / ".make-book-cache" / "preview" / "old.html"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("<p>from the book folder</p>", "utf-8")
+    server = Server(manifest.parent, "--format", "html")
+    try:
+        server.wait_for_build(0)
+        assert _get(server.url + "old.html")[0] == 404
+    finally:
+        server.stop()

@@ -72,11 +72,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise interrupted(signum)
 
 
-def as_interrupted(error: KeyboardInterrupt) -> Interrupted:
+def as_interrupted() -> Interrupted:
     """The Interrupted for a signal that a library caught (watchfiles does, whichever
     signal it was): the same exit, said once already by the handler."""
     if _received:
-        return Interrupted(_received[-1])
+        return Interrupted(_received.pop())
     return interrupted(signal.SIGINT)  # a KeyboardInterrupt of Python's own handler
 
 

@@ -141,8 +141,8 @@ def _watched(once: _Once, open_result: bool) -> list[Path]:
         if open_result:
             _open(built)
         say(f"watching {once.manifest.parent}/ for saves (Ctrl-C to stop)")
-        for changed in watcher.changes():
-            say(f"changed: {', '.join(sorted(p.name for p in changed))}")
+        for saved in watcher.changes():
+            say(watcher.describe(saved))
             _said_failure(once)
     return built
 
@@ -205,7 +205,9 @@ def _build(once: _Once) -> list[Path]:
         if run.warnings:
             record.forget()  # a build with warnings is built again: it says them again
         else:
-            record.save([b.path for b in run.built], {"lines": lines, "report": report(run)})
+            paths = [b.path for b in run.built]
+            said = {"lines": lines, "report": report(run), "paths": [str(p) for p in paths]}
+            record.save(paths, said)
     return [b.path for b in run.built]
 
 
@@ -256,4 +258,4 @@ def _up_to_date(record: Record, report_path: Path | None) -> list[Path] | None:
         say(line.split("  (")[0] + "  (up to date)")
     if report_path is not None:
         write_atomic(report_path, json.dumps(previous["report"], indent=2, sort_keys=True) + "\n")
-    return [Path(line.split()[1]) for line in previous["lines"]]
+    return [Path(path) for path in previous.get("paths", [])]

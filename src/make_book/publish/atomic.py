@@ -105,14 +105,19 @@ def write_atomic(target: Path, data: bytes | str) -> None:
 _FLUSHING = [True]
 
 
-def flush_outputs(flush: bool) -> None:
-    """Whether outputs reach the disk before their rename (yes, unless set otherwise).
+@contextlib.contextmanager
+def outputs_not_flushed() -> Iterator[None]:
+    """While the block runs, outputs are renamed into place without an fsync first.
 
-    The preview (`make-book serve`) is made again on every save and thrown away: a file
-    of it cut short by a power loss costs nothing, and the fsyncs would cost each save
-    a second on a long book.
+    For the preview (`make-book serve`), made again on every save and thrown away: a
+    file of it cut short by a power loss costs nothing, and the fsyncs would cost each
+    save a second on a long book.
     """
-    _FLUSHING[0] = flush
+    _FLUSHING[0] = False
+    try:
+        yield
+    finally:
+        _FLUSHING[0] = True
 
 
 def _flush_to_disk(path: Path) -> None:

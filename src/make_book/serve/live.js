@@ -32,7 +32,9 @@
       document.body.append(bar);
     }
     bar.replaceChildren();
-    const said = state.building ? "building…" : `build ${state.build} (${state.seconds} s)`;
+    let said = `build ${state.build} (${state.seconds} s)`;
+    if (state.building) said = "building…";
+    else if (!state.ok) said = `build ${state.build} failed`;
     bar.append(element("span", `preview · ${said}`));
     if (state.warnings && state.warnings.length) {
       const count = state.warnings.length;
@@ -76,7 +78,7 @@
     const state = JSON.parse(message.data);
     if (!state.building && state.ok && state.shown > shown) {
       // The page shown before the first good build leads to the book once there is one.
-      if (path === "/__make-book/status.html") location.assign("/");
+      if (path === "/__make-book/waiting.html") location.assign("/");
       else location.reload();
       return;
     }

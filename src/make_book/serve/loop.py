@@ -12,14 +12,17 @@ import contextlib
 import errno
 import logging
 import os
+import shutil
 import stat
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from make_book.errors import InputError
-from make_book.publish.atomic import flush_outputs
+from make_book.publish.atomic import outputs_not_flushed
 from make_book.render.base import LayoutOptions
 from make_book.serve.preview import Outcome, Preview
 from make_book.serve.server import PreviewServer, is_loopback
@@ -47,9 +50,7 @@ def serve(
     out: Path | None = None,
 ) -> None:
     """Serve the preview of `manifest` until interrupted."""
-    folder = out if out is not None else preview_folder(cache)
-    if out is None:
-        flush_outputs(False)  # the preview is thrown away: no fsync (publish/atomic.py)
+    folder = out if out is not None else _fresh_preview_folder(cache)
     preview = Preview(manifest, folder, options.formats, layout, options.profiles)
     server = _listen(options, folder, preview)
     if not is_loopback(options.host):
@@ -57,31 +58,49 @@ def serve(
             "serving on %s: anyone who can reach this machine can read the preview", options.host
         )
     try:
-        with BookWatcher(manifest, [cache, folder]) as watcher:
+        with BookWatcher(manifest, [cache, folder]) as watcher, _unflushed(out is None):
             server.start()
-            say(f"serving the preview of {manifest} at {server.url} (Ctrl-C to stop)")
+            # Said even under -q: with --port 0 it is the only way to find the preview.
+            click.echo(f"serving the preview of {manifest} at {server.url} (Ctrl-C to stop)")
             if options.open_browser:
                 webbrowser.open(server.url)
             _report(preview.build(), say)
-            for changed in watcher.changes():
-                say(f"changed: {', '.join(sorted(_shown(p, watcher.root) for p in changed))}")
+            for saved in watcher.changes():
+                say(watcher.describe(saved))
                 _report(preview.build(), say)
     finally:
         server.stop()
 
 
-def preview_folder(cache: Path) -> Path:
-    """The cache's preview folder, made if missing; an error if either is not a real
-    folder (a link planted in a book folder must not send the preview elsewhere)."""
-    for folder in (cache, cache / PREVIEW_FOLDER):
+def _fresh_preview_folder(cache: Path) -> Path:
+    """The cache's preview folder, made if missing and emptied: a book folder may bring
+    one of its own. An error if it, or the cache, is not a real folder (a link planted
+    in a book folder must not send the preview elsewhere)."""
+    folder = cache / PREVIEW_FOLDER
+    for path in (cache, folder):
         try:
-            mode = os.lstat(folder).st_mode
+            mode = os.lstat(path).st_mode
         except FileNotFoundError:
-            folder.mkdir()
+            path.mkdir()
             continue
         if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
-            raise InputError(f"{folder}: not a folder (a link?): remove it, or serve with --out")
-    return cache / PREVIEW_FOLDER
+            raise InputError(f"{path}: not a folder (a link?): remove it, or serve with --out")
+    for entry in os.scandir(folder):  # links are removed, never followed
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    return folder
+
+
+@contextlib.contextmanager
+def _unflushed(preview_only: bool) -> Iterator[None]:
+    """No fsync for the preview's own folder (publish/atomic.py); `--out` keeps them."""
+    if not preview_only:
+        yield
+        return
+    with outputs_not_flushed():
+        yield
 
 
 def _listen(options: ServeOptions, folder: Path, preview: Preview) -> PreviewServer:
@@ -99,16 +118,6 @@ def _report(outcome: Outcome, say: Callable[[str], None]) -> None:
     if outcome.ok:
         say(f"build {outcome.number}: ok ({outcome.seconds:.1f} s)")
         return
-    with contextlib.suppress(OSError):
-        for line in outcome.errors:
-            log.error(line.removeprefix("error: "))
+    for line in outcome.errors:
+        log.error("%s", line)
     say(f"build {outcome.number}: failed; the preview shows the last good build")
-
-
-def _shown(path: Path, root: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(path.relative_to(root))
-    return str(path)
-
-
-__all__ = ["ServeOptions", "preview_folder", "serve"]

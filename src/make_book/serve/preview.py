@@ -38,10 +38,11 @@ class Outcome:
 
     number: int  # builds so far, this one included
     ok: bool
-    errors: tuple[str, ...] = ()  # as the command line prints them: "error: file:1:2: …"
+    errors: tuple[str, ...] = ()  # as the command line says them: "file:1:2: …"
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     pdf: Path | None = None  # the print edition, if built
+    pdf_bytes: bytes | None = None  # its bytes, as this build published them (pages.py)
     # essay slug -> its printed pages, and its title (the print view's heading)
     pages: dict[str, tuple[PrintedPage, ...]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
@@ -54,7 +55,7 @@ class Outcome:
             "build": self.number,
             "ok": self.ok,
             "shown": shown.number if shown else 0,
-            "errors": list(self.errors),
+            "errors": [f"error: {line}" for line in self.errors],
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
             "pages": {slug: [p.folio for p in printed] for slug, printed in pages.items()},
@@ -83,11 +84,10 @@ class Status:
                 self.good = outcome
             self._changed_now()
 
-    def wait_past(self, version: int, timeout: float) -> int:
-        """The version once it is past `version`, or after `timeout` seconds, whichever first."""
+    def wait_past(self, version: int, timeout: float) -> None:
+        """Wait until the version is past `version`, or `timeout` seconds, whichever first."""
         with self._changed:
             self._changed.wait_for(lambda: self.version > version, timeout)
-            return self.version
 
     def _changed_now(self) -> None:
         self.version += 1
@@ -119,9 +119,7 @@ class Preview:
     ) -> None:
         self.manifest, self.folder = manifest, folder
         self.formats, self.profiles = list(formats), list(profiles)
-        self.layout = LayoutOptions(
-            jobs=layout.jobs, cache_dir=layout.cache_dir, progress=Progress(), spares=layout.spares
-        )
+        self.layout = replace(layout, progress=Progress())  # the browser shows progress
         self.status = Status()
         self.count = 0
 
@@ -138,7 +136,7 @@ class Preview:
             outcome = Outcome(self.count, False, _lines(exc), seconds=time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 - a crash is shown, and the loop goes on
             log.debug("the preview's build failed", exc_info=True)
-            error = f"error: {type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"
             outcome = Outcome(self.count, False, (error,), seconds=time.perf_counter() - started)
         else:
             outcome = _succeeded(self.count, run)
@@ -149,22 +147,30 @@ class Preview:
 
 
 def _lines(error: BookError) -> tuple[str, ...]:
-    return tuple(f"error: {line}" for line in error.format_message().splitlines())
+    return tuple(error.format_message().splitlines())
 
 
 def _succeeded(number: int, run: BuildRun) -> Outcome:
-    pdf = next((b.path for b in run.built if b.format == "pdf"), None)
-    printed = next(iter(run.print_pages.values()), None)
+    pdf = next((b for b in run.built if b.format == "pdf"), None)  # the first profile's
+    printed = run.print_pages.get(pdf.profile) if pdf else None
     titles = {text.slug: text.title for text in run.book.all_texts}
     return Outcome(
         number,
         True,
         warnings=tuple(run.warnings),
         seconds=run.seconds,
-        pdf=pdf,
-        pages=_pages_of_texts(printed) if printed and pdf else {},
+        pdf=pdf.path if pdf else None,
+        pdf_bytes=_read(pdf.path) if pdf else None,
+        pages=_pages_of_texts(printed) if printed else {},
         titles=titles,
     )
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _pages_of_texts(printed: PrintPages) -> dict[str, tuple[PrintedPage, ...]]:
