@@ -352,7 +352,7 @@ TRIM_EXPECTED = (
     "expected a page size (6x9in, 5.5x8.5in, 5x8in, 5.25x8in, 6.14x9.21in, 7x10in, 8.5x11in, "
     "letter, a4, a5, b5) or WIDTHxHEIGHT with a unit (in, mm, cm or pt) such as 148x210mm"
 )
-ESSAY_TYPES = ".md, .markdown, .txt, .text, .html, .htm, .xhtml"
+ESSAY_TYPES = ".md, .markdown, .txt, .text, .html, .htm, .xhtml, .docx"
 
 BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
     (

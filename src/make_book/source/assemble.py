@@ -31,6 +31,7 @@ from make_book.source.images import image_problem
 from make_book.source.manifest_types import Epigraph, EssayRef, Manifest, PartRef
 from make_book.source.references import Locate, link_essays
 from make_book.source.stylesheets import stylesheet_problems
+from make_book.source.word import WORD_SUFFIXES
 from make_book.theme import template_problem
 from make_book.xhtml import parse_fragment
 
@@ -193,6 +194,8 @@ def _title_html(title: str | None, body: EssayBody, language: str, path: str, ki
         title_html = DEFAULT_TITLES.get(kind, "")
     if not title_html:
         hint = "add `title:` to its front matter or start it with a `# Heading`"
+        if path.lower().endswith(WORD_SUFFIXES):
+            hint = "give it a title in File > Properties or book.yaml, or a Title paragraph"
         raise EssayError([Problem(path, f"essay has no title: {hint}")])
     return title_html
 
@@ -252,7 +255,7 @@ class _Builder:
     def essay(self, ref: EssayRef, kind: str) -> Essay | None:
         path = self.manifest.root / ref.path
         try:
-            source = read_source(path, ref.path)
+            source = read_source(path, ref.path, self.manifest.root)
             self.newest_mtime = max(self.newest_mtime, path.stat().st_mtime)
             return self._convert(source, ref, kind, path)
         except EssayError as exc:
@@ -402,6 +405,8 @@ class _Locator:
 
     def __call__(self, finding: markup.Finding) -> Problem:
         line, column = None, None
+        if not self.source.located:  # a place in a Word essay's HTML is not one in the file
+            return Problem(self.source.display, finding.message)
         if finding.line is not None:
             line, column = self.source.body_line + finding.line - 1, finding.column
         elif finding.needle:
@@ -488,7 +493,7 @@ def _body_and_title(
             replace(f, line=f.line + title_lines) if f.line else f for f in converted.findings
         ]
         return replace(converted, findings=tuple(findings)), title
-    if suffix in markup.HTML_SUFFIXES:
+    if suffix in markup.HTML_SUFFIXES or suffix in WORD_SUFFIXES:  # Word: made HTML
         return markup.html_essay(source.body), title
     return memo.markdown_essay(source.body, language), title
 

@@ -1,8 +1,13 @@
-"""Reading essay files: decoding, and splitting off their YAML front matter."""
+"""Reading essay files: decoding, and splitting off their YAML front matter.
+
+A Word document (.docx) is read by word.py instead: its HTML is the body, and its
+properties (title, author) stand for front matter.
+"""
 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,9 +34,11 @@ from make_book.source.schema import (
     valid_date,
     valid_language,
 )
+from make_book.source.word import MAX_WORD_BYTES, WORD_SUFFIXES, PictureFolder, read_word
 
 MAX_ESSAY_BYTES = 4 * 1024 * 1024  # 200,000 words of Greek or Russian fit twice over
 MAX_YAML_DEPTH = 50  # nested lists and mappings; book.yaml itself needs six
+log = logging.getLogger("make_book")
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 
 
@@ -43,10 +50,17 @@ class SourceText:
     meta: dict[str, object]
     body: str
     body_line: int  # line number (1-based) of the body's first line in the file
+    located: bool = True  # whether a place in `body` is a place in the file (not in a .docx)
 
 
-def read_source(path: Path, display: str) -> SourceText:
-    """Read an essay file as UTF-8 (BOM allowed) and split off its front matter."""
+def read_source(path: Path, display: str, book_root: Path | None = None) -> SourceText:
+    """Read an essay file as UTF-8 (BOM allowed) and split off its front matter.
+
+    `book_root`: the book folder, whose cache a Word essay's pictures are written to
+    (None: they are left out, for a reader of titles).
+    """
+    if path.suffix.lower() in WORD_SUFFIXES:
+        return _word_source(path, display, book_root)
     raw = read_bounded(path, display, MAX_ESSAY_BYTES, "an essay", "split it into several essays")
     text = decode_utf8(raw, display)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -56,6 +70,28 @@ def read_source(path: Path, display: str) -> SourceText:
     meta = _parse_front_matter(match.group(1), display)
     body_line = text.count("\n", 0, match.end()) + 1
     return SourceText(display, meta, text[match.end() :], body_line)
+
+
+def _word_source(path: Path, display: str, book_root: Path | None) -> SourceText:
+    """A Word essay: its HTML as the body, its properties as front matter; what the
+    conversion lost is a warning each."""
+    hint = "split it into several essays, or make its pictures smaller"
+    raw = read_bounded(path, display, MAX_WORD_BYTES, "a Word essay", hint)
+    pictures = PictureFolder(book_root, path) if book_root is not None else None
+    essay = read_word(raw, display, pictures)
+    found = [_property_problem(display, k, v) for k, v in essay.meta.items()]
+    problems = [p for p in found if p is not None]
+    if problems:
+        raise EssayError(problems)
+    for warning in essay.warnings:
+        log.warning("%s: %s", display, warning)
+    return SourceText(display, essay.meta, essay.html, 1, located=False)
+
+
+def _property_problem(display: str, key: str, value: object) -> Problem | None:
+    """What is wrong with a document property, held to front matter's rules."""
+    message = _CHECKS[ESSAY_META[key].kind.name](value)
+    return Problem(display, f"document properties: {key}: {message}") if message else None
 
 
 def read_bounded(path: Path, display: str, limit: int, what: str, hint: str) -> bytes:
