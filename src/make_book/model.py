@@ -6,6 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stdnum import isbn as stdnum_isbn
+
+URN_ISBN = "urn:isbn:"  # the identifier of a book with an ISBN, as book.yaml's loader writes it
+
 
 @dataclass(frozen=True)
 class Footnote:
@@ -105,6 +109,18 @@ class BookMeta:
     def creators(self) -> tuple[str, ...]:
         """Who the book is by: its authors, else its editors."""
         return self.authors or self.editors
+
+    @property
+    def isbn(self) -> str:
+        """The book's ISBN-13 as 13 digits when its identifier is one (urn:isbn:…), else ""."""
+        digits = self.identifier.removeprefix(URN_ISBN)
+        is_isbn = self.identifier.startswith(URN_ISBN) and len(digits) == 13 and digits.isdigit()
+        return digits if is_isbn else ""
+
+    @property
+    def isbn_hyphenated(self) -> str:
+        """The ISBN as it is printed, 978-0-306-40615-7 ("" without one)."""
+        return stdnum_isbn.format(self.isbn) if self.isbn else ""
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,15 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import yaml
+from stdnum import ean
+from stdnum import isbn as stdnum_isbn
 from yaml.constructor import ConstructorError
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
 from make_book.errors import EssayError, ManifestError, Problem
+from make_book.model import URN_ISBN
 from make_book.profiles import BLEED, PROFILES
 from make_book.source.essay_files import BoundedLoader, compose, read_bounded, reader_position
 from make_book.source.images import image_problem
@@ -51,6 +54,8 @@ from make_book.source.schema import (
     FORBIDDEN_IN_XML,
     FRONT,
     IMAGE_SUFFIXES,
+    ISBN,
+    ISBN_RE,
     LANGUAGE,
     LENGTH,
     LINE_HEIGHT,
@@ -64,6 +69,8 @@ from make_book.source.schema import (
     PAPER_RANGE,
     PART,
     PDF,
+    PRICE,
+    PRICE_RE,
     PROFILE,
     TEXT,
     THEME,
@@ -378,6 +385,8 @@ class _Checker:
             FONT_FAMILY.name: self.font_family,
             PROFILE.name: self.profile,
             PAPER_KIND.name: self.paper,
+            ISBN.name: self.isbn,
+            PRICE.name: self.price,
         }
 
     def essay_readers(self) -> dict[str, _Reader]:
@@ -528,6 +537,68 @@ class _Checker:
         message = f"must be between {low:g}{unit} and {high:g}{unit}, found {_found(v)}"
         self.report(v.mark, v.path, message)
         return False
+
+    # The ISBN and its barcode's price
+
+    def isbn(self, v: _Value) -> str:
+        """An ISBN-13 or ISBN-10, checked; its ISBN-13 as 13 digits ("" when it is wrong)."""
+        text = _as_text(v)
+        if text is None:
+            self.wrong(v, ISBN.expected)
+            return ""
+        return self.checked_isbn(v, text)
+
+    def checked_isbn(self, v: _Value, text: str) -> str:
+        """`text` (part of `v`) as ISBN-13 digits, or "" with the problem reported."""
+        if not ISBN_RE.fullmatch(text):
+            self.wrong(v, ISBN.expected)
+            return ""
+        digits = stdnum_isbn.compact(text)
+        expected = _check_digit(digits)
+        if digits[-1] != expected:
+            message = f"{_found(v)} has the wrong check digit: it should end in {expected}"
+            self.report(v.mark, v.path, message)
+            return ""
+        if len(digits) == 13 and digits[:3] not in ("978", "979"):
+            message = f"{_found(v)} is not an ISBN: an ISBN-13 begins with 978 or 979"
+            self.report(v.mark, v.path, message)
+            return ""
+        return stdnum_isbn.to_isbn13(digits)
+
+    def price(self, v: _Value) -> str:
+        """The five digits of the barcode's price add-on (EAN-5)."""
+        text = _as_text(v)
+        if text is None or not PRICE_RE.fullmatch(text):
+            self.wrong(v, PRICE.expected)
+            return ""
+        return text
+
+    def settle_isbn(self, m: _Map, values: dict[str, Any]) -> None:
+        """One ISBN for the book, from `isbn:` or `identifier: urn:isbn:…`, and the
+        identifier made from it: the EPUB is identified by the book's ISBN."""
+        identifier: str = values.get("identifier", "")
+        if identifier.lower().startswith(URN_ISBN):
+            self.identifier_isbn(_entry(m, "identifier", ""), values)
+        elif values.get("isbn") and identifier:
+            where = _entry(m, "identifier", "")
+            message = f"{_found(where)}: a book with an isbn is identified by it"
+            self.report(where.mark, where.path, f"{message}; drop identifier")
+        elif values.get("isbn"):
+            values["identifier"] = URN_ISBN + values["isbn"]
+        if "price" in values and "isbn" not in m and not identifier.lower().startswith(URN_ISBN):
+            where = _entry(m, "price", "")
+            self.report(where.mark, where.path, "needs an isbn: it is printed beside its barcode")
+
+    def identifier_isbn(self, where: _Value, values: dict[str, Any]) -> None:
+        """`identifier: urn:isbn:…`, checked as `isbn:` is, and the same as it if both are set."""
+        found = self.checked_isbn(where, values["identifier"][len(URN_ISBN) :].strip())
+        if not found:
+            return
+        if values.get("isbn", found) not in (found, ""):
+            message = f"{_found(where)} is not the same ISBN as isbn; drop one of them"
+            self.report(where.mark, where.path, message)
+            return
+        values.update(identifier=URN_ISBN + found, isbn=found)
 
     # Files and essays
 
@@ -739,7 +810,20 @@ class _Checker:
     def manifest(self, path: Path, m: _Map) -> Manifest:
         """The Manifest for the top-level mapping (valid only if no problems were noted)."""
         values = {"title": "", "contents": (), **self.section(m, BOOK, "")}
+        self.settle_isbn(m, values)
         return Manifest(path=path, **{k: x for k, x in values.items() if x is not None})
+
+
+def _check_digit(digits: str) -> str:
+    """The check digit an ISBN of these 10 or 13 digits must end in."""
+    if len(digits) == 13:
+        return str(ean.calc_check_digit(digits[:-1]))
+    # ISBN-10: the weighted sum, 10 down to 2, plus the check digit is a multiple of 11.
+    total = sum(
+        weight * int(digit) for weight, digit in zip(range(10, 1, -1), digits[:9], strict=True)
+    )
+    check = -total % 11
+    return "X" if check == 10 else str(check)
 
 
 def _hint(key: Hashable, allowed: tuple[str, ...]) -> str:

@@ -126,7 +126,9 @@ class Manifest:
     publisher: str = ""
     date: str = ""  # YYYY, YYYY-MM or YYYY-MM-DD
     rights: str = ""
-    identifier: str = ""
+    identifier: str = ""  # urn:isbn:… when the book has an ISBN
+    isbn: str = ""  # ISBN-13, its 13 digits (`isbn:`, or `identifier: urn:isbn:…`)
+    price: str = ""  # the barcode's 5-digit price add-on (EAN-5)
     description: str = ""
     back_cover: str = ""
     subjects: tuple[str, ...] = ()

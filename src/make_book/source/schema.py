@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from make_book.profiles import PROFILES
 from make_book.source.markup import HTML_SUFFIXES, MARKDOWN_SUFFIXES, MAX_PARAGRAPH, TEXT_SUFFIXES
+from make_book.source.word import WORD_SUFFIXES
 from make_book.theme import packaged_themes
 
 MAX_VALUE = MAX_PARAGRAPH  # characters in one front matter or book.yaml value
-ESSAY_SUFFIXES = MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES
+ESSAY_SUFFIXES = MARKDOWN_SUFFIXES + TEXT_SUFFIXES + HTML_SUFFIXES + WORD_SUFFIXES
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 THEMES = packaged_themes()
 
@@ -35,6 +36,10 @@ LENGTH_RE = re.compile(rf"{_NUMBER}{_UNIT}")
 POINTS_RE = re.compile(rf"{_NUMBER}pt")
 # A font family is written into CSS strings: letters, digits, spaces and a few marks only.
 FONT_FAMILY_RE = re.compile(r"[\w .'-]+")
+# An ISBN as written: 10 or 13 digits (an ISBN-10 may end in X), spaces or single
+# hyphens between them. The check digit is the loader's (python-stdnum).
+ISBN_RE = re.compile(r"(?:[0-9][ -]?){9}(?:[0-9Xx]|(?:[0-9][ -]?){3}[0-9])")
+PRICE_RE = re.compile(r"[0-9]{5}")  # EAN-5: a currency digit and four of price
 
 _MM = 1 / 25.4
 UNITS = {"in": 1.0, "mm": _MM, "cm": 10 * _MM, "pt": 1 / 72}
@@ -269,6 +274,26 @@ FONT_FAMILY = Kind(
     {"type": "string", "pattern": _spaced(FONT_FAMILY_RE.pattern)},
 )
 PROFILE = Kind("profile", "one of " + ", ".join(PROFILES), {"enum": list(PROFILES)})
+ISBN = Kind(
+    "isbn",
+    "an ISBN-13 or ISBN-10 such as 978-0-306-40615-7",
+    {
+        "anyOf": [
+            {"type": "string", "pattern": _spaced(ISBN_RE.pattern)},
+            {"type": "integer", "minimum": 10**9, "maximum": 10**13 - 1},  # digits, unquoted
+        ]
+    },
+)
+PRICE = Kind(
+    "price",
+    "five digits such as 51995 (USD 19.95)",
+    {
+        "anyOf": [
+            {"type": "string", "pattern": _spaced(PRICE_RE.pattern)},
+            {"type": "integer", "minimum": 10**4, "maximum": 10**5 - 1},
+        ]
+    },
+)
 PAPER_KIND = Kind(
     "paper",
     "white, cream, or a thickness per page such as 0.0023in",
@@ -385,6 +410,13 @@ BOOK = Section(
         Key("date", DATE, "of publication; also the year of the copyright page"),
         Key("rights", TEXT, "the copyright line"),
         Key("identifier", TEXT, "ISBN or URN; derived from the title and names when unset"),
+        Key(
+            "isbn",
+            ISBN,
+            "checked; an ISBN-10 becomes ISBN-13: the copyright page, the EPUB's identifier"
+            " (urn:isbn:…) and the wrap cover's barcode",
+        ),
+        Key("price", PRICE, "the barcode's price add-on (EAN-5): 51995 is USD 19.95; needs isbn"),
         Key("description", TEXT, "Markdown; also the back cover's text unless back_cover is set"),
         Key("back_cover", TEXT, "Markdown for the back of the wrap cover"),
         Key("subjects", NAMES, "a subject or a list"),

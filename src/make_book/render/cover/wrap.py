@@ -9,7 +9,9 @@ can restyle its cover without knowing the arithmetic.
 Numbers follow KDP's paperback cover rules: 0.125 in of bleed on every edge,
 spine = pages x paper thickness, no spine text at 79 pages or fewer, spine text
 0.0625 in clear of each fold, a 2 x 1.2 in barcode area 0.25 in from the trim
-and the spine, and nothing important within 0.25 in of a trim edge.
+and the spine, and nothing important within 0.25 in of a trim edge. A book with an
+ISBN gets its barcode drawn there (ean.py); without one the area is left white, for
+the printer's.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from make_book.model import Book, join_names
 from make_book.profiles import BLEED, Profile
 from make_book.publish.atomic import atomic_path
 from make_book.render.base import RenderContext, Rendered
+from make_book.render.cover.ean import barcode_svg
 from make_book.render.pdf.preflight_gate import preflight_or_fail
 from make_book.render.pdf.print_finish import ManagedInks, finish_for_print
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
@@ -58,6 +61,11 @@ FOLD_CLEARANCE = 0.0625  # inches between spine text and each fold
 SAFE_MARGIN = 0.25  # inches: text stays this far inside the trim of every panel
 BARCODE_SIZE = (2.0, 1.2)  # inches, KDP's barcode area
 BARCODE_INSET = 0.25  # from the bottom trim edge and from the spine
+BLACK = "#000000"  # the barcode's ink, as it is drawn for screens and RGB printers
+# For a CMYK press the barcode is drawn in this RGB, one step from black, which no
+# design uses, so that the conversion to CMYK can tell the bars from any other black
+# and give them black ink alone (CoverInks).
+PRESS_BLACK = (0, 0, 1)
 MIN_DPI = 300
 DESIGN_PT = 11.0  # the base size wrap.css's em values multiply
 # The bundled face's capital height (Linux Libertine: 658/1000 em). Spine text is
@@ -194,8 +202,9 @@ def write_wrap_cover(book: Book, ctx: RenderContext, page_count: int) -> Rendere
     if book.meta.cover:
         warn_low_resolution(book.meta.cover, geometry)
     target = ctx.out_dir / ctx.profile.file_name("cover")
+    ink = barcode_ink(ctx.profile.for_cover())
     with captured_weasyprint_log("cover"), dated_as_the_book(book), atomic_path(target) as tmp:
-        document = layout(book, ctx.manifest, geometry)
+        document = layout(book, ctx.manifest, geometry, ink)
         document.write_pdf(
             tmp,
             pdf_identifier=f"{book.meta.identifier}#cover".encode(),
@@ -207,10 +216,27 @@ def write_wrap_cover(book: Book, ctx: RenderContext, page_count: int) -> Rendere
 
 def _finish_for_press(path: Path, book: Book, rules: Profile, geometry: CoverGeometry) -> None:
     """PDF/X covers in colour-managed CMYK; every cover preflighted before it is written."""
-    finish_for_print(path, rules, book.meta.title, ManagedInks() if rules.identification else None)
+    finish_for_print(path, rules, book.meta.title, CoverInks() if rules.identification else None)
     trim = (geometry.full_width - 2 * geometry.bleed, geometry.full_height - 2 * geometry.bleed)
     # The cover image's resolution was already reported, with its file name.
     preflight_or_fail(path, rules, trim, bleed=True, what="cover", quiet=frozenset({"image-dpi"}))
+
+
+def barcode_ink(rules: Profile) -> str:
+    """The barcode's colour: black, or the marked black a CMYK press's conversion knows."""
+    if not rules.identification:  # no PDF/X: the colours stay RGB
+        return BLACK
+    return "#" + "".join(f"{v:02x}" for v in PRESS_BLACK)
+
+
+class CoverInks(ManagedInks):
+    """The cover's colours through the press's profile, but the barcode's in black ink
+    alone: bars of four inks blur wherever the plates are out of register, and scan badly."""
+
+    def colour(self, red: float, green: float, blue: float) -> tuple[float, ...]:
+        if tuple(round(v * 255) for v in (red, green, blue)) == PRESS_BLACK:
+            return (0.0, 0.0, 0.0, 1.0)
+        return super().colour(red, green, blue)
 
 
 def cover_dpi(image: Path, geometry: CoverGeometry) -> float:
@@ -280,9 +306,14 @@ SPINE_COMFORT_PT = 8.0  # shrink the spine's title to this before leaving out an
 SPINE_ITEMS = ("spine-title", "spine-names", "spine-publisher")
 
 
-def layout(book: Book, manifest: Manifest, geometry: CoverGeometry) -> weasyprint.Document:
-    """Lay out the sheet, balancing the title's lines and shrinking type that does not fit."""
-    html = wrap_html(book, manifest, geometry)
+def layout(
+    book: Book, manifest: Manifest, geometry: CoverGeometry, ink: str = BLACK
+) -> weasyprint.Document:
+    """Lay out the sheet, balancing the title's lines and shrinking type that does not fit.
+
+    `ink` is the barcode's colour (see barcode_ink).
+    """
+    html = wrap_html(book, manifest, geometry, ink)
     fit = Fit()
     for _ in range(MAX_FIT_PASSES):
         document = _render(book, html, geometry, fit, manifest.pdf)
@@ -354,12 +385,13 @@ def _render(
     return document.render(stylesheets=[stylesheet], font_config=fonts)
 
 
-def wrap_html(book: Book, manifest: Manifest, geometry: CoverGeometry) -> str:
+def wrap_html(book: Book, manifest: Manifest, geometry: CoverGeometry, ink: str = BLACK) -> str:
     """The sheet as HTML: the theme's wrap.html filled in."""
     meta = book.meta
     names = join_names(meta.authors)
     byline = names or (f"Edited by {join_names(meta.editors)}" if meta.editors else "")
-    return (
+    barcode = isbn_barcode(manifest, ink)
+    html = (
         environment(book)
         .get_template("wrap.html")
         .render(
@@ -370,10 +402,22 @@ def wrap_html(book: Book, manifest: Manifest, geometry: CoverGeometry) -> str:
             spine_names=join_names(meta.creators),
             spine_imprint=geometry.spine_type_pt >= SPINE_IMPRINT_MIN_PT,
             back_html=Markup(back_cover_html(manifest)),
+            barcode=barcode,
             cover_src=cover_url(book),
             version=__version__,
         )
     )
+    if barcode and barcode not in html:
+        # A book's own wrap.html from before there were barcodes: say so, not print without.
+        log.warning("cover: wrap.html does not place {{ barcode }}; the ISBN's barcode is left out")
+    return html
+
+
+def isbn_barcode(manifest: Manifest, ink: str) -> Markup:
+    """The barcode area's SVG for a book with an ISBN; nothing (a white area) without."""
+    if not manifest.isbn:
+        return Markup("")
+    return Markup(barcode_svg(manifest.isbn, manifest.price, BARCODE_SIZE, ink))
 
 
 def main_title(title_html: str) -> str:
