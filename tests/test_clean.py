@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from helpers import BookCopy, copy_book
 from make_book.cache.folder import CACHE_FOLDER
 from make_book.cli import main
 from make_book.cli.clean import amount
+from make_book.profiles import PROFILES
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
@@ -31,7 +35,8 @@ def make_folder(path: Path, files: dict[str, bytes]) -> Path:
 def book(tmp_path: Path) -> Path:
     """A copy of the small `titles` book with a dist/ (3 files, 3 kB) and a cache; its book.yaml."""
     manifest = copy_book("titles", tmp_path / "book")
-    make_folder(manifest.parent / "dist", {"a": b"x" * 1000, "b": b"y" * 2000, "html/c": b"z"})
+    outputs = {"book.pdf": b"x" * 1000, "book.epub": b"y" * 2000, "html/c": b"z"}
+    make_folder(manifest.parent / "dist", outputs)
     make_folder(manifest.parent / CACHE_FOLDER, {"bodies/e": b"1" * 10})
     return manifest
 
@@ -110,11 +115,155 @@ def test_out_names_the_outputs_folder(book: Path, tmp_path: Path) -> None:
     assert (book.parent / "dist").is_dir()  # --out, not dist/
 
 
-def test_the_out_folder_can_come_from_the_environment(book: Path, tmp_path: Path) -> None:
-    out = make_folder(tmp_path / "from-env", {"f": b""})
-    result = run(book, "--dist", env={"MAKE_BOOK_CLEAN_OUT": str(out)})
+def test_files_in_out_that_make_book_did_not_write_are_kept(book: Path, tmp_path: Path) -> None:
+    mine = {"notes.txt": b"mine", "photos/cat.jpg": b"cat", "book.pdf.bak": b"old"}
+    out = make_folder(tmp_path / "Desktop", {**mine, "book.epub": b"e" * 1000, "html/i": b"h"})
+    result = run(book, "--dist", env={"MAKE_BOOK_CLEAN_OUT": str(out)})  # as --out does
     assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"removed make-book's outputs from {out}/ (2 files, 1 kB)",
+        f"kept {out}/: 2 files and 1 folder that make-book did not write",
+    ]
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.*")} == mine
+    assert (book.parent / "dist").is_dir()  # --out, not dist/
+
+
+def test_only_files_make_book_did_not_write_is_nothing_to_remove(book: Path) -> None:
+    dist = book.parent / "dist"
+    assert run(book, "--dist").exit_code == 0
+    make_folder(dist, {"a.txt": b"", "b.txt": b""})
+    result = run(book, "--dist", "--out", dist)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"kept {dist}/: 2 files that make-book did not write",
+        "nothing to remove",
+    ]
+    assert sorted(p.name for p in dist.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_an_empty_out_folder_is_removed(book: Path, tmp_path: Path) -> None:
+    out = make_folder(tmp_path / "empty", {})
+    result = run(book, "--dist", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"removed {out}/ (0 files, 0 B)\n"
     assert not out.exists()
+
+
+def test_what_a_killed_build_left_is_removed(book: Path, tmp_path: Path) -> None:
+    leftovers = {
+        ".book.pdf.k3x9q2ab.part": b"half",  # a temporary file (publish/atomic.py)
+        ".epub-abcd_123/mimetype": b"m",  # renderers' scratch folders
+        ".html-0a1b2c3d/index.html": b"i",
+        ".make-book-staging-zzzzzzzz/book.pdf": b"p",
+        ".html-old-k3x9q2ab/html/index.html": b"o",  # a folder parked aside
+        ".html-old/index.html": b"o",  # make-book 0.1's
+    }
+    out = make_folder(tmp_path / "out", {**leftovers, ".book.pdf.part": b"mine", ".x-1": b""})
+    result = run(book, "--dist", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"removed make-book's outputs from {out}/ (6 files, 9 B)",
+        f"kept {out}/: 2 files that make-book did not write",  # not named as leftovers are
+    ]
+    assert sorted(p.name for p in out.iterdir()) == [".book.pdf.part", ".x-1"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_s_pdf_and_cover_are_removed(book: Path, profile: str) -> None:
+    dist = book.parent / "dist"
+    names = [PROFILES[profile].file_name(stem) for stem in ("book", "cover")]
+    make_folder(dist, {name: b"%PDF" for name in names})
+    assert run(book, "--dist").exit_code == 0
+    assert not dist.exists()
+
+
+def test_a_report_goes_only_if_it_is_make_book_s(book: Path, tmp_path: Path) -> None:
+    report = {"make_book": "0.3", "outputs": []}
+    ours = make_folder(tmp_path / "ours", {"report.json": json.dumps(report).encode()})
+    assert run(book, "--dist", "--out", ours).stdout == f"removed {ours}/ (1 file, 35 B)\n"
+    assert not ours.exists()
+    for text in (b'{"name": "my data"}', b"", b"[" * 100_000, b"\xff not json"):
+        theirs = make_folder(tmp_path / "theirs", {"report.json": text})
+        result = run(book, "--dist", "--out", theirs)
+        assert result.exit_code == 0, result.output
+        assert "1 file that make-book did not write" in result.stdout
+        assert (theirs / "report.json").read_bytes() == text
+    (theirs / "report.json").unlink()
+    (theirs / "report.json").symlink_to(tmp_path / "ours-elsewhere.json")  # never read through
+    (tmp_path / "ours-elsewhere.json").write_text(json.dumps(report), encoding="utf-8")
+    assert "1 file that make-book did not write" in run(book, "--dist", "--out", theirs).stdout
+    assert os.path.islink(theirs / "report.json")
+
+
+def test_an_output_s_name_on_something_else_is_kept(book: Path, tmp_path: Path) -> None:
+    out = make_folder(tmp_path / "out", {"book.pdf/mine.txt": b"a folder", "html": b"a file"})
+    result = run(book, "--dist", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"kept {out}/: 1 file and 1 folder that make-book did not write"
+    )
+    assert (out / "book.pdf" / "mine.txt").is_file() and (out / "html").is_file()
+
+
+def test_a_build_into_a_folder_of_the_user_s_then_clean_keeps_the_user_s(
+    book_copy: BookCopy, tmp_path: Path
+) -> None:
+    manifest = book_copy("titles")
+    desktop = make_folder(tmp_path / "Desktop", {"todo.md": b"# mine", "work/plan.md": b"x"})
+    report = desktop / "report.json"
+    built = CliRunner().invoke(
+        main,
+        [
+            "build",
+            str(manifest),
+            "--format",
+            "html",
+            "--out",
+            str(desktop),
+            "--report",
+            str(report),
+        ],
+    )
+    assert built.exit_code == 0, built.output
+    assert (desktop / "html").is_dir() and report.is_file()
+    result = run(manifest, "--dist", "--out", desktop)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1] == (
+        f"kept {desktop}/: 1 file and 1 folder that make-book did not write"
+    )
+    assert sorted(p.relative_to(desktop).as_posix() for p in desktop.rglob("*")) == [
+        "todo.md",
+        "work",
+        "work/plan.md",
+    ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="builds hold their folder with flock")
+def test_clean_waits_for_a_build_writing_into_the_folder(book: Path) -> None:
+    import fcntl
+
+    dist = book.parent / "dist"
+    running = os.open(dist, os.O_RDONLY)  # as publish/atomic.py: claim_output_folder holds it
+    fcntl.flock(running, fcntl.LOCK_EX)
+    (dist / ".book.pdf.k3x9q2ab.part").write_bytes(b"being written")
+    released = threading.Event()
+
+    def finish() -> None:  # the build ends: its temporary file renamed into place
+        os.replace(dist / ".book.pdf.k3x9q2ab.part", dist / "book.pdf")
+        released.set()
+        os.close(running)
+
+    timer = threading.Timer(0.5, finish)
+    timer.start()
+    try:
+        result = run(book, "--dist")
+    finally:
+        timer.join()
+    assert result.exit_code == 0, result.output
+    assert released.is_set()
+    assert result.stderr == f"note: waiting for a make-book build into {dist}/\n"
+    assert result.stdout == f"removed {dist}/ (3 files, 2 kB)\n"  # the renamed file with it
+    assert not dist.exists()
 
 
 def test_a_linked_dist_is_unlinked_and_its_target_kept(book: Path, tmp_path: Path) -> None:
@@ -147,17 +296,25 @@ def test_a_linked_cache_is_unlinked_even_when_it_points_at_the_book(book: Path) 
 
 
 def test_links_inside_dist_are_removed_not_followed(book: Path, tmp_path: Path) -> None:
-    precious = make_folder(tmp_path / "precious", {"keep.txt": b"mine"})
+    precious = make_folder(tmp_path / "precious", {"keep.txt": b"mine", "html/i": b"mine"})
     dist = book.parent / "dist"
-    (dist / "to-folder").symlink_to(precious)
-    (dist / "to-file").symlink_to(precious / "keep.txt")
-    (dist / "to-book").symlink_to(book.parent)
+    (dist / "html" / "to-folder").symlink_to(precious)
+    (dist / "html" / "to-book").symlink_to(book.parent)
+    (dist / "book.pdf").unlink()
+    (dist / "book.pdf").symlink_to(precious / "keep.txt")  # an output's name: unlinked
+    (dist / "offprints").symlink_to(precious / "html")
+    (dist / "to-book").symlink_to(book.parent)  # not an output's name: kept, not followed
     before = sources(book)
     result = run(book, "--dist")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("removed ") and "(6 files, " in result.stdout
-    assert not dist.exists()
+    assert result.stdout.splitlines() == [
+        f"removed make-book's outputs from {dist}/ (6 files, 2 kB)",
+        f"kept {dist}/: 1 file that make-book did not write",
+    ]
+    assert [p.name for p in dist.iterdir()] == ["to-book"]
+    assert os.path.islink(dist / "to-book")
     assert (precious / "keep.txt").read_bytes() == b"mine"
+    assert (precious / "html" / "i").read_bytes() == b"mine"
     assert sources(book) == before
 
 
@@ -305,8 +462,26 @@ def test_a_folder_that_cannot_be_removed_is_one_line(
 
     monkeypatch.setattr("make_book.cli.clean.shutil.rmtree", refuse)  # as a read-only folder
     result = run(book)
-    assert_refused(result, f"error: {book.parent / 'dist'}: cannot remove it: Permission denied")
+    dist = book.parent / "dist"
+    assert_refused(result, f"error: {dist}: cannot remove html: Permission denied")
     assert (book.parent / CACHE_FOLDER).is_dir()
+
+
+def test_an_outputs_folder_that_cannot_be_listed_is_one_line(
+    book: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist = book.parent / "dist"
+    scandir = os.scandir
+
+    def unreadable(path: object) -> object:  # as a folder without read permission
+        if path == dist:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("make_book.cli.clean.os.scandir", unreadable)
+    result = run(book)
+    assert_refused(result, f"error: {dist}: cannot remove it: Permission denied")
+    assert (dist / "book.pdf").is_file()  # not "nothing to remove"
 
 
 def nest(folder: Path, depth: int) -> None:
@@ -332,7 +507,7 @@ def unnest(folder: Path) -> None:
 
 def test_a_folder_nested_very_deep_is_removed_or_one_line(book: Path) -> None:
     dist = book.parent / "dist"
-    deep = make_folder(dist / "deep", {})
+    deep = make_folder(dist / "html" / "deep", {})
     nest(deep, 1500)
     try:
         result = run(book, "--dist")
@@ -341,7 +516,7 @@ def test_a_folder_nested_very_deep_is_removed_or_one_line(book: Path) -> None:
             unnest(deep)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     if result.exit_code:  # Python 3.11's rmtree recurses
-        assert_refused(result, f"error: {dist}: cannot remove it: folders nested too deep")
+        assert_refused(result, f"error: {dist}: cannot remove html: folders nested too deep")
     else:
         assert not dist.exists()
 
@@ -358,3 +533,11 @@ def test_a_folder_nested_very_deep_is_removed_or_one_line(book: Path) -> None:
 )
 def test_amounts(files: int, size: int, said: str) -> None:
     assert amount(files, size) == said
+
+
+def test_schema_takes_q_and_v_as_every_command_does() -> None:
+    plain = CliRunner().invoke(main, ["schema"])
+    for flag in ("-q", "-v", "--quiet"):
+        result = CliRunner().invoke(main, ["schema", flag])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == plain.stdout  # the schema is what was asked for: still printed

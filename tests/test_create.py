@@ -184,7 +184,7 @@ def manuscripts_folder(folder: Path) -> Path:
         write(folder / skipped, "# Skipped\n\nNot in the book.\n")
     write(folder / "other-book" / "book.yaml", "title: Another\n")
     write(folder / "other-book" / "chapter.md", "# Another's\n\nNot in this one.\n")
-    write(folder / "notes.docx", "not an essay format")
+    write(folder / "notes.odt", "not an essay format")
     return folder
 
 
@@ -262,14 +262,14 @@ def test_init_refuses_an_existing_book_yaml(tmp_path: Path) -> None:
 
 def test_init_without_essays_says_so(tmp_path: Path) -> None:
     folder = tmp_path / "empty"
-    write(folder / "notes.docx", "not an essay")
+    write(folder / "notes.odt", "not an essay")
     write(folder / "dist" / "old.md", "# Old output\n")
     before = tree(folder)
     result = run("init", folder)
     assert_one_line_error(
         result,
-        f"{folder}: no essay files (.md, .markdown, .txt, .text, .html, .htm, .xhtml) here or"
-        " in subfolders; put the essays there, or start from an example with"
+        f"{folder}: no essay files (.md, .markdown, .txt, .text, .html, .htm, .xhtml, .docx)"
+        " here or in subfolders; put the essays there, or start from an example with"
         " `make-book new FOLDER`",
     )
     assert tree(folder) == before
@@ -300,6 +300,63 @@ def test_essays_are_in_natural_order(tmp_path: Path) -> None:
     assert essay_paths(tmp_path) == [
         "a1.txt", "A2.md", "a10.md", "b/01.md", "b/1.md", "b/x/9.md", "c.md"
     ]  # fmt: skip
+
+
+REPOSITORY_FILES = [
+    "README.md", "readme.txt", "Readme.en.md", "LICENSE.md", "License.txt", "LICENSE-MIT.md",
+    "LICENCE.markdown", "CHANGELOG.md", "CHANGES.txt", "CONTRIBUTING.md", "CODE_OF_CONDUCT.md",
+    "SECURITY.md", "NOTICE.txt", "AUTHORS.md", "essays/README.md", "essays/deep/license.html",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", REPOSITORY_FILES)
+def test_a_repository_s_own_files_are_no_essays(tmp_path: Path, name: str) -> None:
+    write(tmp_path / "essay.md", "# An essay\n\nx\n")
+    write(tmp_path / name, "# About this repository\n\nx\n")
+    assert essay_paths(tmp_path) == ["essay.md"]
+
+
+def test_essays_named_like_a_repository_file_stay_essays(tmp_path: Path) -> None:
+    names = ["changes-of-heart.md", "notices.md", "readmes-and-writers.md", "security_theatre.md"]
+    for name in names:
+        write(tmp_path / name, "# T\n\nx\n")
+    assert essay_paths(tmp_path) == sorted(names)
+
+
+TOOL_FOLDERS = [
+    "venv", ".venv", "VENV", "node_modules", "__pycache__", "lib/python3.12/site-packages",
+    "essays/venv", "part-1/node_modules/pkg", "tools/__pycache__",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("folder", TOOL_FOLDERS)
+def test_the_folders_of_tools_are_skipped_at_any_depth(tmp_path: Path, folder: str) -> None:
+    write(tmp_path / "essays" / "one.md", "# One\n\nx\n")
+    write(tmp_path / folder / "docs" / "guide.md", "# A package's guide\n\nx\n")
+    write(tmp_path / folder / "notes.txt", "A package's notes\n")
+    assert essay_paths(tmp_path) == ["essays/one.md"]
+
+
+def test_a_virtual_environment_of_any_name_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "one.md", "# One\n\nx\n")
+    write(tmp_path / "py312" / "pyvenv.cfg", "home = /usr/bin\n")
+    write(tmp_path / "py312" / "lib" / "python3.12" / "pkg" / "guide.md", "# Guide\n\nx\n")
+    write(tmp_path / "environment" / "an-essay.md", "# On environments\n\nx\n")
+    assert essay_paths(tmp_path) == ["environment/an-essay.md", "one.md"]
+
+
+def test_init_lists_no_readme_licence_or_virtual_environment(tmp_path: Path) -> None:
+    folder = manuscripts_folder(tmp_path / "repo")
+    write(folder / "README.md", "# My essays\n\nHow to build them.\n")
+    write(folder / "LICENSE.md", "# MIT License\n\nx\n")
+    write(folder / "venv" / "lib" / "python3.12" / "site-packages" / "pkg" / "README.md", "# P\n")
+    write(folder / "venv" / "share" / "doc.md", "# Doc\n\nx\n")
+    result = run("init", folder)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote {folder / 'book.yaml'}: 6 essays in name order")
+    listed = [e if isinstance(e, str) else e["path"] for e in book_yaml(folder)["contents"]]
+    assert not [path for path in listed if "venv" in path or "README" in path or "LICENSE" in path]
+    assert_checks(folder)
 
 
 # The YAML written by hand

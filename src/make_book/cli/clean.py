@@ -1,21 +1,35 @@
-"""`make-book clean`: remove the outputs folder and the cache, never the book itself.
+"""`make-book clean`: remove the outputs and the cache, never the book itself.
+
+The cache (.make-book-cache/) is make-book's own, and goes whole. The outputs folder
+(dist/, or --out) may well hold files of the user's (`build --out ~/Desktop`), so only
+what make-book writes there goes: the PDFs of every profile (book*.pdf, cover*.pdf),
+book.epub, html/, offprints/, a report.json that is make-book's, and what a killed build
+leaves (publish/atomic.py: is_leftover_name). The folder itself goes only if that leaves
+it empty; anything else is kept, and said in one line. While it removes, clean holds the
+folder as a build does, so a running build's temporary files are not taken for a killed
+one's: it waits for that build to end.
 
 Book folders come from others, so removing is careful. A link is never followed: a
 dist/ or cache folder that is a symbolic link is unlinked, and whatever it points to is
-left as it is; links inside a removed folder are removed, not followed (shutil.rmtree
-does not follow them). A folder is refused (exit 2, before anything is removed) if it is
-the book folder or a folder above it, holds book.yaml, is in the theme's templates/ or
-styles/, or holds a file book.yaml names. book.yaml is read leniently for those names
-only: a broken book can still be cleaned, and one that cannot be read at all names
-nothing (the other checks still hold). What only the essays name (their images) is not
-known without reading them, and clean reads no essay.
+left as it is; an output's name that is a link is unlinked, and links inside a removed
+folder are removed, not followed (shutil.rmtree does not follow them). A folder is
+refused (exit 2, before anything is removed) if it is the book folder or a folder above
+it, holds book.yaml, is in the theme's templates/ or styles/, or holds a file book.yaml
+names. book.yaml is read leniently for those names only: a broken book can still be
+cleaned, and one that cannot be read at all names nothing (the other checks still hold).
+What only the essays name (their images) is not known without reading them, and clean
+reads no essay.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
 import shutil
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +39,22 @@ import click
 from make_book.cache.folder import CACHE_FOLDER
 from make_book.cli.app import EPILOG, main, manifest_argument, say, verbosity
 from make_book.errors import InputError
+from make_book.profiles import PROFILES
+from make_book.publish.atomic import is_leftover_name
 
 # Every file in these is part of the book's theme (source/assemble.py: theme_dirs).
 THEME_FOLDERS = ("templates", "styles")
+
+# What a build writes into its outputs folder, by name: the PDF and the wrap cover of
+# every profile (book.pdf, book-kdp.pdf…, cover.pdf, cover-kdp.pdf…), the EPUB, and the
+# folders of the web edition and of the offprints.
+OUTPUT_FILES = frozenset(
+    {p.file_name(stem) for p in PROFILES.values() for stem in ("book", "cover")} | {"book.epub"}
+)
+OUTPUT_FOLDERS = frozenset({"html", "offprints"})
+REPORT = "report.json"  # build --report's usual name: removed only if it is make-book's
+_MOST_REPORT_BYTES = 64 * 1024 * 1024  # as build reads one (cli/build.py)
+LINK_ONLY = "a symbolic link: only the link, not what it points to"
 
 
 @dataclass(frozen=True)
@@ -37,29 +64,35 @@ class Target:
     shown: Path
     entry: Path  # its folder resolved, its own name not: a link stays a link
     label: str  # how an error names it
+    whole: bool  # make-book's own folder (the cache), removed whole; else only its outputs
 
     @classmethod
-    def at(cls, path: Path, option: str = "") -> Target:
+    def at(cls, path: Path, option: str = "", *, whole: bool = False) -> Target:
         """The target named `path` (by `option`, if the command line named it)."""
-        return cls(path, _entry(path), f"{option} '{path}'" if option else str(path))
+        label = f"{option} '{path}'" if option else str(path)
+        return cls(path, _entry(path), label, whole)
 
 
 @main.command(epilog=EPILOG)
 @manifest_argument
 @click.option("--cache", is_flag=True, help=f"Remove the cache ({CACHE_FOLDER}/ beside book.yaml).")
-@click.option("--dist", is_flag=True, help="Remove the outputs folder (dist/, or --out).")
 @click.option(
-    "--out",  # named `out`, so that MAKE_BOOK_CLEAN_OUT sets it (click names the variable
-    # after the parameter, not after the option)
+    "--dist",
+    is_flag=True,
+    help="Remove the outputs (in dist/, or --out): only what make-book wrote.",
+)
+@click.option(
+    "--out",  # set by MAKE_BOOK_CLEAN_OUT: named after the flag (app.name_environment)
     type=click.Path(file_okay=False, path_type=Path),
-    help="The outputs folder to remove (default: dist/ beside book.yaml).",
+    help="The outputs folder (default: dist/ beside book.yaml).",
 )
 @verbosity
 def clean(manifest: Path, cache: bool, dist: bool, out: Path | None) -> None:
     """Remove the outputs (dist/) and the cache of MANIFEST (default ./book.yaml).
 
-    Both unless --dist or --cache names one. A folder that is a symbolic link is
-    unlinked; what it points to is left as it is.
+    Both unless --dist or --cache names one. Of the outputs folder only what make-book
+    writes there goes, and the folder itself if that leaves it empty. A folder that is a
+    symbolic link is unlinked; what it points to is left as it is.
     """
     _check_manifest(manifest)
     targets = _targets(manifest, cache, dist, out)
@@ -68,10 +101,11 @@ def clean(manifest: Path, cache: bool, dist: bool, out: Path | None) -> None:
         guard.refuse_unsafe(target)
     removed = False
     for target in targets:
-        said = remove(target)
-        if said:  # at once: if the next one fails, this one is still said
-            say(said)
-            removed = True
+        gone, kept = remove(target)
+        for line in (gone, kept):  # at once: if the next one fails, this one is still said
+            if line:
+                say(line)
+        removed = removed or bool(gone)
     if not removed:
         say("nothing to remove")
 
@@ -83,8 +117,9 @@ def _targets(manifest: Path, cache: bool, dist: bool, out: Path | None) -> list[
         default = Target.at(manifest.parent / "dist")
         targets.append(default if out is None else Target.at(out, "--out"))
     if cache or not dist:
-        targets.append(Target.at(manifest.parent / CACHE_FOLDER))
-    return list({t.entry: t for t in targets}.values())  # --out may name the cache
+        targets.append(Target.at(manifest.parent / CACHE_FOLDER, whole=True))
+    # --out may name the cache: it is then the cache, removed once (and whole)
+    return list({t.entry: t for t in targets}.values())
 
 
 def _check_manifest(manifest: Path) -> None:
@@ -126,24 +161,167 @@ class Guard:
         return ""
 
 
-def remove(target: Target) -> str:
-    """Remove the target (a link only as a link) and say what went; "" if it is missing."""
+def remove(target: Target) -> tuple[str, str]:
+    """Remove the target (a link only as a link; of an outputs folder only the outputs) and
+    say what went and what was kept ("" for each if the target is missing)."""
     try:
-        mode = os.lstat(target.entry).st_mode
-    except FileNotFoundError:
-        return ""
-    try:
+        try:
+            mode = os.lstat(target.entry).st_mode
+        except FileNotFoundError:
+            return "", ""
         if stat.S_ISLNK(mode):
             os.unlink(target.entry)
-            return f"removed {target.shown} (a symbolic link: only the link, not what it points to)"
+            return f"removed {target.shown} ({LINK_ONLY})", ""
+        if not target.whole:
+            return _remove_outputs(target)
         files, size = tally(target.entry)
         # rmtree refuses a folder that became a link meanwhile, and follows no link inside.
         shutil.rmtree(target.entry)
     except OSError as error:
-        raise InputError(f"{target.label}: cannot remove it: {error.strerror or error}") from None
+        raise InputError(f"{target.label}: cannot remove it: {_reason(error)}") from None
     except RecursionError:  # Python 3.11's rmtree recurses: a hostile folder nests deeper
         raise InputError(f"{target.label}: cannot remove it: folders nested too deep") from None
-    return f"removed {target.shown}/ ({amount(files, size)})"
+    return f"removed {target.shown}/ ({amount(files, size)})", ""
+
+
+def _remove_outputs(target: Target) -> tuple[str, str]:
+    """Remove what make-book wrote in the outputs folder, then the folder if it is left
+    empty; say what went, and what was kept."""
+    with _held(target):
+        with os.scandir(target.entry) as listing:  # unreadable: an error, not "nothing"
+            entries = sorted(listing, key=lambda entry: entry.name)
+        ours: list[os.DirEntry[str]] = []
+        theirs: list[os.DirEntry[str]] = []
+        for entry in entries:
+            (ours if is_output(entry) else theirs).append(entry)
+        files = size = 0
+        for entry in ours:
+            more, bytes_ = _remove_entry(target, entry)
+            files, size = files + more, size + bytes_
+        gone = not theirs and _remove_if_empty(target.entry)
+    if gone:
+        said = f"removed {target.shown}/ ({amount(files, size)})"
+    else:
+        said = f"removed make-book's outputs from {target.shown}/ ({amount(files, size)})"
+    kept = f"kept {target.shown}/: {_kinds(theirs)} that make-book did not write" if theirs else ""
+    return (said if gone or ours else ""), kept
+
+
+def is_output(entry: os.DirEntry[str]) -> bool:
+    """Whether a build writes `entry` (of an outputs folder), or leaves it when killed. An
+    output's name that is a link is make-book's to unlink (a build would replace it)."""
+    name = entry.name
+    try:
+        if is_leftover_name(name):
+            return True
+        if name in OUTPUT_FILES:
+            return entry.is_symlink() or entry.is_file(follow_symlinks=False)
+        if name in OUTPUT_FOLDERS:
+            return entry.is_symlink() or entry.is_dir(follow_symlinks=False)
+    except OSError:  # gone meanwhile: nothing to remove
+        return False
+    return name == REPORT and is_report(Path(entry.path))
+
+
+def is_report(path: Path) -> bool:
+    """Whether `path` is a report make-book wrote (`build --report`): a JSON object naming
+    make-book's version, as build recognises one (cli/build.py: _replaceable). A link, a
+    FIFO or a device is not read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MOST_REPORT_BYTES:
+            return False
+        text = stream.read(_MOST_REPORT_BYTES + 1)
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON (or nested past the parser's depth)
+        return False
+    return isinstance(body, dict) and "make_book" in body
+
+
+def _remove_entry(target: Target, entry: os.DirEntry[str]) -> tuple[int, int]:
+    """Remove one output (a link as a link, a folder with all it holds); its files and bytes."""
+    path = Path(entry.path)
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            counted = tally(path)
+            shutil.rmtree(path)  # refuses a folder that became a link meanwhile
+            return counted
+        size = entry.stat(follow_symlinks=False).st_size
+        os.unlink(path)
+    except FileNotFoundError:
+        return 0, 0  # gone meanwhile
+    except OSError as error:
+        message = f"cannot remove {entry.name}: {_reason(error)}"
+        raise InputError(f"{target.label}: {message}") from None
+    except RecursionError:  # Python 3.11's rmtree recurses: a hostile folder nests deeper
+        message = f"cannot remove {entry.name}: folders nested too deep"
+        raise InputError(f"{target.label}: {message}") from None
+    return 1, size
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    """Remove `folder` if it is empty; whether it went (a file put there meanwhile stays)."""
+    try:
+        os.rmdir(folder)
+    except FileNotFoundError:
+        return True
+    except OSError as error:
+        if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            return False
+        raise
+    return True
+
+
+@contextlib.contextmanager
+def _held(target: Target) -> Iterator[None]:
+    """Hold the outputs folder as a build does (publish/atomic.py: claim_output_folder): a
+    running build's temporary files look like a killed one's, so clean waits for it."""
+    if sys.platform == "win32":  # no flock: builds hold nothing either
+        yield
+        return
+    import fcntl
+
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY  # never through a link
+    folder = os.open(target.entry, flags)
+    try:
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            click.echo(f"note: waiting for a make-book build into {target.shown}/", err=True)
+            fcntl.flock(folder, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: as a build does, go on
+            pass
+        yield
+    finally:
+        os.close(folder)
+
+
+def _kinds(entries: list[os.DirEntry[str]]) -> str:
+    """`2 files`, `1 folder`, `3 files and 1 folder`: what `entries` are (a link is a file)."""
+    folders = sum(1 for entry in entries if _is_folder(entry))
+    files = len(entries) - folders
+    parts = [
+        f"{count} {kind}{'' if count == 1 else 's'}"
+        for count, kind in ((files, "file"), (folders, "folder"))
+        if count
+    ]
+    return " and ".join(parts)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _reason(error: OSError) -> str:
+    return str(error.strerror or error)
 
 
 def tally(folder: Path) -> tuple[int, int]:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from make_book.cli.app import main
+from make_book.cli.app import main, verbosity
 
 
 @main.command()
@@ -14,6 +14,7 @@ from make_book.cli.app import main
 @click.option(
     "--front-matter", is_flag=True, help="The schema of an essay's front matter, not book.yaml's."
 )
+@verbosity
 def schema(markdown: bool, front_matter: bool) -> None:
     """Print the JSON Schema of book.yaml: every key, its type, default and meaning."""
     from make_book.source import schema_export

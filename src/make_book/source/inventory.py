@@ -24,6 +24,29 @@ log = logging.getLogger("make_book")
 # Folders of a book that hold no essays: its outputs, and a theme's overrides. Only at the
 # top: an essay may well live in `essays/styles/`.
 NOT_ESSAY_FOLDERS = frozenset({"dist", "styles", "templates"})
+# Folders of tools, never of essays, at any depth and in any case: Python's virtual
+# environments and caches, and Node's packages (hidden ones are skipped anyway). A folder
+# holding a pyvenv.cfg is a virtual environment whatever its name.
+TOOL_FOLDERS = frozenset({"venv", ".venv", "node_modules", "__pycache__", "site-packages"})
+VIRTUAL_ENVIRONMENT_MARK = "pyvenv.cfg"
+# The files every repository has, which are no essays: README.md, LICENSE.txt, CHANGELOG.md…
+# (in any case, at any depth). A file is one by its name up to the first dot, so that
+# `changes-of-heart.md` stays an essay; LICENSE-MIT and the like are licences too.
+REPOSITORY_FILES = frozenset(
+    {
+        "readme",
+        "license",
+        "licence",
+        "changelog",
+        "changes",
+        "contributing",
+        "code_of_conduct",
+        "security",
+        "notice",
+        "authors",
+    }
+)
+LICENCE_PREFIXES = ("license-", "licence-", "license_", "licence_")
 MANIFEST = "book.yaml"
 
 
@@ -46,7 +69,9 @@ def essay_paths(folder: Path) -> list[str]:
     natural order: `2-x.md` before `10-y.md`.
 
     Hidden files and folders are skipped, as are the top's dist/, styles/ and templates/,
-    and a subfolder that is a book of its own (it has a book.yaml).
+    the folders of tools at any depth (venv/, node_modules/…: TOOL_FOLDERS, and any
+    virtual environment), a repository's README, LICENSE and the like, and a subfolder
+    that is a book of its own (it has a book.yaml).
     """
     root = folder.resolve()
     found = []
@@ -64,18 +89,30 @@ def _may_hold_essays(parent: Path, name: str, at_top: bool) -> bool:
     """Whether to look for essays in the folder `name` in `parent`."""
     if name.startswith(".") or (at_top and name in NOT_ESSAY_FOLDERS):
         return False
-    return not (parent / name / MANIFEST).exists()
+    if name.casefold() in TOOL_FOLDERS:
+        return False
+    folder = parent / name
+    return not ((folder / MANIFEST).exists() or (folder / VIRTUAL_ENVIRONMENT_MARK).exists())
 
 
 def _is_essay_file(path: Path, root: Path) -> bool:
     """A visible file with an essay's suffix, inside the book folder (book.yaml refuses a
-    link to a file outside it)."""
+    link to a file outside it), that is not one of a repository's own files."""
     if path.name.startswith(".") or path.suffix.lower() not in ESSAY_SUFFIXES:
+        return False
+    if is_repository_file(path.name):
         return False
     try:
         return path.is_file() and path.resolve().is_relative_to(root)
     except (OSError, RuntimeError):  # a link loop
         return False
+
+
+def is_repository_file(name: str) -> bool:
+    """Whether the file `name` is one every repository has (README.md, LICENSE-MIT…), by
+    its name up to the first dot, in any case."""
+    folded = name.casefold()
+    return folded.split(".", 1)[0] in REPOSITORY_FILES or folded.startswith(LICENCE_PREFIXES)
 
 
 _NameKey = tuple[tuple[int, int, str], ...]
