@@ -16,7 +16,7 @@ Shared rules, so both sides count alike:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -123,6 +123,19 @@ def block_words(block: etree._Element) -> list[str]:
         for owner, attr in own_text(block)
     )
     return "".join(pieces).split()
+
+
+def pages_of_texts(starts: Iterable[PageStart]) -> dict[str, tuple[PageStart, ...]]:
+    """Each text's printed pages, by slug: those whose first words are its own.
+
+    A page belongs to the text it begins with, so a text's pages follow one another;
+    blank and generated pages (`text` "") belong to none.
+    """
+    pages: dict[str, list[PageStart]] = {}
+    for start in starts:
+        if start.text:
+            pages.setdefault(start.text, []).append(start)
+    return {slug: tuple(found) for slug, found in pages.items()}
 
 
 def page_label(index: int, opener: int) -> str:

@@ -26,6 +26,7 @@ from make_book.publish.staging import staged
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext, Renderer
 from make_book.render.cover.renderer import WrapCoverRenderer
 from make_book.render.epub.renderer import EpubRenderer
+from make_book.render.offprints.renderer import OffprintsRenderer
 from make_book.render.pdf.layout.pool import early_workers
 from make_book.render.pdf.renderer import PdfRenderer
 from make_book.render.web.renderer import WebRenderer, download_names
@@ -41,6 +42,7 @@ RENDERERS: dict[str, type[Renderer]] = {
     "cover": WrapCoverRenderer,
     "epub": EpubRenderer,
     "html": WebRenderer,
+    "offprints": OffprintsRenderer,
 }
 log = logging.getLogger("make_book")
 

@@ -76,16 +76,18 @@ def _output(item: Built) -> dict[str, Any]:
         entry["bytes"] = sum(f["bytes"] for f in entry["files"])
         return entry
     entry.update(_file(item.path, item.path.parent))
-    if item.path.suffix == ".pdf":
-        with pikepdf.open(item.path) as pdf:
-            entry["pages"] = len(pdf.pages)
     return entry
 
 
 def _file(path: Path, root: Path) -> dict[str, Any]:
+    """A file's name under `root`, size and sha256; a PDF's pages (the offprints' too)."""
     data = path.read_bytes()
-    return {
+    found: dict[str, Any] = {
         "name": path.relative_to(root).as_posix(),
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+    if path.suffix == ".pdf":
+        with pikepdf.open(path) as pdf:
+            found["pages"] = len(pdf.pages)
+    return found

@@ -16,7 +16,11 @@ from make_book.profiles import PROFILES
 
 # The output formats in build order: build/driver.py's RENDERERS (test_cli keeps them
 # equal), named here so that the command line does not import the renderers to parse.
-FORMATS = ("pdf", "cover", "epub", "html")
+FORMATS = ("pdf", "cover", "epub", "html", "offprints")
+# Asked for by name only (`--format offprints`, `all,offprints`): `all` is the book's
+# editions, so what a build writes by default stays as it was.
+OPT_IN = ("offprints",)
+ALL_FORMATS = tuple(f for f in FORMATS if f not in OPT_IN)
 
 EPILOG = """\b
 Exit codes:
@@ -148,15 +152,14 @@ manifest_argument = click.argument(
 
 
 def parse_formats(value: str) -> list[str]:
-    """`--format`: a comma-separated list of FORMATS, or all."""
+    """`--format`: a comma-separated list of FORMATS and `all` (ALL_FORMATS), in order."""
     names = [n.strip().lower() for n in value.split(",") if n.strip()]
-    if names == ["all"]:
-        return list(FORMATS)
-    unknown = [n for n in names if n not in FORMATS]
+    unknown = [n for n in names if n not in FORMATS and n != "all"]
     if unknown or not names:
-        choices = ", ".join([*FORMATS, "all"])
+        choices = ", ".join([*ALL_FORMATS, "all (those four)", *OPT_IN])
         raise click.BadParameter(f"unknown format {', '.join(unknown) or '(none)'}; use {choices}")
-    return names
+    chosen = [f for n in names for f in (ALL_FORMATS if n == "all" else (n,))]
+    return list(dict.fromkeys(chosen))
 
 
 def parse_profiles(value: str) -> list[str]:
