@@ -23,7 +23,7 @@ import pytest
 
 from helpers import assert_stays_inside, read_audit_log, run_audited
 from make_book.cache.folder import CacheFolder
-from make_book.cache.memo import ConversionMemo, key_of
+from make_book.cache.memo import MARKDOWN_RULES, ConversionMemo, key_of
 from make_book.cache.trust import CacheUnusable, key_file, machine_key, name_of, seal, unseal
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.source.assemble import assemble
@@ -102,7 +102,7 @@ def conversion_key(manifest: Path) -> str:
 
     class Recording(FreshConversions):
         def markdown_essay(self, text: str, language: str) -> Converted:
-            asked.append(key_of(language, text))
+            asked.append(key_of(MARKDOWN_RULES, language, text))
             return super().markdown_essay(text, language)
 
     assemble(load_manifest(manifest), Recording())
