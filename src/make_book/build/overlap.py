@@ -29,6 +29,8 @@ from make_book.source.manifest_types import Manifest
 
 THEME_FOLDERS = ("templates", "styles")  # source/assemble.py: theme_dirs
 WEB_EDITION = "html"
+OFFPRINTS = "offprints"  # a folder, replaced whole as the web edition is
+_FOLDERS = {WEB_EDITION: "the web edition replaces", OFFPRINTS: "the offprints replace"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def output_names(formats: Sequence[str], profiles: Sequence[str]) -> list[str]:
     for stem, form in (("book", "pdf"), ("cover", "cover")):
         names += [PROFILES[p].file_name(stem) for p in profiles if form in formats]
     names += ["book.epub"] if "epub" in formats else []
-    return names + ([WEB_EDITION] if WEB_EDITION in formats else [])
+    return names + [folder for folder in _FOLDERS if folder in formats]
 
 
 def refuse_overlaps(
@@ -99,8 +101,8 @@ class _Writes:
     def output_over(self, source: Source) -> str:
         for path, name in self.outputs.items():
             if _reaches(source, path):
-                if name == WEB_EDITION:
-                    return f" inside {name}/, which the web edition replaces whole"
+                if name in _FOLDERS:
+                    return f" inside {name}/, which {_FOLDERS[name]} whole"
                 return f" where the build writes {name}"
         return ""
 

@@ -42,7 +42,8 @@ from make_book.publish.atomic import write_atomic
     "formats",
     default="all",
     show_default=True,
-    help="pdf, cover, epub, html, or all (a comma-separated list).",
+    help="pdf, cover, epub, html, or all (a comma-separated list); also offprints,"
+    " which all leaves out (all,offprints).",
 )
 @click.option(
     "--profile",

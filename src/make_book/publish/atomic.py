@@ -31,7 +31,7 @@ _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 # is eight of [a-z0-9_]; the patterns are strict so that no file of the user's matches.
 _TOKEN_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _TEMP_FILE = re.compile(r"\..+\.[a-z0-9_]{8}\.part")  # atomic_path
-_SCRATCH_FOLDER = re.compile(r"\.(?:epub|html|make-book-staging)-[a-z0-9_]{8}")  # renderers
+_SCRATCH_FOLDER = re.compile(r"\.(?:epub|html|offprints|make-book-staging)-[a-z0-9_]{8}")
 # A folder moved aside while its replacement is renamed in: .html-old-k3x9q2ab/html
 # (staging.swap_folder's parking place), or .html-old, the site itself (make-book 0.1).
 _PARKING_FOLDER = re.compile(r"\.(?P<name>.+)-old-[a-z0-9_]{8}")
