@@ -20,6 +20,7 @@ from make_book.source.manifest_types import (
     PdfSettings,
     Where,
 )
+from make_book.theme import packaged_themes
 
 FILES = (
     "chapters/one.md",
@@ -352,6 +353,7 @@ TRIM_EXPECTED = (
     "expected a page size (6x9in, 5.5x8.5in, 5x8in, 5.25x8in, 6.14x9.21in, 7x10in, 8.5x11in, "
     "letter, a4, a5, b5) or WIDTHxHEIGHT with a unit (in, mm, cm or pt) such as 148x210mm"
 )
+THEMES = ", ".join(packaged_themes())  # what an unknown theme's error offers
 ESSAY_TYPES = ".md, .markdown, .txt, .text, .html, .htm, .xhtml, .docx"
 
 BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
@@ -674,14 +676,14 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "unknown theme",
         OK + "theme: fancy\n",
-        ["book.yaml:3:8: theme: 'fancy' is not a packaged theme; expected one of default"],
+        ["book.yaml:3:8: theme: 'fancy' is not a packaged theme; expected one of " + THEMES],
     ),
     (
         "misspelt theme",
         OK + "theme: defualt\n",
         [
             "book.yaml:3:8: theme: 'defualt' is not a packaged theme (did you mean 'default'?);"
-            " expected one of default"
+            " expected one of " + THEMES
         ],
     ),
     (

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import docx
 import pypdf
 import pytest
 from click.testing import CliRunner
 
 from helpers import assert_epubcheck_clean, copy_book, epubcheck
 from make_book.cli import main
+from make_book.theme import packaged_themes
 
 # Markdown to Markdown (the file, a heading, a note), HTML to Markdown, Markdown to HTML.
 ALPHA_LINKS = (
@@ -151,3 +153,63 @@ def test_a_link_to_no_essay_or_no_anchor_is_an_error_at_its_place(
     said = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(said) == 1, result.output
     assert said[0].startswith(f"error: chapters/alpha.md:14:{len('Before [x](') + 1}: {message}")
+
+
+# The whole promise: every kind of essay, linked, in every theme
+
+
+def _word_essay_linking(path: Path) -> None:
+    """A Word essay (with a footnote) whose hyperlinks go to a Markdown and an HTML essay."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import parse_xml
+
+    from test_word import W, word_document
+
+    word_document(path, title="From Word", picture=False)
+    document = docx.Document(str(path))
+    paragraph = document.add_paragraph("Word links to ")
+    for target, words in (("alpha.md#notes", "Alpha's notes"), ("delta.html#part2", "Delta")):
+        rid = document.part.relate_to(target, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+        paragraph._p.append(
+            parse_xml(
+                f'<w:hyperlink {W} xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+                f'2006/relationships" r:id="{rid}"><w:r><w:t>{words}</w:t></w:r></w:hyperlink>'
+            )
+        )
+    document.save(str(path))
+
+
+def _every_kind_linked(folder: Path, theme: str) -> Path:
+    _with_links(folder)
+    _word_essay_linking(folder / "chapters" / "from-word.docx")
+    manifest = folder / "book.yaml"
+    text = manifest.read_text("utf-8").replace(
+        "      - chapters/delta.html",
+        "      - chapters/delta.html\n      - chapters/from-word.docx",
+    )
+    manifest.write_text(f"theme: {theme}\n" + text, "utf-8")
+    alpha = folder / "chapters" / "alpha.md"
+    alpha.write_text(
+        alpha.read_text("utf-8").replace(
+            "See also", "Word says more ([its notes](from-word.docx#fn-1){.page-ref}). See also", 1
+        ),
+        "utf-8",
+    )
+    return manifest
+
+
+@pytest.mark.parametrize("theme", packaged_themes())
+def test_every_kind_of_essay_linked_in_every_theme(tmp_path: Path, theme: str) -> None:
+    manifest = _every_kind_linked(copy_book("mixed", tmp_path / "book").parent, theme)
+    result = CliRunner().invoke(main, ["build", str(manifest), "--format", "pdf,epub,html"])
+    assert result.exit_code == 0, result.output
+    dist = manifest.parent / "dist"
+    pages = {p.name: p.read_text("utf-8") for p in (dist / "html").glob("*.html")}
+    assert _assert_every_local_link_lands(pages) >= 7
+    word_page = next(page for page in pages.values() if "Word links to" in page)
+    assert "#alpha--notes" in word_page and "#delta--part2" in word_page
+    assert_epubcheck_clean(epubcheck(dist / "book.epub"))
+    reader = pypdf.PdfReader(dist / "book.pdf")
+    note = reader.get_destination_page_number(reader.named_destinations["from-word--fn-1"])
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert re.search(r"its\s+notes\s*\(p\.\s*" + reader.page_labels[note] + r"\)", text)

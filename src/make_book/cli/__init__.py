@@ -11,9 +11,9 @@ from make_book.build.interrupt import exit_cleanly_on_signals
 # mid-build (exit 130, one line), not with a traceback. The command then sets the handlers
 # again for as long as it runs (`app.MakeBook.main`).
 with exit_cleanly_on_signals():
-    from make_book.cli import build, check, clean, create, schema, serve
+    from make_book.cli import build, check, clean, create, schema, serve, themes
     from make_book.cli.app import FORMATS, main, name_environment
 
 name_environment(main)
 
-__all__ = ["FORMATS", "build", "check", "clean", "create", "main", "schema", "serve"]
+__all__ = ["FORMATS", "build", "check", "clean", "create", "main", "schema", "serve", "themes"]

@@ -40,7 +40,7 @@ from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.epub.a11y import heading_faults
 from make_book.render.epub.pagelist import mark_pages, markers, page_ids, pagebreaks
 from make_book.render.links import LinkMap, essay_type
-from make_book.theme import environment, find_file, theme_fingerprint
+from make_book.theme import environment, find_file, stylesheet_fonts, theme_fingerprint
 
 _IMAGE_TYPES = {
     ".jpg": "image/jpeg",
@@ -49,6 +49,7 @@ _IMAGE_TYPES = {
     ".gif": "image/gif",
 }
 _IMAGE_TYPES[".svg"] = "image/svg+xml"
+_FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 # The DPUB-ARIA role of each structural semantic: assistive technology reads the
@@ -412,8 +413,15 @@ class _Spine:
         self.finish_nav()
 
     def stylesheet(self) -> None:
-        css = find_file(self.book, "epub.css").read_bytes()
-        self.package.add_item(epub.EpubItem("style", "style/epub.css", "text/css", css))
+        """The theme's stylesheet, and the fonts it names beside it (a theme's own faces)."""
+        path = find_file(self.book, "epub.css")
+        self.package.add_item(
+            epub.EpubItem("style", "style/epub.css", "text/css", path.read_bytes())
+        )
+        for url, font in stylesheet_fonts(self.book, path):
+            uid = "font-" + re.sub(r"[^A-Za-z0-9-]", "-", Path(url).stem)
+            media = _FONT_TYPES.get(font.suffix.lower(), "application/octet-stream")
+            self.package.add_item(epub.EpubItem(uid, f"style/{url}", media, font.read_bytes()))
 
     def cover(self) -> None:
         meta = self.book.meta

@@ -73,11 +73,13 @@ class DrawingCheck:
         return lambda piece: take(self(piece))
 
 
-def warn_fallback_fonts(path: Path, settings: PdfSettings) -> None:
-    """Glyphs the book's face lacks are set in a fallback face: say which, once."""
-    wanted = {_font_key(BOOK_FONT)} | (
-        {_font_key(settings.font_family)} if settings.font_family else set()
-    )
+def warn_fallback_fonts(
+    path: Path, settings: PdfSettings, theme_faces: frozenset[str] = frozenset()
+) -> None:
+    """Glyphs the book's faces lack are set in a fallback face: say which, once.
+    `theme_faces`: the families the theme's stylesheet declares, its own faces."""
+    chosen = {settings.font_family} if settings.font_family else set()
+    wanted = {_font_key(face) for face in {BOOK_FONT, *chosen, *theme_faces}}
     with pikepdf.open(path) as pdf:
         names = {
             str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]

@@ -14,7 +14,7 @@ from make_book.publish.staging import swap_folder
 from make_book.render.base import PrintPages, RenderContext, Rendered, Renderer
 from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.links import LinkMap, essay_type, no_epub_type
-from make_book.theme import environment, find_file
+from make_book.theme import environment, find_file, stylesheet_fonts
 
 
 class WebRenderer(Renderer):
@@ -69,8 +69,17 @@ class _Site:
             after = order[index + 1][:2] if index + 1 < len(order) else None
             self.page(file, title, content, lang, prev, after)
         self.page("index.html", self.book.meta.title, self.index(), "", None, order[0][:2])
-        shutil.copyfile(find_file(self.book, "web.css"), self.out / "style.css")
+        self.copy_stylesheet()
         self.copy_images()
+
+    def copy_stylesheet(self) -> None:
+        """The theme's stylesheet as style.css, and the fonts it names beside it."""
+        stylesheet = find_file(self.book, "web.css")
+        shutil.copyfile(stylesheet, self.out / "style.css")
+        for url, font in stylesheet_fonts(self.book, stylesheet):
+            target = self.out / url
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(font, target)
 
     def page(
         self,
