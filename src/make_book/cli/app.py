@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -145,6 +146,15 @@ def _name_options(command: click.Command, prefix: str) -> None:
             longest = max(param.opts, key=len).lstrip("-")
             param.envvar = f"{prefix}_{longest.upper().replace('-', '_')}"
 
+
+jobs_option = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the number of cores",
+    help="Worker processes laying out the PDF.",
+)
 
 manifest_argument = click.argument(
     "manifest", type=click.Path(dir_okay=False, path_type=Path), default="book.yaml"

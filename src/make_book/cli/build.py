@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from make_book.cache.folder import CACHE_FOLDER
 from make_book.cli.app import (
     EPILOG,
     Verbosity,
+    jobs_option,
     main,
     manifest_argument,
     option_value,
@@ -24,6 +23,7 @@ from make_book.cli.app import (
     say,
     verbosity,
 )
+from make_book.cli.reports import Found, found_at
 from make_book.errors import BookError
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import write_atomic
@@ -64,14 +64,7 @@ from make_book.publish.atomic import write_atomic
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a JSON report: outputs with sizes and sha256, pages, words, warnings, timings.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="the number of cores",
-    help="Worker processes laying out the PDF.",
-)
+@jobs_option
 @click.option(
     "--no-cache",
     is_flag=True,
@@ -216,38 +209,13 @@ def _report_failure(error: BookError, path: Path) -> None:
     """A failed build reports too, but only over nothing or an earlier report: it may have
     failed before it knew its sources (a book.yaml that does not load), and the path may
     name one of them."""
-    if _replaceable(path):
+    if found_at(path) in (Found.NOTHING, Found.EMPTY, Found.REPORT):
         from make_book.build.report import write_failure_report
 
         write_failure_report(error, path)
     else:
         message = "not written over a file that is not a make-book report"
         click.echo(f"error: --report '{path}': {message}", err=True)
-
-
-_MOST_REPORT_BYTES = 64 * 1024 * 1024
-
-
-def _replaceable(path: Path) -> bool:
-    """Nothing there, an empty file, or a report of make-book (a FIFO or a device is not read)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MOST_REPORT_BYTES:
-            return False
-        text = stream.read()
-    if not text:
-        return True
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(body, dict) and "make_book" in body
 
 
 def _up_to_date(record: Record, report_path: Path | None) -> list[Path] | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import shutil
 import stat
@@ -38,6 +37,7 @@ import click
 
 from make_book.cache.folder import CACHE_FOLDER
 from make_book.cli.app import EPILOG, main, manifest_argument, say, verbosity
+from make_book.cli.reports import Found, found_at
 from make_book.errors import InputError
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import is_leftover_name
@@ -53,7 +53,6 @@ OUTPUT_FILES = frozenset(
 )
 OUTPUT_FOLDERS = frozenset({"html", "offprints"})
 REPORT = "report.json"  # build --report's usual name: removed only if it is make-book's
-_MOST_REPORT_BYTES = 64 * 1024 * 1024  # as build reads one (cli/build.py)
 LINK_ONLY = "a symbolic link: only the link, not what it points to"
 
 
@@ -220,27 +219,7 @@ def is_output(entry: os.DirEntry[str]) -> bool:
             return entry.is_symlink() or entry.is_dir(follow_symlinks=False)
     except OSError:  # gone meanwhile: nothing to remove
         return False
-    return name == REPORT and is_report(Path(entry.path))
-
-
-def is_report(path: Path) -> bool:
-    """Whether `path` is a report make-book wrote (`build --report`): a JSON object naming
-    make-book's version, as build recognises one (cli/build.py: _replaceable). A link, a
-    FIFO or a device is not read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MOST_REPORT_BYTES:
-            return False
-        text = stream.read(_MOST_REPORT_BYTES + 1)
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError):  # not JSON (or nested past the parser's depth)
-        return False
-    return isinstance(body, dict) and "make_book" in body
+    return name == REPORT and found_at(Path(entry.path), follow_links=False) is Found.REPORT
 
 
 def _remove_entry(target: Target, entry: os.DirEntry[str]) -> tuple[int, int]:

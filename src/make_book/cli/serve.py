@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from make_book.cache.folder import CACHE_FOLDER
 from make_book.cli.app import (
     EPILOG,
+    jobs_option,
     main,
     manifest_argument,
     option_value,
@@ -51,14 +51,7 @@ from make_book.profiles import PROFILES
     type=click.Path(file_okay=False, path_type=Path),
     help=f"Build the preview here (default: {CACHE_FOLDER}/preview/ beside book.yaml).",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="the number of cores",
-    help="Worker processes laying out the PDF.",
-)
+@jobs_option
 @verbosity
 def serve(
     manifest: Path,
