@@ -158,6 +158,18 @@ def test_a_link_to_no_essay_or_no_anchor_is_an_error_at_its_place(
 # The whole promise: every kind of essay, linked, in every theme
 
 
+def _assert_offprints_are_the_books_pages(dist: Path) -> None:
+    """Each offprint's pages, after its first, are the book's pages of the same folios."""
+    book = pypdf.PdfReader(dist / "book.pdf")
+    by_folio = dict(zip(book.page_labels, book.pages, strict=True))
+    offprints = sorted((dist / "offprints").glob("*.pdf"))
+    assert len(offprints) >= 5  # every essay of the main matter, Word's included
+    for path in offprints:
+        offprint = pypdf.PdfReader(path)
+        for label, page in list(zip(offprint.page_labels, offprint.pages, strict=True))[1:]:
+            assert page.extract_text() == by_folio[label].extract_text(), f"{path.name} p. {label}"
+
+
 def _word_essay_linking(path: Path) -> None:
     """A Word essay (with a footnote) whose hyperlinks go to a Markdown and an HTML essay."""
     from docx.opc.constants import RELATIONSHIP_TYPE
@@ -201,11 +213,13 @@ def _every_kind_linked(folder: Path, theme: str) -> Path:
 @pytest.mark.parametrize("theme", packaged_themes())
 def test_every_kind_of_essay_linked_in_every_theme(tmp_path: Path, theme: str) -> None:
     manifest = _every_kind_linked(copy_book("mixed", tmp_path / "book").parent, theme)
-    result = CliRunner().invoke(main, ["build", str(manifest), "--format", "pdf,epub,html"])
+    formats = "pdf,epub,html,offprints"
+    result = CliRunner().invoke(main, ["build", str(manifest), "--format", formats])
     assert result.exit_code == 0, result.output
     dist = manifest.parent / "dist"
     pages = {p.name: p.read_text("utf-8") for p in (dist / "html").glob("*.html")}
     assert _assert_every_local_link_lands(pages) >= 7
+    _assert_offprints_are_the_books_pages(dist)
     word_page = next(page for page in pages.values() if "Word links to" in page)
     assert "#alpha--notes" in word_page and "#delta--part2" in word_page
     assert_epubcheck_clean(epubcheck(dist / "book.epub"))
