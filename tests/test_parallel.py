@@ -227,7 +227,7 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
         assert page_css.print_settings(manifest.pdf, kdp, made) != chosen
     ctx = RenderContext(manifest, tmp_path, "kdp")
     with print_layout.PrintLayout(book, ctx, write=False) as layout:
-        counted = layout._final_count(pool.Counted(front_pages=pages, main=[]), chosen)
+        counted = layout._final_count(pool.Counted(front_pages=pages, main=[]), chosen, {})
     given = counted.page_count if counted is not None else None
     assert given == (made if pages <= 150 else None)
 
