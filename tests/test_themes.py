@@ -30,6 +30,7 @@ from make_book.preflight.checks import preflight
 from make_book.profiles import PROFILES
 from make_book.source.manifest import load_manifest
 from make_book.theme.css import resources
+from test_accessibility import ace_command, ace_violations
 
 THEMES = theme.packaged_themes()
 PRINT_PROFILES = ("screen", "kdp")
@@ -108,6 +109,14 @@ def test_the_build_warns_of_nothing_but_kdp_s_page_minimum(built: Built) -> None
 
 def test_the_epub_passes_epubcheck(built: Built) -> None:
     assert_epubcheck_clean(epubcheck(built.out / "book.epub"))
+
+
+def test_ace_finds_no_violations_in_the_epub(built: Built, tmp_path: Path) -> None:
+    ace = ace_command()
+    if ace is None:
+        pytest.skip("DAISY Ace is not installed (run .ci/install-ace, or set MAKE_BOOK_ACE)")
+    violations = ace_violations(ace, built.out / "book.epub", tmp_path / "ace")
+    assert violations == [], "\n".join(violations)
 
 
 @pytest.mark.parametrize("profile", PRINT_PROFILES)
