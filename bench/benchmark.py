@@ -37,7 +37,8 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stress_book import write_book  # noqa: E402  (a sibling script, not a package)
+import real_stress_book  # noqa: E402  (sibling scripts, not a package)
+from stress_book import write_book  # noqa: E402
 
 BIN = Path(sys.executable).parent  # .venv/bin: make-book and weasyprint live beside python
 MB = 1_000_000
@@ -157,12 +158,15 @@ def pandoc_commands(manifest: Path, work: Path, pandoc: str) -> list[list[str]]:
 
 
 def add_sentence(manifest: Path) -> None:
-    """Append ADDED to the end of the first paragraph of the middle essay."""
+    """Append ADDED to the first paragraph of the middle essay (or of the first after it
+    that opens with prose, not verse or a quotation, as real essays may)."""
     files = chapter_files(manifest)
-    essay = files[len(files) // 2]
-    text = essay.read_text("utf-8")
-    body = text.index("\n---\n", 4) + len("\n---\n\n")  # past the front matter
-    end = text.find("\n\n", body)
+    for essay in files[len(files) // 2 :]:
+        text = essay.read_text("utf-8")
+        start = text.index("\n---\n", 4) + len("\n---\n\n")  # past the front matter
+        if not text.startswith((":::", ">"), start):
+            break
+    end = text.find("\n\n", start)
     end = len(text.rstrip("\n")) if end < 0 else end
     essay.write_text(text[:end] + ADDED + text[end:], "utf-8")
 
@@ -266,7 +270,9 @@ def header(args: argparse.Namespace, manifest: Path) -> dict[str, str]:
         "make-book": version("make-book"),
         "WeasyPrint": version("weasyprint"),
         "pandoc": pandoc_version,
-        "book": f"{args.essays} essays x ~{args.words} words ({words:,} in all, notes included)",
+        "book": f"{args.book}: {args.essays} essays"
+        + (f" x ~{args.words} words" if args.book == "synthetic" else ", 300 to 17,000 words each")
+        + f" ({words:,} words in all, notes included)",
     }
     for name, value in info.items():
         print(f"{name + ':':<12}{value}")
@@ -284,6 +290,12 @@ def summary(ratios: dict[str, float | None], floors: dict[str, bool | None]) -> 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--book",
+        choices=["synthetic", "real"],
+        default="synthetic",
+        help="the stress book: 300 alike essays, or uneven ones as real (real_stress_book.py)",
+    )
     parser.add_argument("--essays", type=int, default=300)
     parser.add_argument("--words", type=int, default=760, help="per essay")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it")
@@ -304,7 +316,10 @@ def main() -> int:
     args = arguments()
     work = args.keep or Path(tempfile.mkdtemp(prefix="make-book-bench-"))
     try:
-        manifest = write_book(work / "book", args.essays, args.words)
+        if args.book == "real":
+            manifest = real_stress_book.write_book(work / "book", args.essays)
+        else:
+            manifest = write_book(work / "book", args.essays, args.words)
         info = header(args, manifest)
         print("\nRuns: wall time, PDF pages, pages per second, peak RSS of the process tree")
         rounds = []
