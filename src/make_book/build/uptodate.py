@@ -1,13 +1,15 @@
 """Knowing that nothing changed since the last build, as `make` knows it.
 
-After a clean build (no warning), make-book records in its cache folder a
-fingerprint of everything the build could read, and the hash of every output.
-The next build with the same options skips all work when the fingerprint is the
-same and every output is still there, unchanged. The fingerprint covers each
-file under the book's folder (size and modification time; outputs, caches and
-hidden folders aside), the packaged theme, make-book's and WeasyPrint's versions,
-the options and SOURCE_DATE_EPOCH. Anything else, and it builds as usual (with
-its layout cache, so only what changed is laid out).
+After a build that succeeds, make-book records in its cache folder a
+fingerprint of everything the build could read, the hash of every output, and
+what the build said: its lines, its report and its warnings (the book's, in
+order). The next build with the same options skips all work when the fingerprint
+is the same and every output is still there, unchanged: it says the warnings
+again, and under --strict fails on them, as a build would. The fingerprint
+covers each file under the book's folder (size and modification time; outputs,
+caches and hidden folders aside), the packaged themes, make-book's and
+WeasyPrint's versions, the options and SOURCE_DATE_EPOCH. Anything else, and it
+builds as usual (with its layout cache, so only what changed is laid out).
 
 The record is named and sealed with this machine's cache key (cache/trust.py): a
 book folder that arrives with a `dist/` and a record saying it is up to date is
@@ -28,9 +30,11 @@ from make_book import __version__
 from make_book.cache.files import sha256_of_regular
 from make_book.cache.folder import CacheFolder
 from make_book.render.weasy.patches.fence import weasyprint_version
-from make_book.theme import packaged_dirs, packaged_themes
 
 OUTPUT_LIMIT = 1 << 40  # outputs are hashed in blocks: no size is too big, a FIFO is
+# Every packaged theme, whole (theme/__init__.py's THEMES): named here, not imported
+# from make_book.theme, whose Jinja, tinycss2 and YAML a build found up to date never needs.
+THEMES = Path(__file__).resolve().parent.parent / "themes"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class Record:
         return record if outputs and all(_sha256(p) == h for p, h in outputs.items()) else None
 
     def save(self, outputs: list[Path], summary: dict[str, Any]) -> None:
-        """Record a clean build: its fingerprint, its outputs' hashes, what it printed."""
+        """Record a build: its fingerprint, its outputs' hashes, what it said (`summary`)."""
         if self.cache is None:
             return
         hashes = {str(p): _sha256(str(p)) for p in _files(outputs)}
@@ -63,26 +67,33 @@ class Record:
         with contextlib.suppress(OSError):  # without it, the next build only takes longer
             self.cache.write(self.place, json.dumps(body, indent=1, sort_keys=True).encode())
 
-    def forget(self) -> None:
-        if self.cache is not None:
-            self.cache.remove(self.place)
 
-
-def record_for(manifest: Path, out_dir: Path, cache_dir: Path, options: list[str]) -> Record:
+def record_for(
+    manifest: Path,
+    out_dir: Path,
+    cache_dir: Path,
+    options: list[str],
+    report: Path | None = None,
+) -> Record:
     """The record of builds of `manifest` into `out_dir` with these options (one that
-    is never found if the cache cannot be used: that is said, once, as a warning)."""
+    is never found if the cache cannot be used: that is said, once, as a warning).
+
+    `report`: the build report's path, which is written, never read (overlap.py refuses
+    one that is a source), so left out of the fingerprint like the outputs.
+    """
     cache = CacheFolder.open(cache_dir)
     if cache is None:
         return Record(None, "", "")
     root = manifest.resolve().parent
     skip = {out_dir.resolve(), cache_dir.resolve()}
+    if report is not None:
+        skip.add(report.resolve())
     digest = hashlib.sha256()
     for part in [__version__, weasyprint_version(), *options, str(manifest.resolve())]:
         digest.update(part.encode() + b"\0")
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode() + b"\0")
     where = hashlib.sha256(digest.digest() + str(out_dir.resolve()).encode()).hexdigest()
-    themes = [folder for name in packaged_themes() for folder in packaged_dirs(name)]
-    for folder in [root, *themes]:
+    for folder in [root, THEMES]:
         for path, stat in _walk(folder, skip):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return Record(cache, f"builds/{cache.name(where)}.json", digest.hexdigest())
@@ -92,10 +103,13 @@ def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, os.stat_result]]:
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
+        real = here.resolve()
         dirnames[:] = sorted(
             d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skip
         )
         for name in sorted(filenames):
+            if real / name in skip:  # the report
+                continue
             with contextlib.suppress(OSError):
                 found.append((str(here / name), (here / name).stat()))
     return found

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from make_book import progress
 from make_book.build.uptodate import Record, record_for
 from make_book.cache.folder import CACHE_FOLDER
 from make_book.cli.app import (
@@ -24,9 +24,11 @@ from make_book.cli.app import (
     verbosity,
 )
 from make_book.cli.reports import Found, found_at
-from make_book.errors import BookError
+from make_book.errors import BookError, StrictError
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import write_atomic
+
+log = logging.getLogger("make_book")
 
 
 @main.command("build", epilog=EPILOG)
@@ -167,27 +169,30 @@ def _open(built: list[Path]) -> None:
 def _build(once: _Once) -> list[Path]:
     manifest, out, cache, report_path = once.manifest, once.out, once.cache, once.report_path
     chosen, chosen_profiles, strict = once.formats, once.profiles, once.strict
-    settings = [",".join(chosen), ",".join(chosen_profiles), str(strict)]
+    # --strict is not among the settings: it changes whether a build with warnings
+    # fails, never what a build writes or warns, so one record serves both.
+    settings = [",".join(chosen), ",".join(chosen_profiles)]
     if report_path is not None:  # a new report path builds again: overlap.py checks it
         settings.append(f"report={report_path.resolve()}")
-    record = record_for(manifest, out, cache, settings) if cache is not None else None
-    if record is not None:
-        previous = _up_to_date(record, report_path)
+    record = record_for(manifest, out, cache, settings, report_path) if cache is not None else None
+    try:
+        previous = _up_to_date(record, report_path, strict) if record is not None else None
         if previous is not None:
             return previous
-    # Imported only now: a build that is up to date needs none of it.
-    from make_book.build.driver import run_build
-    from make_book.build.report import report, write_report
-    from make_book.render.base import LayoutOptions
+        # Imported only now: a build that is up to date needs none of it.
+        from make_book import progress
+        from make_book.build.driver import run_build
+        from make_book.render.base import LayoutOptions
 
-    shown = progress.Progress() if Verbosity.quiet() else progress.for_stream()
-    options = LayoutOptions(jobs=once.jobs, cache_dir=cache, progress=shown)
-    try:
+        shown = progress.Progress() if Verbosity.quiet() else progress.for_stream()
+        options = LayoutOptions(jobs=once.jobs, cache_dir=cache, progress=shown)
         run = run_build(manifest, out, chosen, chosen_profiles, strict, options, report=report_path)
     except BookError as exc:
         if report_path is not None:
             _report_failure(exc, report_path)
         raise
+    from make_book.build.report import report, write_report
+
     lines = []
     for item in run.built:
         note = f"  {item.note}" if item.note else ""
@@ -196,12 +201,14 @@ def _build(once: _Once) -> list[Path]:
     if report_path is not None:
         write_report(run, report_path)
     if record is not None:
-        if run.warnings:
-            record.forget()  # a build with warnings is built again: it says them again
-        else:
-            paths = [b.path for b in run.built]
-            said = {"lines": lines, "report": report(run), "paths": [str(p) for p in paths]}
-            record.save(paths, said)
+        paths = [b.path for b in run.built]
+        said = {
+            "lines": lines,
+            "warnings": run.warnings,  # the book's, in order: the machine's are not in it
+            "report": report(run),
+            "paths": [str(p) for p in paths],
+        }
+        record.save(paths, said)
     return [b.path for b in run.built]
 
 
@@ -218,13 +225,21 @@ def _report_failure(error: BookError, path: Path) -> None:
         click.echo(f"error: --report '{path}': {message}", err=True)
 
 
-def _up_to_date(record: Record, report_path: Path | None) -> list[Path] | None:
-    """Nothing changed since the last clean build: say what it built (and return it)."""
+def _up_to_date(record: Record, report_path: Path | None, strict: bool) -> list[Path] | None:
+    """Nothing changed since the last build: say its warnings again, as they were logged
+    (so -q hides them), then what it built (and return it). Under --strict, its warnings
+    are the failure a build would end in: said, and raised, with nothing written."""
     previous = record.unchanged()
     if previous is None:
         return None
+    warnings: list[str] = previous.get("warnings", [])
+    for warning in warnings:
+        log.warning("%s", warning)
+    if strict and warnings:
+        raise StrictError(warnings)
     for line in previous["lines"]:
         say(line.split("  (")[0] + "  (up to date)")
     if report_path is not None:
-        write_atomic(report_path, json.dumps(previous["report"], indent=2, sort_keys=True) + "\n")
+        text = json.dumps(previous["report"], indent=2, sort_keys=True, ensure_ascii=False)
+        write_atomic(report_path, text + "\n")
     return [Path(path) for path in previous.get("paths", [])]
