@@ -107,10 +107,6 @@ class CacheFolder:
         self.folder(str(Path(place).parent))
         write_new(path, seal(self.key, place, payload))
 
-    def remove(self, place: str) -> None:
-        """Remove the entry at `place` if it is a regular file (nothing else is ours)."""
-        remove_regular(self.root / place)
-
 
 def write_new(path: Path, data: bytes) -> None:
     """Write `path` whole under a temporary name that cannot be a link, then rename it
