@@ -233,7 +233,8 @@ CASES = [
         "error: book.yaml:7:14: pdf.font_size: expected a size in points such as"
         " 10.5pt or 11, found 'huge'",
         "error: book.yaml:8:16: pdf.font_family: expected a font family name"
-        " (letters, digits, spaces, - . '), found 'Evil\"; } @import url(https://evil.exampl…'",
+        " (letters, digits, spaces, - . '), found"
+        " 'Evil\"; } @import url(https://evil.example/x.css); x {'",
         "error: book.yaml:9:12: pdf.margins: expected a mapping with keys among top,"
         " bottom, inside, outside, found '1in'",
     )),
@@ -262,10 +263,11 @@ CASES = [
         " (the file is UTF-16: save it as UTF-8)",
     )),
     Case("essay-path-escapes", "bad-paths", (
-        "error: book.yaml:6:5: contents[1]: path leaves the book folder",
+        "error: book.yaml:6:5: contents[1]: '../../outside.md' leaves the book folder",
         "error: book.yaml:7:5: contents[2]: path must be relative to the book folder,"
         " found '/etc/passwd'",
-        "error: book.yaml:8:5: contents[3]: path leaves the book folder",
+        "error: book.yaml:8:5: contents[3]: 'chapters/../../../etc/hostname.md'"
+        " leaves the book folder",
         f"error: book.yaml:9:5: contents[4]: 'chapters/link.md' {LINK_OUT}",
     ), setup=link_to_hostname("chapters/link.md")),
     Case("image-path-escapes", "bad-image-paths", (
@@ -353,7 +355,8 @@ CASES = [
         " table cells, notes…); an essay may have at most 30,000: split it into several essays",
         "error: chapters/many-notes.md: 3,001 footnotes; an essay may have at most 3,000:"
         " split it into several essays",
-        "error: chapters/long-bio.md:2:1: front matter: bio: 30,001 characters;"
+        "error: chapters/long-bio.md:2:1: front matter: bio: '" + "b" * 60 + "…' has"
+        " 30,001 characters;"
         " a value may have at most 30,000",
         "error: chapters/huge.md: larger than 4 MB, the most an essay may be:"
         " split it into several essays",
@@ -363,7 +366,8 @@ CASES = [
         " into essays",
     ), setup=book_yaml("title: T\ncontents: [chapters/one.md]\n#" + "x" * MB + "\n")),
     Case("book-yaml-value-too-long", "bad-yaml", (
-        "error: book.yaml:2:14: description: 30,001 characters; a value may have at most 30,000",
+        "error: book.yaml:2:14: description: '" + "d" * 60 + "…' has 30,001 characters;"
+        " a value may have at most 30,000",
     ), setup=book_yaml(f"title: T\ndescription: {'d' * 30_001}\ncontents: [chapters/one.md]\n")),
     Case("book-yaml-nested-too-deep", "bad-yaml", (
         "error: book.yaml:3:60: invalid YAML: nested more than 50 levels deep",

@@ -392,8 +392,9 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
         "escaped control characters",
         'title: "T\\x05"\nrights: ok\nauthor: ["A", "B\\x1b"]\ncontents: [intro.md]\n',
         [
-            "book.yaml:1:8: title: control character #x0005 is not allowed",
-            "book.yaml:3:15: author[1]: control character #x001b is not allowed",
+            "book.yaml:1:8: title: 'T\\x05' has control character #x0005, which is not allowed",
+            "book.yaml:3:15: author[1]: 'B\\x1b' has control character #x001b,"
+            " which is not allowed",
         ],
     ),
     (
@@ -404,7 +405,7 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "a bare string",
         "\n\nmy book\n",
-        ["book.yaml:3:1: expected a mapping with keys such as title and contents, found a string"],
+        ["book.yaml:3:1: expected a mapping with keys such as title and contents, found 'my book'"],
     ),
     ("empty file", "", ["book.yaml: the file is empty; it needs title and contents"]),
     ("only comments", "# TODO\n\n", ["book.yaml: the file is empty; it needs title and contents"]),
@@ -497,7 +498,7 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "date with a time",
         OK + "date: 2025-03-01 10:00:00\n",
-        ["book.yaml:3:7: date: expected YYYY, YYYY-MM or YYYY-MM-DD, found a date and time"],
+        ["book.yaml:3:7: date: expected YYYY, YYYY-MM or YYYY-MM-DD, found '2025-03-01 10:00:00'"],
     ),
     (
         "missing essay file",
@@ -512,12 +513,12 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "path escaping the folder",
         "title: T\ncontents: [../outside.md]\n",
-        ["book.yaml:2:12: contents[0]: path leaves the book folder"],
+        ["book.yaml:2:12: contents[0]: '../outside.md' leaves the book folder"],
     ),
     (
         "path escaping through a subfolder",
         "title: T\ncontents: [chapters/../../outside.md]\n",
-        ["book.yaml:2:12: contents[0]: path leaves the book folder"],
+        ["book.yaml:2:12: contents[0]: 'chapters/../../outside.md' leaves the book folder"],
     ),
     (
         "absolute path",
@@ -705,7 +706,10 @@ BAD_CASES: list[tuple[str, str | bytes, list[str]]] = [
     (
         "control character in an override",
         'title: T\ncontents:\n  - path: intro.md\n    bio: "a\\x05"\n',
-        ["book.yaml:4:10: contents[0].bio: control character #x0005 is not allowed"],
+        [
+            "book.yaml:4:10: contents[0].bio: 'a\\x05' has control character #x0005,"
+            " which is not allowed"
+        ],
     ),
 ]
 

@@ -38,6 +38,11 @@ from make_book.source.word import MAX_WORD_BYTES, WORD_SUFFIXES, PictureFolder, 
 
 MAX_ESSAY_BYTES = 4 * 1024 * 1024  # 200,000 words of Greek or Russian fit twice over
 MAX_YAML_DEPTH = 50  # nested lists and mappings; book.yaml itself needs six
+SHOWN_LENGTH = 60  # characters of a value an error message quotes
+# What a message escapes in a value it quotes: control characters, line and paragraph
+# separators, direction overrides (which would reorder the message), non-characters and
+# lone surrogates (which cannot be printed at all).
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
 log = logging.getLogger("make_book")
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 
@@ -240,10 +245,37 @@ def _value_problem(display: str, key: str, value: object, line: int | None) -> P
     return Problem(display, f"front matter: {key}: {message}", line, 1 if line else None)
 
 
-def _shown(value: object) -> str:
-    """A value as a message quotes it: its first line, at most 40 characters."""
-    lines = str(value).strip().splitlines() or [""]
-    return f"'{lines[0][:40]}…'" if len(lines[0]) > 40 else f"'{lines[0]}'"
+def shown(text: str) -> str:
+    """A value as written, as a message shows it: its first line, cut to about
+    SHOWN_LENGTH characters, and characters that cannot be seen escaped (\\x07)."""
+    lines = text.strip(" \t\r\n").split("\n")
+    first = lines[0].rstrip("\r")
+    cut = len(first) > SHOWN_LENGTH or len(lines) > 1
+    return _UNSEEN.sub(_escape, first[:SHOWN_LENGTH]) + ("…" if cut else "")
+
+
+def quoted(text: str) -> str:
+    """A string value as a message quotes it: `shown`, in single quotes."""
+    return f"'{shown(text)}'"
+
+
+def _escape(match: re.Match[str]) -> str:
+    """A character that cannot be seen, as an escape such as \\x07 or \\u202e."""
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def text_problem(text: str) -> str:
+    """What is wrong with a string (stripped) that is too long or holds what XML cannot."""
+    if len(text) > MAX_VALUE:
+        return (
+            f"{quoted(text)} has {len(text):,} characters; a value may have at most {MAX_VALUE:,}"
+        )
+    if bad := FORBIDDEN_IN_XML.search(text):
+        # Written as an escape ("\x05"), YAML lets it through; XML (XMP, EPUB) cannot hold it.
+        code = ord(bad.group())
+        return f"{quoted(text)} has control character #x{code:04x}, which is not allowed"
+    return ""
 
 
 def _text_problem(value: object) -> str:
@@ -253,12 +285,7 @@ def _text_problem(value: object) -> str:
     if isinstance(value, (list, dict)):
         found = "a list" if isinstance(value, list) else "a mapping"
         return f"expected {TEXT.expected}, found {found}"
-    text = str(value).strip()
-    if len(text) > MAX_VALUE:
-        return f"{len(text):,} characters; a value may have at most {MAX_VALUE:,}"
-    if bad := FORBIDDEN_IN_XML.search(text):
-        return f"control character #x{ord(bad.group()):04x} is not allowed"
-    return ""
+    return text_problem(str(value).strip())
 
 
 def _names_problem(value: object) -> str:
@@ -288,7 +315,7 @@ def _language_problem(value: object) -> str:
     problem = _text_problem(value)
     if problem or value is None or valid_language(str(value)):
         return problem
-    return f"{_shown(value)} is not {LANGUAGE.expected}"
+    return f"{quoted(str(value))} is not {LANGUAGE.expected}"
 
 
 def _date_problem(value: object) -> str:
@@ -296,7 +323,7 @@ def _date_problem(value: object) -> str:
     problem = _text_problem(value)
     if problem or value is None or valid_date(str(value).strip()):
         return problem
-    return f"expected {DATE.expected}, found {_shown(value)}"
+    return f"expected {DATE.expected}, found {quoted(str(value))}"
 
 
 # One check for each kind of value front matter may hold (tests/test_schema.py checks it).

@@ -21,7 +21,15 @@ from yaml.reader import ReaderError
 from make_book.errors import EssayError, ManifestError, Problem
 from make_book.model import URN_ISBN
 from make_book.profiles import BLEED, PROFILES
-from make_book.source.essay_files import BoundedLoader, compose, read_bounded, reader_position
+from make_book.source.essay_files import (
+    BoundedLoader,
+    compose,
+    quoted,
+    read_bounded,
+    reader_position,
+    shown,
+    text_problem,
+)
 from make_book.source.images import image_problem
 from make_book.source.manifest_types import (
     BackMatter,
@@ -51,7 +59,6 @@ from make_book.source.schema import (
     FONT_FAMILY_RE,
     FONT_SIZE,
     FONT_SIZE_RANGE,
-    FORBIDDEN_IN_XML,
     FRONT,
     IMAGE_SUFFIXES,
     ISBN,
@@ -62,7 +69,6 @@ from make_book.source.schema import (
     LINE_HEIGHT_RANGE,
     MARGINS,
     MAX_PAGE_SIDE,
-    MAX_VALUE,
     NAMES,
     PAPER,
     PAPER_KIND,
@@ -227,7 +233,8 @@ def _parse(text: str, file: str) -> _Map:
     if node is None:
         raise ManifestError([Problem(file, "the file is empty; it needs title and contents")])
     if not isinstance(data, _Map):
-        message = f"expected a mapping with keys such as title and contents, found {_kind(data)}"
+        found = _found(_Value(data, "", node.start_mark, _plain(node)))
+        message = f"expected a mapping with keys such as title and contents, found {found}"
         raise ManifestError([Problem(file, message, *_position(node.start_mark))])
     return data
 
@@ -297,12 +304,14 @@ def _kind(data: object) -> str:
 
 
 def _found(v: _Value) -> str:
-    """The value as a message shows what was found: strings and numbers as written."""
+    """The value as a message shows what was found, as written: a string quoted (cut
+    short), a number bare, `yes` or a date quoted as its text; a list or mapping by kind."""
     if isinstance(v.data, str):
-        text = v.data.strip().splitlines()[0] if v.data.strip() else v.data
-        return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+        return quoted(v.data)
     if isinstance(v.data, (int, float)) and not isinstance(v.data, bool):
-        return v.raw or str(v.data)
+        return shown(v.raw or str(v.data))
+    if v.raw is not None and v.data is not None:
+        return quoted(v.raw)
     return _kind(v.data)
 
 
@@ -319,8 +328,8 @@ def _outside(root: Path, written: str) -> str:
     """Why a path that resolves outside `root` is refused: `..`, or a symbolic link."""
     folder = os.path.abspath(root)  # lexical: the folder may itself be reached by a link
     if os.path.normpath(os.path.join(folder, written)).startswith(folder + os.sep):
-        return f"'{written}' is a link to a file outside the book folder"
-    return "path leaves the book folder"
+        return f"{quoted(written)} is a link to a file outside the book folder"
+    return f"{quoted(written)} leaves the book folder"
 
 
 def _locate(root: Path, written: str, suffixes: tuple[str, ...]) -> Path | str:
@@ -329,19 +338,20 @@ def _locate(root: Path, written: str, suffixes: tuple[str, ...]) -> Path | str:
         return "expected a path, found an empty string"
     windows = PureWindowsPath(written)
     if windows.drive or windows.root:
-        return f"path must be relative to the book folder, found '{written}'"
+        return f"path must be relative to the book folder, found {quoted(written)}"
     try:
         resolved = (root / written).resolve()
         inside = resolved.is_relative_to(root.resolve())
         is_file, exists = resolved.is_file(), resolved.exists()
     except (OSError, RuntimeError, ValueError):
-        return f"cannot use the path '{written}'"
+        return f"cannot use the path {quoted(written)}"
     if not inside:
         return _outside(root, written)
     if Path(written).suffix.lower() not in suffixes:
-        return f"'{written}' has an unsupported extension; expected one of {', '.join(suffixes)}"
+        expected = ", ".join(suffixes)
+        return f"{quoted(written)} has an unsupported extension; expected one of {expected}"
     if not is_file:
-        return f"'{written}' is not a file" if exists else f"no such file '{written}'"
+        return f"{quoted(written)} is not a file" if exists else f"no such file {quoted(written)}"
     return resolved
 
 
@@ -474,14 +484,8 @@ class _Checker:
         if text is None:
             self.wrong(v, TEXT.expected)
             return ""
-        if len(text) > MAX_VALUE:
-            message = f"{len(text):,} characters; a value may have at most {MAX_VALUE:,}"
-            self.report(v.mark, v.path, message)
-            return ""
-        if bad := FORBIDDEN_IN_XML.search(text):
-            # Written as an escape ("\x05"), YAML lets it through; XML (XMP, EPUB) cannot hold it.
-            message = f"control character #x{ord(bad.group()):04x} is not allowed"
-            self.report(v.mark, v.path, message)
+        if problem := text_problem(text):  # too long, or a control character
+            self.report(v.mark, v.path, problem)
             return ""
         return text
 
@@ -499,7 +503,7 @@ class _Checker:
         """A BCP 47 language tag such as en, en-GB or de-CH."""
         tag = self.text(v)
         if _as_text(v) is not None and not valid_language(tag):
-            self.report(v.mark, v.path, f"'{tag}' is not {LANGUAGE.expected}")
+            self.report(v.mark, v.path, f"{quoted(tag)} is not {LANGUAGE.expected}")
             return None
         return tag
 
@@ -524,7 +528,7 @@ class _Checker:
         """The name of a packaged theme (empty: the default one)."""
         name = self.text(v) or BOOK.text_default("theme")
         if name not in THEMES:
-            message = f"'{name}' is not a packaged theme{_hint(name, THEMES)}"
+            message = f"{quoted(name)} is not a packaged theme{_hint(name, THEMES)}"
             self.report(v.mark, v.path, f"{message}; expected {THEME.expected}")
             return None
         return name
@@ -621,7 +625,7 @@ class _Checker:
             return ""
         problem = image_problem(found, formats=("JPEG", "PNG"))
         if problem:
-            self.report(v.mark, v.path, problem)
+            self.report(v.mark, v.path, f"{quoted(_as_text(v) or '')}: {problem}")
             return ""
         return _as_text(v) or ""
 
@@ -652,7 +656,7 @@ class _Checker:
         for resolved, written, v in sorted(self.essays, key=lambda e: _position(e[2].mark)):
             if resolved in first:
                 line = first[resolved].line + 1
-                self.report(v.mark, v.path, f"'{written}' is already used at line {line}")
+                self.report(v.mark, v.path, f"{quoted(written)} is already used at line {line}")
             else:
                 first[resolved] = v.mark
 
