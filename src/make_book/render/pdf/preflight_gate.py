@@ -1,18 +1,27 @@
 """A PDF that does not meet its profile is never written under the book's name: the
 preflight run on every PDF a build makes, piece by piece while the book is laid out
-and whole once it is joined, and the warning for glyphs set in a fallback face."""
+and whole once it is joined, and the warning for characters the book's faces lack."""
 
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
 
 from make_book.errors import RenderError
+from make_book.model import Book
 from make_book.preflight.checks import Finding, preflight
 from make_book.profiles import Profile
+from make_book.render.pdf.glyphs import (
+    book_faces,
+    coverage,
+    font_key,
+    missing_glyphs,
+    warning_lines,
+)
 from make_book.render.pdf.layout.protocol import PieceResult
 from make_book.render.weasy.session import BOOK_FONT
 from make_book.source.manifest_types import PdfSettings
@@ -73,26 +82,60 @@ class DrawingCheck:
         return lambda piece: take(self(piece))
 
 
-def warn_fallback_fonts(
-    path: Path, settings: PdfSettings, theme_faces: frozenset[str] = frozenset()
-) -> None:
-    """Glyphs the book's faces lack are set in a fallback face: say which, once.
-    `theme_faces`: the families the theme's stylesheet declares, its own faces."""
-    chosen = {settings.font_family} if settings.font_family else set()
-    wanted = {_font_key(face) for face in {BOOK_FONT, *chosen, *theme_faces}}
+def warn_fallback_fonts(path: Path, settings: PdfSettings, book: Book, manifest_path: Path) -> None:
+    """Characters the book's faces lack are set in a fallback face: say which, where
+    they are written and how to set them, once per build (glyphs.py).
+
+    The faces are those the print stylesheets declare and `pdf: font_family`, those
+    of them the PDF at `path` sets text in; what they have is read from their files.
+    When that finds nothing but the PDF names a face of none of them (a template's
+    character), the warning names that face."""
     with pikepdf.open(path) as pdf:
         names = {
             str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
             for page in pdf.pages
             for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
         }
-    fallbacks = sorted(n for n in names if not any(_font_key(n).startswith(w) for w in wanted))
-    if fallbacks:
-        log.warning(
-            "pdf: some characters are not in the book's typeface and were set in %s",
-            ", ".join(fallbacks),
-        )
+    said = _said(book)
+    faces = book_faces(book, settings.font_family)
+    keys = {font_key(name) for name in names}
+    # The faces the PDF sets text in (a PDF font's name starts with its family's).
+    used = {
+        face: files
+        for face, files in faces.items()
+        if any(key.startswith(font_key(face)) for key in keys)
+    } or faces
+    lines: list[str] = []
+    if all(used.values()):  # every face in use read from its files
+        covered = coverage(file for files in used.values() for file in files)
+        if covered not in said.missing:
+            said.missing[covered] = warning_lines(missing_glyphs(book, manifest_path, covered))
+        lines = said.missing[covered]
+    wanted = {font_key(face) for face in {BOOK_FONT, *faces}}
+    fallbacks = sorted(n for n in names if not any(font_key(n).startswith(w) for w in wanted))
+    if not lines and fallbacks:
+        faces_named = ", ".join(fallbacks)
+        lines = [f"some characters are not in the book's typeface and were set in {faces_named}"]
+    for line in lines:
+        if line not in said.lines:
+            said.lines.add(line)
+            log.warning("pdf: %s", line)
 
 
-def _font_key(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
+class _Said:
+    """What was warned of for one book: once per build, whatever the profiles."""
+
+    def __init__(self, book: Book) -> None:
+        self.book = weakref.ref(book)
+        self.lines: set[str] = set()
+        self.missing: dict[frozenset[int], list[str]] = {}  # by the faces' code points
+
+
+_SAID: list[_Said] = []
+
+
+def _said(book: Book) -> _Said:
+    """The book's record: a new build's book is a new object, so it warns again."""
+    if not _SAID or _SAID[0].book() is not book:
+        _SAID[:] = [_Said(book)]
+    return _SAID[0]

@@ -52,7 +52,7 @@ from make_book.render.pdf.preflight_gate import DrawingCheck, preflight_or_fail,
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.session import captured_weasyprint_log
 from make_book.source.manifest_types import PdfSettings
-from make_book.theme import find_file, search_path, stylesheet_faces
+from make_book.theme import find_file, search_path
 
 ROUNDS = 4  # a wider gutter can only add pages: this settles in one or two rounds
 log = logging.getLogger("make_book")
@@ -226,8 +226,7 @@ class PrintLayout:
             # Not even a warning: next time these pieces' pages need not be read again.
             for (key, folio), piece in zip(laid.entries, laid.pieces, strict=True):
                 cache.passed(key, folio, piece, profile.name)
-        faces = stylesheet_faces(find_file(self.book, "print.css"))
-        warn_fallback_fonts(self.interior, settings, faces)
+        warn_fallback_fonts(self.interior, settings, self.book, self.ctx.manifest.path)
 
     def _padded(self, laid: LaidOutBook) -> int:
         return self.profile.padded(laid.page_count)
