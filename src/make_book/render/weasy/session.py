@@ -23,15 +23,23 @@ FACES = (
     ("LinLibertine_RB.otf", 700, "normal"),
     ("LinLibertine_RBI.otf", 700, "italic"),
 )
-FALLBACK = '"DejaVu Serif", serif'  # for glyphs the book face lacks (Greek polytonic, CJK…)
+# What the bundled face lacks (the two- and three-em dashes U+2E3A, U+2E3B), drawn by
+# tools/make_supplement_font.py: one file for every style. Licence:
+# fonts/README-Supplement.txt (MIT). First of the fallbacks, so it sets only those.
+SUPPLEMENT_FONT = "Make Book Supplement"
+SUPPLEMENT_FACES = tuple(("MakeBookSupplement.ttf", w, s) for _, w, s in FACES)
+# For glyphs the book face lacks (the supplement's dashes; Greek polytonic, CJK…).
+FALLBACK = f'"{SUPPLEMENT_FONT}", "DejaVu Serif", serif'
 
 
 def font_faces_css() -> str:
-    """@font-face rules that load the bundled face through the fetcher's font root."""
+    """@font-face rules that load the bundled face, and its supplement, through the
+    fetcher's font root."""
     return "".join(
-        f'@font-face {{ font-family: "{BOOK_FONT}"; src: url("{FONTS_URL}{f}");'
+        f'@font-face {{ font-family: "{family}"; src: url("{FONTS_URL}{f}");'
         f" font-weight: {w}; font-style: {s} }}\n"
-        for f, w, s in FACES
+        for family, faces in ((BOOK_FONT, FACES), (SUPPLEMENT_FONT, SUPPLEMENT_FACES))
+        for f, w, s in faces
     )
 
 
