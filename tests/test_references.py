@@ -227,3 +227,39 @@ def test_every_kind_of_essay_linked_in_every_theme(tmp_path: Path, theme: str) -
     note = reader.get_destination_page_number(reader.named_destinations["from-word--fn-1"])
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert re.search(r"its\s+notes\s*\(p\.\s*" + reader.page_labels[note] + r"\)", text)
+
+
+def test_a_link_written_as_text_is_not_a_link(tmp_path: Path) -> None:
+    """A book about HTML shows `<a href="notes.md">` in a code span: text, not a link."""
+    manifest = copy_book("mixed", tmp_path / "book")
+    alpha = manifest.parent / "chapters" / "alpha.md"
+    code = ' Write `<a href="notes.md" id="fake">` for a link.'
+    text = alpha.read_text("utf-8")
+    alpha.write_text(
+        text.replace("This sentence carries a note.", "This sentence carries a note." + code, 1),
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["build", str(manifest), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page = next(
+        p
+        for p in (manifest.parent / "dist" / "html").glob("*.html")
+        if "Write" in p.read_text("utf-8")
+    )
+    assert '&lt;a href="notes.md" id="fake"&gt;' in page.read_text("utf-8")
+
+
+def test_a_link_out_of_the_book_does_not_say_what_is_there(tmp_path: Path) -> None:
+    manifest = copy_book("mixed", tmp_path / "book")
+    alpha = manifest.parent / "chapters" / "alpha.md"
+    lines = alpha.read_text("utf-8").splitlines()
+    lines[13] = "See [x](../../../../../../etc/hostname) and [y](../../nope.md).[^1][^long]"
+    alpha.write_text("\n".join(lines) + "\n", "utf-8")
+    result = CliRunner().invoke(main, ["check", str(manifest)])
+    said = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2
+    assert said == [
+        "error: chapters/alpha.md:14:9: link '../../../../../../etc/hostname':"
+        " leaves the book folder",
+        "error: chapters/alpha.md:14:49: link '../../nope.md': leaves the book folder",
+    ]

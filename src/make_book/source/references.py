@@ -26,8 +26,10 @@ from make_book.model import Book, Essay, Part
 from make_book.source.fragment import id_safe
 from make_book.url_reach import reach
 
-_HREF = re.compile(r'href="([^"]*)"')
-_ID = re.compile(r'\bid="([^"]+)"')
+# Attributes of tags, not text that mentions them (`<a href="x.md">` in a code span is
+# written `&lt;a href="x.md"&gt;`: a tag's `<` is the only `<` the serializer leaves).
+_HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
+_ID = re.compile(r'<[A-Za-z][^>]*?\bid="([^"]+)"')
 _NOT_AN_ESSAY = "not an essay of this book: list it in book.yaml, or link to where it is on the web"
 
 # Where a link's text is written in its essay: (the essay, the href as written, message).
@@ -45,6 +47,7 @@ def link_essays(book: Book, locate: Locate) -> Book:
 
 class _Linker:
     def __init__(self, book: Book, locate: Locate) -> None:
+        self.root = os.path.normpath(book.root)
         self.by_file = {os.path.normpath(t.source_path): t for t in book.all_texts}
         self.locate = locate
         self.problems: list[Problem] = []
@@ -62,7 +65,7 @@ class _Linker:
         return replace(text, body_html=body, footnotes=notes)
 
     def _href(self, match: re.Match[str], text: Essay) -> str:
-        written = unescape(match.group(1))
+        written = unescape(match.group(2))
         file, _, anchor = written.partition("#")
         if not file or reach(written):  # within the essay, or on the web
             return match.group(0)
@@ -70,13 +73,13 @@ class _Linker:
         if target is None:
             return match.group(0)
         place = self._anchor(target, unquote(anchor), text, written)
-        return f'href="#{escape(place)}"' if place else match.group(0)
+        return f"{match.group(1)}#{escape(place)}{match.group(3)}" if place else match.group(0)
 
     def _target(self, text: Essay, file: str, written: str) -> Essay | None:
         path = os.path.normpath(os.path.join(text.source_path.parent, file))
         found = self.by_file.get(path)
         if found is None:
-            why = _NOT_AN_ESSAY if Path(path).is_file() else "no such file"
+            why = _missing(path, self.root)
             self.problems.append(self.locate(text, written, f"link '{written}': {why}"))
         return found
 
@@ -100,6 +103,14 @@ class _Linker:
             found.add(text.slug)
             self._ids[text.slug] = frozenset(found)
         return self._ids[text.slug]
+
+
+def _missing(path: str, root: str) -> str:
+    """Why a link's file is no essay; a path out of the book folder is not looked at, so
+    that a book cannot learn which files the machine building it has."""
+    if os.path.commonpath([path, root]) != root:
+        return "leaves the book folder"
+    return _NOT_AN_ESSAY if Path(path).is_file() else "no such file"
 
 
 def _with_texts(book: Book, change: Callable[[Essay], Essay]) -> Book:

@@ -26,11 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import tinycss2
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
-from tinycss2 import ast
 
 from make_book.model import Book, join_names
 from make_book.theme.css import resources
@@ -207,25 +205,6 @@ def stylesheet_fonts(book: Book, stylesheet: Path) -> list[tuple[str, Path]]:
     return [(url, path) for url, path in found if path is not None]
 
 
-def stylesheet_faces(stylesheet: Path) -> frozenset[str]:
-    """The font families a stylesheet's @font-face rules declare: the book's own faces,
-    which the PDF's check for fallback fonts should not count as fallbacks."""
-    rules = tinycss2.parse_stylesheet(stylesheet.read_text("utf-8"), skip_comments=True)
-    faces = (r for r in rules if isinstance(r, ast.AtRule) and r.lower_at_keyword == "font-face")
-    return frozenset(family for face in faces for family in _families(face))
-
-
-def _families(face: ast.AtRule) -> list[str]:
-    declarations = tinycss2.parse_blocks_contents(face.content or [], skip_comments=True)
-    return [
-        token.value
-        for d in declarations
-        if isinstance(d, ast.Declaration) and d.lower_name == "font-family"
-        for token in d.value
-        if isinstance(token, ast.StringToken)
-    ]
-
-
 def find_font(book: Book, name: str) -> Path | None:
     """The first file called `name` (a plain file name, never a path) in the font
     folders of the book's packaged theme and its bases, or None."""
@@ -254,7 +233,6 @@ __all__ = [
     "packaged_file",
     "packaged_themes",
     "search_path",
-    "stylesheet_faces",
     "stylesheet_fonts",
     "template_problem",
     "theme_chain",
