@@ -29,7 +29,12 @@ from make_book.publish.atomic import create_empty, temporary_name
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext
 from make_book.render.pdf.footnotes import footnoted_body
 from make_book.render.pdf.join.book_join import BookJoin
-from make_book.render.pdf.layout.page_refs import folios_of, referenced, with_folios
+from make_book.render.pdf.layout.page_refs import (
+    folios_of,
+    placeholder_folios,
+    referenced,
+    with_folios,
+)
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import (
     Piece,
@@ -54,7 +59,9 @@ from make_book.render.weasy.session import captured_weasyprint_log
 from make_book.source.manifest_types import PdfSettings
 from make_book.theme import find_file, search_path
 
-ROUNDS = 4  # a wider gutter can only add pages: this settles in one or two rounds
+# A wider gutter can only add pages, and page references print their folios from the
+# second round on: this settles in two or three rounds, rarely more.
+ROUNDS = 6
 log = logging.getLogger("make_book")
 
 
@@ -140,7 +147,7 @@ class PrintLayout:
         and the page references print the folios of their targets (layout/page_refs.py)."""
         manifest_pdf = self.ctx.manifest.pdf
         chosen = print_settings(manifest_pdf, self.profile, pages=0)
-        folios: dict[str, str] = {}
+        folios = placeholder_folios(self._referenced)
         for _ in range(ROUNDS):
             with self._joined(chosen) as (join, check):
                 sink = check.then(join.add) if join is not None else None

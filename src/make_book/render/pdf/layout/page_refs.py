@@ -3,8 +3,9 @@
 The book is laid out in pieces (pieces.py), so WeasyPrint's `target-counter()` cannot see
 a target in another piece. Each reference is given its target's folio as `data-folio`
 instead, which the theme prints (`a.page-ref::after`, print.css). The folios are those of
-the previous round of the layout (print_layout.py): the first round prints none, and a
-round whose references then print other folios than its own is laid out again (the
+the previous round of the layout (print_layout.py): the first round prints a stand-in
+as wide as most folios, so that the real ones move little, and a round whose
+references then print other folios than its own is laid out again (the
 pieces that hold no reference come from the cache). Only targets in the main matter have
 folios here: a reference to the front matter prints none.
 """
@@ -33,6 +34,14 @@ def referenced(book: Book) -> frozenset[str]:
         for html in (text.body_html, *(note.html for note in text.footnotes)):
             found.update(anchor for anchor, _ in _references(html))
     return frozenset(found)
+
+
+PLACEHOLDER = "000"  # the first round's folio: as wide as a long book's
+
+
+def placeholder_folios(anchors: frozenset[str]) -> dict[str, str]:
+    """The first round's folios: a stand-in for each (none for a book without references)."""
+    return dict.fromkeys(anchors, PLACEHOLDER)
 
 
 def with_folios(piece: Piece, folios: dict[str, str]) -> Piece:
