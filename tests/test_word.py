@@ -234,6 +234,12 @@ REFUSED = {
     "bomb.docx": (_docx_bytes(document=b" " * (8 * 1024 * 1024)), "a zip bomb"),
     "huge.docx": (_docx_bytes(document=b" " * (24 * 1024 * 1024)), "uncompressed; a part of"),
     "macro.docx": (_docx_bytes(**{"word/vbaProject.bin": b"\0"}), "macro-enabled"),
+    # Millions of tiny runs in a small file, and a main part under another name than
+    # document.xml (the package's relationships may name any): mammoth would take minutes.
+    "runs.docx": (
+        _docx_bytes(**{"word/main.xml": b"".join(b"<w:t>%d</w:t>" % n for n in range(320_000))}),
+        "XML elements; a Word essay may have at most",
+    ),
 }
 
 

@@ -44,6 +44,11 @@ MAX_PART_BYTES = 40 * 1024 * 1024  # one part, uncompressed
 MAX_TOTAL_BYTES = 160 * 1024 * 1024  # every part, uncompressed
 MAX_PARTS = 5_000
 MAX_XML_BYTES = 16 * 1024 * 1024  # an XML part: mammoth reads 1 MB in some two seconds
+# Elements in all the XML parts together, whichever part the package names its main
+# one: mammoth holds each as a DOM node (some 2 KB), so this bounds its time and memory.
+# A 17,000-word essay written in Word is some 30,000; a document built to stall a CI job
+# with millions of tiny runs is refused before mammoth reads it.
+MAX_XML_ELEMENTS = 600_000
 MAX_RATIO = 300  # uncompressed to compressed, over RATIO_FLOOR (Word's XML: 10-20; a bomb 1,000)
 RATIO_FLOOR = 1024 * 1024
 
@@ -175,6 +180,14 @@ def _content_problem(archive: zipfile.ZipFile) -> str:
         return "not a Word document: the zip holds no word/document.xml (another Office file?)"
     if "word/vbaProject.bin" in names or _MACROS.search(archive.read("[Content_Types].xml")):
         return "a macro-enabled document: save it as a Word Document (.docx), without macros"
+    elements = sum(
+        archive.read(name).count(b"<") for name in names if name.endswith((".xml", ".rels"))
+    )
+    if elements > MAX_XML_ELEMENTS:
+        return (
+            f"{elements:,} XML elements; a Word essay may have at most {MAX_XML_ELEMENTS:,}:"
+            " split it into several essays"
+        )
     # Counted before mammoth spends seconds on what markup.py would refuse anyway.
     paragraphs = len(_PARAGRAPH.findall(archive.read("word/document.xml")))
     if paragraphs > MAX_ELEMENTS:
