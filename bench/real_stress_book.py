@@ -25,6 +25,8 @@ import random
 import re
 from pathlib import Path
 
+from stress_book import write_manifest  # a sibling script
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "montaigne" / "chapters"
 NOTE_CALL = re.compile(r"\[\^([^\]]+)\]")
 NOTE_TEXT = re.compile(r"^\[\^([^\]]+)\]:\s?(.*)$")
@@ -131,20 +133,7 @@ def write_book(out: Path, essays: int = 300, seed: int = 1) -> Path:
         name = f"chapters/essay-{number + 1:03}.md"
         (out / name).write_text(essay(number, source, draw), "utf-8")
         names.append(name)
-    parts = [names[i : i + 50] for i in range(0, len(names), 50)]
-    contents = "".join(
-        f'  - part: "Book {n}"\n    chapters:\n' + "".join(f"      - {c}\n" for c in chapters)
-        for n, chapters in enumerate(parts, 1)
-    )
-    manifest = out / "book.yaml"
-    manifest.write_text(
-        'title: "Uneven Pages"\nsubtitle: "A stress anthology as real ones are"\n'
-        'author: Michel de Montaigne\nlanguage: en\ndate: "2026"\n'
-        "pdf:\n  trim: 6x9in\n"
-        "contents:\n" + contents,
-        "utf-8",
-    )
-    return manifest
+    return write_manifest(out, names, "Uneven Pages", "A stress anthology as real ones are")
 
 
 def main() -> None:

@@ -60,6 +60,11 @@ def write_book(out: Path, essays: int = 300, words: int = 760) -> Path:
         name = f"chapters/essay-{number + 1:03}.md"
         (out / name).write_text(essay(number, source, words), "utf-8")
         names.append(name)
+    return write_manifest(out, names, "A Thousand Pages", "A stress anthology")
+
+
+def write_manifest(out: Path, names: list[str], title: str, subtitle: str) -> Path:
+    """book.yaml for the essays `names`, in parts of 50; returns its path."""
     parts = [names[i : i + 50] for i in range(0, len(names), 50)]
     contents = "".join(
         f'  - part: "Book {n}"\n    chapters:\n' + "".join(f"      - {c}\n" for c in chapters)
@@ -67,7 +72,7 @@ def write_book(out: Path, essays: int = 300, words: int = 760) -> Path:
     )
     manifest = out / "book.yaml"
     manifest.write_text(
-        'title: "A Thousand Pages"\nsubtitle: "A stress anthology"\n'
+        f'title: "{title}"\nsubtitle: "{subtitle}"\n'
         'author: Michel de Montaigne\nlanguage: en\ndate: "2026"\n'
         "pdf:\n  trim: 6x9in\n"
         "contents:\n" + contents,
