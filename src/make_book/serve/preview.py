@@ -18,18 +18,11 @@ from typing import Any
 
 from make_book.build.driver import BuildRun, run_build
 from make_book.errors import BookError
+from make_book.pagemap import PageStart, pages_of_texts
 from make_book.progress import Progress
-from make_book.render.base import LayoutOptions, PrintPages
+from make_book.render.base import LayoutOptions
 
 log = logging.getLogger("make_book")
-
-
-@dataclass(frozen=True)
-class PrintedPage:
-    """One page of the print edition: its index in the PDF and its folio."""
-
-    index: int
-    folio: str
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ class Outcome:
     pdf: Path | None = None  # the print edition, if built
     pdf_bytes: bytes | None = None  # its bytes, as this build published them (pages.py)
     # essay slug -> its printed pages, and its title (the print view's heading)
-    pages: dict[str, tuple[PrintedPage, ...]] = field(default_factory=dict)
+    pages: dict[str, tuple[PageStart, ...]] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
 
     def for_browser(self, good: Outcome | None) -> dict[str, object]:
@@ -58,7 +51,7 @@ class Outcome:
             "errors": [f"error: {line}" for line in self.errors],
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
-            "pages": {slug: [p.folio for p in printed] for slug, printed in pages.items()},
+            "pages": {slug: [p.label for p in printed] for slug, printed in pages.items()},
         }
 
 
@@ -161,7 +154,7 @@ def _succeeded(number: int, run: BuildRun) -> Outcome:
         seconds=run.seconds,
         pdf=pdf.path if pdf else None,
         pdf_bytes=_read(pdf.path) if pdf else None,
-        pages=_pages_of_texts(printed) if printed else {},
+        pages=pages_of_texts(printed.starts) if printed else {},
         titles=titles,
     )
 
@@ -171,12 +164,3 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
-
-
-def _pages_of_texts(printed: PrintPages) -> dict[str, tuple[PrintedPage, ...]]:
-    """Each text's pages: those whose first words are its own (blank pages belong to none)."""
-    pages: dict[str, list[PrintedPage]] = {}
-    for start in printed.starts:
-        if start.text:
-            pages.setdefault(start.text, []).append(PrintedPage(start.index, start.label))
-    return {slug: tuple(found) for slug, found in pages.items()}

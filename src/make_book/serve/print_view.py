@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 
-from make_book.serve.preview import Outcome, PrintedPage
+from make_book.pagemap import PageStart
+from make_book.serve.preview import Outcome
 
 LIVE = "/__make-book/"  # the server's own paths; no output of a book has this name
 _STYLE = """
@@ -38,7 +39,7 @@ def print_page(outcome: Outcome, slug: str) -> str | None:
     if not shown or outcome.pdf is None:
         return None
     title = outcome.titles.get(slug, "The whole book") if slug else "The whole book"
-    first, last = shown[0].folio, shown[-1].folio
+    first, last = shown[0].label, shown[-1].label
     span = f"p. {first}" if len(shown) == 1 else f"pp. {first}–{last}"
     web = f"/html/{slug}.html" if slug else "/html/index.html"
     pdf = f"/{outcome.pdf.name}#page={shown[0].index + 1}"
@@ -64,8 +65,8 @@ def waiting_page() -> str:
     )
 
 
-def _figure(page: PrintedPage, build: int) -> str:
-    folio = html.escape(page.folio)
+def _figure(page: PageStart, build: int) -> str:
+    folio = html.escape(page.label)
     # lazy: the whole book's view asks for a page only when it is scrolled to
     return (
         f'<figure><img src="{LIVE}page/{page.index}.png?b={build}" alt="page {folio}"'
@@ -73,6 +74,6 @@ def _figure(page: PrintedPage, build: int) -> str:
     )
 
 
-def _every_page(outcome: Outcome) -> tuple[PrintedPage, ...]:
+def _every_page(outcome: Outcome) -> tuple[PageStart, ...]:
     every = (page for pages in outcome.pages.values() for page in pages)
     return tuple(sorted(every, key=lambda page: page.index))
