@@ -65,6 +65,7 @@ class DrawingCheck:
     def __init__(self, profile: Profile, settings: PdfSettings) -> None:
         self.profile, self.trim = profile, settings.trim
         self.bleed = profile.bleeds(settings.bleed)
+        self.fresh: set[Path] = set()  # pieces that passed here, not yet so in the cache
 
     def __call__(self, piece: PieceResult) -> PieceResult:
         name = self.profile.name
@@ -75,6 +76,7 @@ class DrawingCheck:
         )
         if not found:
             piece.passed.append(name)
+            self.fresh.add(piece.pdf)
         return piece
 
     def then(self, take: Callable[[PieceResult], None]) -> Callable[[PieceResult], None]:

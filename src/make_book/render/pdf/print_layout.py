@@ -83,6 +83,7 @@ class PrintLayout:
         self._counted: PrintPages | None = None
         self._finished: PrintPages | None = None
         self._referenced = referenced(book)  # anchors whose folio a page reference prints
+        self._fresh_passes: set[Path] = set()  # pieces the drawing check passed this build
 
     def __enter__(self) -> PrintLayout:
         return self
@@ -157,6 +158,7 @@ class PrintLayout:
                 if wanted == chosen and printed == folios:
                     if join is not None:
                         join.finish(check(laid.front))
+                    self._fresh_passes = check.fresh
                     break
             chosen, folios = wanted, printed
         else:  # cannot happen with KDP's table, whose gutter only grows: say so if it does
@@ -232,7 +234,10 @@ class PrintLayout:
         if not preflight_or_fail(self.interior, profile, trim, bleed, drawn_before=before):
             # Not even a warning: next time these pieces' pages need not be read again.
             for (key, folio), piece in zip(laid.entries, laid.pieces, strict=True):
-                cache.passed(key, folio, piece, profile.name)
+                if piece.pdf in self._fresh_passes:  # its record says so in memory only
+                    cache.store(key, folio, piece)
+                else:
+                    cache.passed(key, folio, piece, profile.name)
         warn_fallback_fonts(self.interior, settings, self.book, self.ctx.manifest.path)
 
     def _padded(self, laid: LaidOutBook) -> int:
