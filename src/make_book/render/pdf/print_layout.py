@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 from make_book.errors import RenderError
 from make_book.model import Book
