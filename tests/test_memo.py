@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
+
+import make_book.source.assemble as assemble_module
 from helpers import BookCopy
 from make_book.cache.memo import ConversionMemo
 from make_book.model import Book
@@ -41,7 +45,44 @@ def test_a_damaged_entry_is_made_again(book_copy: BookCopy, tmp_path: Path) -> N
     bodies[1].write_text('{"body_html": "<p>only this</p>"}', "utf-8")  # keys missing
     for entry in (folder / "converted").glob("*.json"):
         entry.write_text("[]", "utf-8")
+    for entry in (folder / "essays").glob("*.json"):  # else the bodies are not asked for
+        entry.write_text('{"essay": {}}', "utf-8")
 
     assert _read(manifest_path, folder) == afresh
     assert _read(manifest_path, None) == afresh
     assert "only this" not in bodies[1].read_text("utf-8")  # written again
+
+
+def test_an_unchanged_essay_is_not_read_again_and_says_its_warnings_again(
+    book_copy: BookCopy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    manifest_path = book_copy("mixed")
+    folder = tmp_path / "memo"
+    afresh = _read(manifest_path, folder)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("removed" in line for line in said)  # the mixed book's HTML essay warns
+    parsed: list[str] = []
+    real = assemble_module.parse_source
+    monkeypatch.setattr(
+        assemble_module, "parse_source", lambda raw, shown: parsed.append(shown) or real(raw, shown)
+    )
+    caplog.clear()
+
+    root = manifest_path.parent
+    with_images = [e.source_path.relative_to(root).as_posix() for e in afresh.essays if e.images]
+    assert _read(manifest_path, folder) == afresh
+    assert parsed == with_images  # the others from the memo (images are files of their own)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == said
+
+    text = next(e for e in afresh.essays if e.source_path.suffix == ".md" and not e.images)
+    edited = text.source_path
+    edited.write_text(edited.read_text("utf-8") + "\nOne more paragraph.\n", "utf-8")
+    parsed.clear()
+    again = _read(manifest_path, folder)
+    assert sorted(parsed) == sorted([*with_images, edited.relative_to(root).as_posix()])
+    assert (
+        "One more paragraph." in next(e for e in again.essays if e.source_path == edited).body_html
+    )

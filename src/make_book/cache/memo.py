@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 
 from make_book import __version__
 from make_book.cache.folder import CacheFolder
-from make_book.model import Footnote
+from make_book.model import EpigraphText, Essay, Footnote
 from make_book.source import markup
+from make_book.source.conversions import MadeEssay
 from make_book.source.fragment import EssayBody, essay_body
 
 T = TypeVar("T", markup.Converted, EssayBody)  # what the memo remembers
@@ -38,7 +39,7 @@ class ConversionMemo:
 
     def __init__(self, folder: Path | None) -> None:
         self.cache = CacheFolder.open(folder)
-        self.new: dict[str, markup.Converted | EssayBody] = {}  # by place; written by `keep`
+        self.new: dict[str, markup.Converted | EssayBody | MadeEssay] = {}  # written by `keep`
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         key = key_of(MARKDOWN_RULES, language, text)
@@ -51,6 +52,20 @@ class ConversionMemo:
         return self._remembered(
             "bodies", key, _essay_body, lambda: essay_body(fragment, slug, title)
         )
+
+    def essay(self, key: str, make: Callable[[], MadeEssay]) -> MadeEssay:
+        """A whole essay, remembered unless it read more than its file (its images)."""
+        if self.cache is None:
+            return make()
+        place = f"essays/{self.cache.name(key)}.json"
+        data = self.cache.read(place)  # marked in use: not pruned (folder.py)
+        if data is not None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                return _made_essay(json.loads(data))
+        made = make()
+        if made.lasting:
+            self.new[place] = made
+        return made
 
     def _remembered(
         self, kind: str, key: str, load: Callable[[Any], T], make: Callable[[], T]
@@ -71,7 +86,8 @@ class ConversionMemo:
         for place, made in self.new.items():
             if self.cache is not None:
                 with contextlib.suppress(OSError):  # an entry not kept is only made again
-                    self.cache.write(place, json.dumps(asdict(made)).encode())
+                    data = json.dumps(asdict(made), default=_path_string)
+                    self.cache.write(place, data.encode())
         self.new.clear()
 
 
@@ -93,6 +109,29 @@ def _essay_body(data: dict[str, Any]) -> EssayBody:
         images_without_alt=tuple(data["images_without_alt"]),
         word_count=int(data["word_count"]),
     )
+
+
+def _path_string(value: object) -> str:
+    if not isinstance(value, Path):
+        raise TypeError(f"{type(value).__name__} is not remembered")
+    return str(value)
+
+
+def _made_essay(data: dict[str, Any]) -> MadeEssay:
+    fields = dict(data["essay"])
+    epigraph = fields["epigraph"]
+    essay = Essay(
+        **fields
+        | {
+            "source_path": Path(fields["source_path"]),
+            "authors": tuple(fields["authors"]),
+            "translators": tuple(fields["translators"]),
+            "epigraph": EpigraphText(**epigraph) if epigraph is not None else None,
+            "footnotes": tuple(Footnote(**note) for note in fields["footnotes"]),
+            "images": tuple(Path(image) for image in fields["images"]),
+        }
+    )
+    return MadeEssay(essay, tuple(str(w) for w in data["warnings"]), bool(data["lasting"]))
 
 
 class BlobMemo:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import importlib.metadata
 import logging
 import os
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
 from html import escape, unescape
@@ -18,13 +22,15 @@ from urllib.parse import quote, unquote
 from make_book.errors import EssayError, Problem
 from make_book.model import Book, BookMeta, EpigraphText, Essay, Part
 from make_book.source import markup
-from make_book.source.conversions import Conversions, FreshConversions
+from make_book.source.conversions import Conversions, FreshConversions, MadeEssay
 from make_book.source.essay_files import (
     MAX_ESSAY_BYTES,
     SourceText,
     decode_utf8,
+    parse_source,
     read_bounded,
     read_source,
+    read_text_essay,
 )
 from make_book.source.fragment import EssayBody
 from make_book.source.images import image_problem
@@ -105,6 +111,50 @@ def assemble(manifest: Manifest, memo: Conversions | None = None) -> Book:
     )
     _warn_about_shared_titles(book)
     return link_essays(book, _link_locator(manifest.root))
+
+
+def _essay_key(raw: bytes, ref: EssayRef, kind: str, language: str, slug: str) -> str:
+    """The hash of everything a text essay is made from: its file, its entry in book.yaml,
+    its place in the book, and the code and libraries that make it."""
+    digest = hashlib.sha256(_code_digest().encode())
+    for part in (hashlib.sha256(raw).hexdigest(), ref.path, ref.overrides, kind, language, slug):
+        digest.update(b"\0" + repr(part).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """This package's code that reads essays, and the libraries it converts them with: a
+    change to either (a development checkout changes without a new version) is a new key."""
+    package = Path(__file__).parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("source/*.py"), package / "model.py", package / "xhtml.py"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for library in ("markdown-it-py", "mdit-py-plugins", "nh3", "lxml", "pyyaml"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            digest.update(importlib.metadata.version(library).encode())
+    return digest.hexdigest()
+
+
+class _Said(logging.Handler):
+    """Keeps what is logged while an essay is made."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _warnings_said() -> Iterator[list[logging.LogRecord]]:
+    said = _Said()
+    log.addHandler(said)
+    try:
+        yield said.records
+    finally:
+        log.removeHandler(said)
 
 
 def theme_dirs(root: Path) -> tuple[Path, ...]:
@@ -255,19 +305,47 @@ class _Builder:
     def essay(self, ref: EssayRef, kind: str) -> Essay | None:
         path = self.manifest.root / ref.path
         try:
-            source = read_source(path, ref.path, self.manifest.root)
+            if path.suffix.lower() in WORD_SUFFIXES:
+                source = read_source(path, ref.path, self.manifest.root)
+                slug = self.slugs.take(Path(ref.path).stem, kind)
+                essay = self._convert(source, ref, kind, path, slug)
+            else:
+                essay = self._text_essay(ref, kind, path)
             self.newest_mtime = max(self.newest_mtime, path.stat().st_mtime)
-            return self._convert(source, ref, kind, path)
+            return essay
         except EssayError as exc:
             self.problems.extend(exc.problems)
             return None
 
-    def _convert(self, source: SourceText, ref: EssayRef, kind: str, path: Path) -> Essay:
+    def _text_essay(self, ref: EssayRef, kind: str, path: Path) -> Essay:
+        """A Markdown, text or HTML essay: made again only when its file, its entry in
+        book.yaml or the code that makes it changed (an edit rebuild reads 1 of 300)."""
+        raw = read_text_essay(path, ref.path)
+        slug = self.slugs.take(Path(ref.path).stem, kind)
+        key = _essay_key(raw, ref, kind, self.manifest.language, slug)
+        made_now = False
+
+        def make() -> MadeEssay:
+            nonlocal made_now
+            made_now = True
+            with _warnings_said() as said:
+                essay = self._convert(parse_source(raw, ref.path), ref, kind, path, slug)
+            lasting = not essay.images and all(r.levelno == logging.WARNING for r in said)
+            return MadeEssay(essay, tuple(r.getMessage() for r in said), lasting)
+
+        made = self.memo.essay(key, make)
+        if not made_now:  # said when it was made: said again, word for word
+            for warning in made.warnings:
+                log.warning("%s", warning)
+        return made.essay
+
+    def _convert(
+        self, source: SourceText, ref: EssayRef, kind: str, path: Path, slug: str
+    ) -> Essay:
         meta = {**source.meta, **ref.overrides}
         language = _text(meta.get("language")) or self.manifest.language
         converted, title = _body_and_title(source, path, meta, language, self.memo)
         self._check(source, converted, path)
-        slug = self.slugs.take(Path(ref.path).stem, kind)
         body = self.memo.essay_body(converted.html, slug, title)
         _check_notes(body, ref.path)
         title_html = _title_html(title, body, language, ref.path, kind)

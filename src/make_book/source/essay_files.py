@@ -66,7 +66,16 @@ def read_source(path: Path, display: str, book_root: Path | None = None) -> Sour
     """
     if path.suffix.lower() in WORD_SUFFIXES:
         return _word_source(path, display, book_root)
-    raw = read_bounded(path, display, MAX_ESSAY_BYTES, "an essay", "split it into several essays")
+    return parse_source(read_text_essay(path, display), display)
+
+
+def read_text_essay(path: Path, display: str) -> bytes:
+    """The bytes of a Markdown, text or HTML essay, refused when too large."""
+    return read_bounded(path, display, MAX_ESSAY_BYTES, "an essay", "split it into several essays")
+
+
+def parse_source(raw: bytes, display: str) -> SourceText:
+    """A text essay's bytes decoded, with its front matter split off."""
     text = decode_utf8(raw, display)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     match = _FENCE.match(text)
