@@ -4,6 +4,12 @@ build gives."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import shutil
+import types
+import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +18,7 @@ from click.testing import CliRunner, Result
 from helpers import BookCopy
 from make_book.cli import main
 from make_book.preflight import checks
+from make_book.render.epub.zipped import Deflated, write_zip
 
 PDF = ["--format", "pdf"]
 
@@ -49,3 +56,54 @@ def test_a_piece_that_passed_its_drawing_check_is_not_checked_again(
     again = run("build", manifest, *PDF, "--jobs", "1")
     assert again.exit_code == 0, again.output
     assert checked == []  # every piece's pass was kept with it in the cache
+
+
+def test_our_zip_has_the_bytes_pythons_zipfile_writes() -> None:
+    when = dt.datetime(2024, 5, 17, 13, 45, 31)
+    entries = [
+        ("mimetype", b"application/epub+zip"),
+        ("EPUB/text/essay.xhtml", b"<p>text</p>" * 500),
+        ("EPUB/empty.css", b""),
+        ("EPUB/images/caf\u00e9.png", bytes(range(256)) * 3),
+    ]
+    ours = io.BytesIO()
+    write_zip(ours, entries, when, Deflated(None))
+
+    theirs = io.BytesIO()
+    with zipfile.ZipFile(theirs, "w") as out:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
+            stored = name == "mimetype"
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            out.writestr(info, data, compresslevel=None if stored else 9)
+    assert ours.getvalue() == theirs.getvalue()
+    with zipfile.ZipFile(ours) as back:
+        assert back.testzip() is None
+        assert [(i.filename, back.read(i)) for i in back.infolist()] == entries
+
+
+def test_an_edit_deflates_only_what_changed_and_gives_a_fresh_builds_bytes(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incremental, fresh = book_copy("sample"), book_copy("sample")
+    assert run("build", incremental, "--format", "epub").exit_code == 0
+    deflated: list[int] = []
+    real = zlib.compressobj
+    counting = types.SimpleNamespace(
+        compressobj=lambda *a: deflated.append(1) or real(*a),
+        crc32=zlib.crc32,
+        DEFLATED=zlib.DEFLATED,
+    )
+    monkeypatch.setattr("make_book.render.epub.zipped.zlib", counting)
+    essay = sorted((incremental.parent / "chapters").glob("*.md"))[0]
+    essay.write_text(essay.read_text("utf-8") + "\nOne paragraph more.\n", "utf-8")
+    shutil.copy2(essay, fresh.parent / "chapters" / essay.name)  # the same bytes and date
+
+    assert run("build", incremental, "--format", "epub").exit_code == 0
+    with zipfile.ZipFile(incremental.parent / "dist" / "book.epub") as epub:
+        entries = len(epub.infolist())
+    assert len(deflated) == 1 < entries  # the edited essay's page
+    assert run("build", fresh, "--format", "epub", "--no-cache").exit_code == 0
+    made = [m.parent / "dist" / "book.epub" for m in (incremental, fresh)]
+    assert made[0].read_bytes() == made[1].read_bytes()

@@ -39,6 +39,7 @@ from make_book.render.cover.image import cover_png
 from make_book.render.endnotes import noterefs_with_backlinks
 from make_book.render.epub.a11y import heading_faults
 from make_book.render.epub.pagelist import mark_pages, markers, page_ids, pagebreaks
+from make_book.render.epub.zipped import Deflated, write_zip
 from make_book.render.links import LinkMap, essay_type
 from make_book.theme import environment, find_file, stylesheet_fonts, theme_fingerprint
 
@@ -216,8 +217,10 @@ def write_epub(book: Book, ctx: RenderContext, pages: PrintPages, memo: BlobMemo
         options = {"epub3_pages": False, "raise_exceptions": True, "mtime": when}
         options["compresslevel"] = 0  # normalize_zip compresses, once
         _write_package(raw, package, options, target)
+        deflate = Deflated(BlobMemo(ctx.layout.cache_dir, "epub-zip"))
         with atomic_path(target) as tmp:
-            normalize_zip(raw, tmp, when, lambda name, data: _finish(name, data, book))
+            normalize_zip(raw, tmp, when, lambda name, data: _finish(name, data, book), deflate)
+        deflate.keep()
     return target
 
 
@@ -258,21 +261,17 @@ def normalize_zip(
     target: Path,
     when: dt.datetime,
     edit: Callable[[str, bytes], bytes] | None = None,
+    deflate: Deflated | None = None,
 ) -> None:
     """Copy an EPUB with every entry dated `when`: mimetype first and stored.
 
-    `edit(name, data)`, when given, may change an entry's content on the way.
+    `edit(name, data)`, when given, may change an entry's content on the way;
+    `deflate` remembers what entries deflate to (zipped.py).
     """
-    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
-        for entry in src.infolist():
-            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
-            stored = entry.filename == "mimetype"
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            data = src.read(entry.filename)
-            data = edit(entry.filename, data) if edit else data
-            out.writestr(info, data, compresslevel=None if stored else 9)
+    with zipfile.ZipFile(source) as src, target.open("wb") as out:
+        names = [entry.filename for entry in src.infolist()]
+        entries = ((n, edit(n, src.read(n)) if edit else src.read(n)) for n in names)
+        write_zip(out, entries, when, deflate or Deflated(None))
 
 
 def _finish(name: str, data: bytes, book: Book) -> bytes:
