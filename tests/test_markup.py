@@ -6,6 +6,7 @@ import pytest
 from lxml import etree
 
 from make_book.source import markup
+from make_book.source.structure import ABSOLUTE_PATH
 
 
 def as_xml(fragment: str) -> etree._Element:
@@ -311,3 +312,157 @@ def test_footnotes_all_cited_once_are_not_told() -> None:
         "A[^1] and B[^2] and A again[^1].\n\n[^1]: 1.\n\n[^2]: 2.\n", "en"
     )
     assert converted.findings == ()
+
+
+# Valid XHTML whatever the source (source/structure.py): URLs and content models
+
+
+def _told(converted: markup.Converted) -> list[str]:
+    return [f.message for f in converted.findings]
+
+
+@pytest.mark.parametrize(
+    ("source", "href"),
+    [
+        ('<a href="https://example.org/a b|c">x</a>', "https://example.org/a%20b%7Cc"),
+        ('<a href="https://example.org/100%">x</a>', "https://example.org/100%25"),
+        ('<a href="https://example.org/%C3%A9">x</a>', "https://example.org/%C3%A9"),
+        ('<a href="mailto:a b@example.org">x</a>', "mailto:a%20b@example.org"),
+        ('<a href=" https://example.org/\tx ">x</a>', "https://example.org/x"),
+        ('<a href="https://example.org/é#a#b">x</a>', "https://example.org/é#a%23b"),
+        ('<a href="https://example.org/a_(b)">x</a>', "https://example.org/a_(b)"),
+    ],
+)
+def test_a_url_is_percent_encoded_where_it_must_be(source: str, href: str) -> None:
+    converted = markup.html_essay(source)
+    assert as_xml(converted.html).find("a").get("href") == href  # type: ignore[union-attr]
+    assert not [f for f in converted.findings if f.refused]
+
+
+@pytest.mark.parametrize(
+    ("source", "written", "why"),
+    [
+        ("[x](/url)", "/url", "a path from a site's root, and a book has none"),
+        ("[x](/bar\\* 'title')", "/bar\\*", "a path from a site's root"),
+        ("<https://../>", "https://../", "an empty name between dots in the host"),
+        ('<a href="\\\\host\\x">x</a>', "\\\\host\\x", "a backslash has no place in a URL"),
+        ("[x](//example.org/)", "//example.org/", "no scheme"),
+        ("[x](https:example.org)", "https:example.org", "write https:// before the host"),
+        ("<https://user@example.org/>", "https://user@example.org/", "a user name"),
+    ],
+)
+def test_a_url_no_book_can_hold_is_refused_as_written(source: str, written: str, why: str) -> None:
+    converted = markup.markdown_essay(source, "en")
+    refused = [f for f in converted.findings if f.refused]
+    assert len(refused) == 1, converted.findings
+    assert refused[0].message.startswith(f"link '{written}': {why}")
+    assert refused[0].needle == written  # what finds it in the source
+
+
+def test_a_quotations_source_that_is_no_url_is_dropped_with_a_warning() -> None:
+    converted = markup.html_essay('<blockquote cite="/x">Q</blockquote>')
+    assert converted.html == "<blockquote>Q</blockquote>"
+    assert _told(converted) == ["cite '/x' removed from <blockquote>: " + ABSOLUTE_PATH]
+
+
+def test_markdown_inside_pre_is_unwrapped_and_told() -> None:
+    # CommonMark example 148: the paragraphs Markdown makes inside a raw <pre>.
+    source = "<table><tr><td>\n<pre>\n**Hello**,\n\n_world_.\n</pre>\n</td></tr></table>\n"
+    converted = markup.markdown_essay(source, "en")
+    root = as_xml(converted.html)
+    pre = root.find(".//pre")
+    assert pre is not None and pre.find("p") is None
+    assert "".join(pre.itertext()).split() == ["**Hello**,", "world."]
+    assert _told(converted) == ["paragraph inside <pre> unwrapped: its text and inline markup kept"]
+    assert converted.findings[0].needle == "<pre"
+
+
+def test_a_table_row_with_no_cells_is_dropped() -> None:
+    # CommonMark example 191: blank lines make the cell a code block, out of the table.
+    source = "<table>\n\n  <tr>\n\n    <td>\n      Hi\n    </td>\n\n  </tr>\n\n</table>\n"
+    converted = markup.markdown_essay(source, "en")
+    assert as_xml(converted.html).find(".//tr") is None
+    assert _told(converted) == ["a table row with no cells removed"]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected", "told"),
+    [
+        (
+            "<h2><div>x</div><hr>y</h2>",
+            "<h2>xy</h2>",
+            [
+                "<div> inside <h2> unwrapped: its text and inline markup kept",
+                "<hr> inside <h2> dropped",
+            ],
+        ),
+        (
+            "<em><p>a</p></em>",
+            "<p>a</p>",
+            ["<em> around a <p> removed, its text kept: a <em> holds only text and inline markup"],
+        ),
+        (
+            "<li>a</li><li>b</li>",
+            "<ul><li>a</li><li>b</li></ul>",
+            ["list item outside a list put in a <ul>"],
+        ),
+        (
+            "<ul><li>a</li><ul><li>b</li></ul></ul>",
+            "<ul><li>a<ul><li>b</li></ul></li></ul>",
+            ["content of a <ul> outside its items put in a list item"],
+        ),
+        ("<dd>d</dd>", "<dl><dd>d</dd></dl>", ["<dd> outside a list put in a <dl>"]),
+        (
+            "<table><tr><th><h3>T</h3></th></tr></table>",
+            "<table><tbody><tr><th>T</th></tr></tbody></table>",
+            ["<h3> inside a table header cell unwrapped: its text kept"],
+        ),
+        (
+            "<figcaption>c</figcaption>",
+            "<div>c</div>",
+            ["<figcaption> outside a figure made a <div>"],
+        ),
+        (
+            '<p dir="up" lang="??">x</p><ol type="z" start="2"><li>a</li></ol>',
+            '<p>x</p><ol start="2"><li>a</li></ol>',
+            [
+                'dir="up" removed from <p>: not a value it may have',
+                'lang="??" removed from <p>: not a value it may have',
+                'type="z" removed from <ol>: not a value it may have',
+            ],
+        ),
+        (
+            '<table><tr><td colspan="0">x</td></tr></table>',
+            None,
+            ['colspan="0" removed from <td>: not a value it may have'],
+        ),
+    ],
+)
+def test_what_the_content_models_forbid_is_repaired_and_told(
+    source: str, expected: str | None, told: list[str]
+) -> None:
+    converted = markup.html_essay(source)
+    if expected is not None:
+        assert converted.html == expected
+    assert _told(converted) == told
+    assert not [f for f in converted.findings if f.refused]
+
+
+def test_valid_markup_is_left_as_it_was() -> None:
+    source = (
+        '<figure><img src="a.png" alt="A"/><figcaption>c</figcaption></figure>'
+        '<ol reversed="" start="3" type="i"><li><p>a</p><ul><li>b</li></ul></li></ol>'
+        '<p><a href="https://example.org/x?y=1&amp;z=2#top">l</a> <em>e</em></p>'
+        "<dl><dt>t</dt><dd><p>d</p></dd></dl>"
+        '<table><tbody><tr><td rowspan="2">x</td></tr></tbody></table>'
+    )
+    converted = markup.html_essay(source)
+    assert converted.html == source
+    assert converted.findings == ()
+
+
+def test_a_title_holds_no_block() -> None:
+    converted = markup.markdown_metadata("A <div>title</div>", "en", inline=True)
+    assert converted.html == "A title"
+    where = "where only text and inline markup may stand"
+    assert _told(converted) == [f"<div> {where} unwrapped: its text and inline markup kept"]

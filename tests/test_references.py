@@ -138,6 +138,15 @@ def test_page_references_print_the_folio_of_their_target(linked: Path) -> None:
             "link 'beta.md#nowhere': beta.md has no heading or note '#nowhere'",
         ),
         ("[x](../images/dot.png)", "link '../images/dot.png': not an essay of this book"),
+        # Quoted and found as written: Markdown's escapes, a character reference.
+        ("[x](no\\(pe\\).md)", "link 'no\\(pe\\).md': no such file"),
+        ("[x](n&ouml;pe.md)", "link 'n&ouml;pe.md': no such file"),
+        # No site root in a book; URLs no parser would read as meant.
+        ("[x](/url)", "link '/url': a path from a site's root, and a book has none"),
+        ('<a href="\\*">x</a>', "link '\\*': a backslash has no place in a URL"),
+        ("<https://../>", "link 'https://../': an empty name between dots in the host"),
+        ("[x](https://a..b/)", "link 'https://a..b/': an empty name between dots"),
+        ("[x](//example.com/)", "link '//example.com/': no scheme"),
     ],
 )
 def test_a_link_to_no_essay_or_no_anchor_is_an_error_at_its_place(
@@ -152,7 +161,19 @@ def test_a_link_to_no_essay_or_no_anchor_is_an_error_at_its_place(
     assert result.exit_code == 2
     said = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(said) == 1, result.output
-    assert said[0].startswith(f"error: chapters/alpha.md:14:{len('Before [x](') + 1}: {message}")
+    column = ("Before " + link).index(message.split("'")[1]) + 1  # where the value is
+    assert said[0].startswith(f"error: chapters/alpha.md:14:{column}: {message}"), said[0]
+
+
+def test_a_link_written_twice_is_one_error(tmp_path: Path) -> None:
+    manifest = copy_book("mixed", tmp_path / "book")
+    alpha = manifest.parent / "chapters" / "alpha.md"
+    text = alpha.read_text("utf-8")
+    alpha.write_text(text + "\nSee [gone] and [it][gone].\n\n[gone]: gone.md\n", "utf-8")
+    result = CliRunner().invoke(main, ["check", str(manifest)])
+    said = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(said) == 1, result.output
+    assert "link 'gone.md': no such file" in said[0]
 
 
 # The whole promise: every kind of essay, linked, in every theme

@@ -28,9 +28,10 @@ from make_book.source.fragment import EssayBody, essay_body
 T = TypeVar("T", markup.Converted, EssayBody)  # what the memo remembers
 
 
-# Changes when the Markdown rules do within a version (2: a class after a link), so
+# Changes when the Markdown rules do within a version (2: a class after a link; 3: links
+# made valid URLs and structure repaired, source/structure.py), so
 # that no conversion made under the old rules is taken from the cache.
-MARKDOWN_RULES = 2
+MARKDOWN_RULES = 3
 
 
 class ConversionMemo:

@@ -18,7 +18,8 @@ from make_book.profiles import PROFILES
     "--outputs",
     "outputs",
     is_flag=True,
-    help="Also check the built files: EPUBCheck on the EPUB, the preflight on each PDF.",
+    help="Also check the built files: EPUBCheck on the EPUB, the preflight on each PDF, "
+    "the Nu HTML Checker (vnu, if installed) on the web edition.",
 )
 @click.option(
     "--out",
@@ -67,9 +68,25 @@ def _check_machine(outputs: bool) -> None:
 
 def _check_outputs(out_dir: Path) -> None:
     failed = 0
-    from make_book.build.verify import verify_outputs
+    from make_book.build.verify import Verdict, verify_outputs
 
-    for verdict in verify_outputs(out_dir):
+    web = _web_edition(out_dir)
+    try:
+        verdicts = verify_outputs(out_dir)
+    except RenderError:
+        if web is None:  # nothing at all to check
+            raise
+        verdicts = []
+    if web is not None:
+        from make_book.build import vnu
+
+        why = vnu.unavailable()
+        if why:
+            say(f"not checked: {web} ({why})")
+        else:
+            verdicts.append(vnu.check_web_edition(web))
+    verdict: Verdict
+    for verdict in verdicts:
         for finding in verdict.findings:
             click.echo(f"{verdict.path}: {verdict.checker}: {finding}", err=True)
         failed += bool(verdict.findings)
@@ -77,6 +94,14 @@ def _check_outputs(out_dir: Path) -> None:
             say(f"ok: {verdict.path} ({verdict.checker})")
     if failed:
         raise RenderError(f"{failed} output(s) failed their checks")
+
+
+def _web_edition(out_dir: Path) -> Path | None:
+    """The web edition's folder in `out_dir`, if one was built there."""
+    from make_book.build.overlap import WEB_EDITION
+
+    folder = out_dir / WEB_EDITION
+    return folder if (folder / "index.html").is_file() else None
 
 
 @main.command(epilog=EPILOG)

@@ -27,10 +27,11 @@ from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from make_book.source.structure import Repair, repair
 from make_book.url_reach import REACH_REASONS as REACH_REASONS
 from make_book.url_reach import reach as reach
 from make_book.url_reach import scheme_of
-from make_book.xhtml import xhtml
+from make_book.xhtml import parse_fragment, to_xhtml
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 TEXT_SUFFIXES = (".txt", ".text")
@@ -231,7 +232,7 @@ def markdown_essay(text: str, language: str) -> Converted:
         return Converted("", (_too_long(long.length, long.line),))
     except _NestedTooDeep as deep:
         return Converted("", (_nested_too_deep(deep),))
-    checked = _checked(rendered, _SAFE_TAGS)
+    checked = _checked(rendered, _SAFE_TAGS, source=text)
     return replace(checked, findings=checked.findings + tuple(told.get(_TOLD, [])))
 
 
@@ -318,7 +319,7 @@ def markdown_metadata(text: str, language: str, inline: bool = False) -> Convert
         return Converted("", (_too_long(long.length, long.line),))
     except _NestedTooDeep as deep:
         return Converted("", (_nested_too_deep(deep),))
-    checked = _checked(rendered, _METADATA_TAGS)
+    checked = _checked(rendered, _METADATA_TAGS, inline=inline, essay=False, source=text)
     removed = tuple(
         Finding(f"image '{src}' removed: images belong in the text of an essay", needle=src)
         for src in dict.fromkeys(checked.images)
@@ -376,6 +377,14 @@ _DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template"}
 
 def sanitize(fragment: str, tags: frozenset[str] = _SAFE_TAGS) -> str:
     """Keep a documented safe subset of HTML (no scripts, handlers, forms, frames), as XHTML."""
+    return _sanitized(fragment, tags)[0]
+
+
+def _sanitized(
+    fragment: str, tags: frozenset[str], inline: bool = False, essay: bool = True
+) -> tuple[str, list[Repair]]:
+    """The sanitized fragment made valid XHTML (source/structure.py), and what that
+    repaired or refuses."""
     cleaned = nh3.clean(
         fragment,
         tags=set(tags),
@@ -388,15 +397,35 @@ def sanitize(fragment: str, tags: frozenset[str] = _SAFE_TAGS) -> str:
     # U+2028/U+2029 are line and paragraph separators that WeasyPrint 70 cannot break
     # lines around (an assertion fails): they read as spaces.
     kept = _NOT_IN_XML.sub("", cleaned)
-    return xhtml(kept.replace("\u2028", " ").replace("\u2029", " "))  # not translate: slow
+    kept = kept.replace("\u2028", " ").replace("\u2029", " ")  # not translate: slow
+    if not kept.strip():
+        return "", []
+    holder = parse_fragment(kept)
+    repairs = repair(holder, inline=inline, essay=essay)
+    return to_xhtml(holder).strip(), repairs
 
 
-def _checked(fragment: str, tags: frozenset[str]) -> Converted:
-    """Scan, then sanitize unless the scan refused the fragment's structure."""
+def _checked(
+    fragment: str,
+    tags: frozenset[str],
+    inline: bool = False,
+    essay: bool = True,
+    source: str | None = None,
+) -> Converted:
+    """Scan, then sanitize unless the scan refused the fragment's structure; a URL is
+    quoted as `source` spells it (default: the fragment)."""
+    if source is None:
+        source = fragment
     scan = _Scan(fragment)
     if scan.too_big:
         return Converted("", tuple(scan.findings), tuple(scan.images))
-    return Converted(sanitize(fragment, tags), tuple(scan.findings), tuple(scan.images))
+    sanitized, repairs = _sanitized(fragment, tags, inline, essay)
+    told = [r.as_written(source) for r in repairs] if source is not None else repairs
+    findings = scan.findings + [Finding(r.message, r.refused, r.needle) for r in told]
+    first: dict[str, Finding] = {}  # one of each kind, at its first place (see _Scan)
+    for finding in findings:
+        first.setdefault(finding.message, finding)
+    return Converted(sanitized, tuple(first.values()), tuple(scan.images))
 
 
 # Reading raw HTML before the sanitizer does

@@ -24,6 +24,8 @@ from urllib.parse import unquote
 from make_book.errors import EssayError, Problem
 from make_book.model import Book, Essay, Part
 from make_book.source.fragment import id_safe
+from make_book.source.structure import shown, written_in
+from make_book.source.word import WORD_SUFFIXES
 from make_book.url_reach import reach
 
 # Attributes of tags, not text that mentions them (`<a href="x.md">` in a code span is
@@ -79,9 +81,16 @@ class _Linker:
         path = os.path.normpath(os.path.join(text.source_path.parent, file))
         found = self.by_file.get(path)
         if found is None:
-            why = _missing(path, self.root)
-            self.problems.append(self.locate(text, written, f"link '{written}': {why}"))
+            self._problem(text, written, _missing(path, self.root))
         return found
+
+    def _problem(self, text: Essay, written: str, why: str) -> None:
+        """An error about the link `written` (as the HTML has it), quoting it as the
+        essay's source spells it (`foo\\(bar\\)`, `f&ouml;`), at its place there."""
+        spelled = written_in(_source_of(text), written) or written
+        problem = self.locate(text, spelled, f"link '{shown(spelled)}': {why}")
+        if problem not in self.problems:  # one link written twice (`[a][x]`, `[x]`)
+            self.problems.append(problem)
 
     def _anchor(self, target: Essay, anchor: str, text: Essay, written: str) -> str:
         """The id in the book of `anchor` in `target` ("" after an error)."""
@@ -92,8 +101,7 @@ class _Linker:
             if candidate in ids:
                 return candidate
         file = written.partition("#")[0]
-        message = f"link '{written}': {file} has no heading or note '#{anchor}'"
-        self.problems.append(self.locate(text, written, message))
+        self._problem(text, written, f"{file} has no heading or note '#{anchor}'")
         return ""
 
     def _ids_of(self, text: Essay) -> frozenset[str]:
@@ -103,6 +111,16 @@ class _Linker:
             found.add(text.slug)
             self._ids[text.slug] = frozenset(found)
         return self._ids[text.slug]
+
+
+def _source_of(text: Essay) -> str:
+    """The essay's file as text, to find a link in ("" for a Word file, or one unread)."""
+    if text.source_path.suffix.lower() in WORD_SUFFIXES:
+        return ""
+    try:
+        return text.source_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _missing(path: str, root: str) -> str:
