@@ -8,6 +8,8 @@ into another piece names its target, see pieces.py), page labels from the
 opener on, and, for tagged profiles, one structure tree whose parent-tree keys
 follow on from piece to piece. The front matter's catalog entries (language,
 XMP metadata, output intents, viewer preferences) and document info are the book's.
+Each face is embedded once, cut to the glyphs of the whole book, in one font that the
+pieces' fonts of that face give way to (font_faces.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import BinaryIO
 import pikepdf
 from pikepdf import NameTree
 
+from make_book.cache.memo import BlobMemo
+from make_book.render.pdf.join.font_faces import BookFaces
 from make_book.render.pdf.join.object_writer import (
     AS_COPIED,
     Copier,
@@ -32,6 +36,7 @@ from make_book.render.pdf.join.object_writer import (
     text,
 )
 from make_book.render.pdf.join.piece_copy import Copied, keep_copy, kept_copy
+from make_book.render.pdf.layout.piece_cache import FACES_PLACE, faces_folder
 from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 
 # Catalog entries the join writes itself; the front matter's others are copied.
@@ -71,10 +76,15 @@ class BookJoin:
         self.parent_tree: list[bytes] = []  # key, value, key, value…
         self.next_key = 0
         self.destinations: dict[str, bytes] = {}
+        self.faces = BookFaces(self.writer)
 
     def add(self, piece: PieceResult) -> None:
         copied = kept_copy(piece)
-        if copied is not None and copied.book_objects == self._book_objects(copied.tagged):
+        if (
+            copied is not None
+            and copied.book_objects == self._book_objects(copied.tagged)
+            and self.faces.fit(copied.faces, faces_folder(piece.pdf))
+        ):
             self.main.append(self._again(copied, piece))
             return
         copied = self._copy(piece, None)
@@ -106,6 +116,10 @@ class BookJoin:
             entries.append(("StructTreeRoot", ref(self._structure(found))))
         entries.append(("PageLabels", page_labels(len(added.pages))))
         entries += found.catalog
+        # The cuts are remembered in the cache the pieces are in (not in a throwaway one).
+        faces = faces_folder(front.pdf) if self.keep_copies else None
+        cache = faces.parent.parent if faces is not None else None
+        self.faces.write(BlobMemo(cache, FACES_PLACE) if cache is not None else None)
         self.writer.write(self.catalog, dictionary(entries))
         self.writer.finish(self.catalog, found.info)
 
@@ -118,9 +132,20 @@ class BookJoin:
             tree = source.Root.get("/StructTreeRoot")
             if tree is not None:
                 replaced |= self._structure_of(tree)
+            # The book's faces, numbered before the piece's objects (as the book's are).
+            folder = faces_folder(piece.pdf)
+            found = self.faces.found(source, folder)
+            uses = [(f.mark, f.widths, f.texts, f.head) for f in found]
+            taken = self.faces.take(uses, folder) if folder is not None else []
+            for use, (number, whole) in zip(found, taken, strict=True):
+                replaced[use.font if whole else use.program] = number
             base = len(self.writer.offsets)
             copier = Copier(self.writer, source, replaced, self.next_key)
             copied = Copied(base, self.next_key, self._book_objects(tree is not None))
+            copied.faces = [
+                (f.mark, number, whole, f.widths, f.texts, f.head)
+                for f, (number, whole) in zip(found, taken, strict=True)
+            ]
             copied.pages = [copier.number(page.obj) for page in source.pages]
             if tree is not None:
                 _adopt(copier, tree, copied)
@@ -133,6 +158,9 @@ class BookJoin:
 
     def _again(self, copied: Copied, piece: PieceResult) -> _Added:
         """A piece copied by an earlier build, written again under this book's numbers."""
+        folder = faces_folder(piece.pdf)
+        if folder is not None:
+            self.faces.take([(m, w, t, h) for m, _, _, w, t, h in copied.faces], folder)
         renumbering = Renumbering(
             copied.base, len(self.writer.offsets), self.next_key - copied.key_offset
         )

@@ -21,6 +21,8 @@ from typing import BinaryIO
 
 import pikepdf
 
+from make_book.render.weasy.patches.font_faces import MARK
+
 ObjGen = tuple[int, int]
 # Printed PDF with a `%d` for each object number or structure key in it, and their values
 # (a key k as -1 - k): the same objects can be printed again under other numbers.
@@ -171,9 +173,10 @@ class Copier:
             data = None
             if isinstance(obj, pikepdf.Stream):
                 data = obj.read_raw_bytes()
-                # /Length may have been an object of its own: it is written here.
+                # /Length may have been an object of its own: it is written here
                 entries = [(k[1:], self.slotted(v)) for k, v in obj.stream_dict.items()]
-                entries = [e for e in entries if e[0] != "Length"]
+                # (and a face's mark, for the join alone: render/pdf/join/font_faces.py)
+                entries = [e for e in entries if e[0] not in ("Length", MARK)]
                 body = slotted_dictionary([*entries, ("Length", (b"%d" % len(data), ()))])
             else:
                 body = self._slotted(obj.unparse(resolved=True))

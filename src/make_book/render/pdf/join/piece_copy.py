@@ -24,11 +24,12 @@ from pathlib import Path
 from make_book.cache.files import read_regular
 from make_book.cache.folder import write_new
 from make_book.cache.trust import CacheUnusable, machine_key, seal, unseal
+from make_book.render.pdf.join.font_faces import FaceUse
 from make_book.render.pdf.join.object_writer import CopiedObject, Slotted
 from make_book.render.pdf.layout.piece_cache import COPY_SUFFIX, PIECE_LIMIT
 from make_book.render.pdf.layout.protocol import PieceResult
 
-FORMAT = "make-book join copy 3"
+FORMAT = "make-book join copy 4"
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Copied:
     parent_tree: list[Slotted] = field(default_factory=list)  # key, value, key, value…
     key_span: int = 0  # parent-tree keys it took
     destinations: list[tuple[str, Slotted]] = field(default_factory=list)
+    faces: list[FaceUse] = field(default_factory=list)  # the book's faces it uses (font_faces.py)
 
     @property
     def tagged(self) -> bool:
@@ -58,7 +60,7 @@ def keep_copy(piece: PieceResult, copied: Copied) -> None:
     """Write the copy beside the piece (a failure only costs the next build time)."""
     head = (FORMAT, piece.sha256, copied.base, copied.key_offset, copied.book_objects)
     tail = (copied.pages, copied.tops, copied.parent_tree, copied.key_span)
-    payload = marshal.dumps((*head, copied.objects, *tail, copied.destinations))
+    payload = marshal.dumps((*head, copied.objects, *tail, copied.destinations, copied.faces))
     with contextlib.suppress(OSError, CacheUnusable):
         write_new(copy_path(piece), seal(machine_key(), _place(piece), payload))
 
@@ -84,12 +86,12 @@ def _place(piece: PieceResult) -> str:
 def _loaded(payload: bytes, piece: PieceResult) -> Copied | None:
     try:
         fmt, sha, base, key_offset, book, objects, *rest = marshal.loads(payload)
-        pages, tops, parent_tree, key_span, destinations = rest
+        pages, tops, parent_tree, key_span, destinations, faces = rest
         if (fmt, sha) != (FORMAT, piece.sha256):
             return None
         # As dumped: marshal gives back tuples and lists as they were.
         copied = Copied(base, key_offset, book, objects, pages, tops, parent_tree)
-        copied.key_span, copied.destinations = key_span, destinations
+        copied.key_span, copied.destinations, copied.faces = key_span, destinations, faces
     except (ValueError, EOFError, TypeError):
         return None
     return copied

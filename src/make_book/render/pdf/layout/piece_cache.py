@@ -42,14 +42,29 @@ from make_book.pagemap import PageStart
 from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 from make_book.theme import THEMES
 
-FORMAT = 3  # bump when the record's shape changes: older entries are then stale
+FORMAT = 4  # bump when the record's shape changes: older entries are then stale
 MAX_AGE_DAYS = 30
 COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (join/piece_copy.py)
+# Beside the pieces' folders: whole font files (<sha256>.face) the pieces' faces were cut
+# from, and the join's cuts of them (render/pdf/join/font_faces.py).
+FACES = "faces"
+FACES_PLACE = f"pieces/{FACES}"  # the same, as a place in the cache
 READ_LIMIT = 128 * 1024 * 1024  # what the layout may read of a file (weasy/fetch.py)
 PIECE_LIMIT = 4 * 1024 * 1024 * 1024  # a piece's PDF: its images are 40 MB at most, each
 _FILE_NAME = re.compile(r"[0-9]+\.(json|pdf|join)")
 # A killed build's: a piece laid out before its folio was known, and temporary files.
+_FACE_NAME = re.compile(r"[0-9a-f]{64}(\.face)?")
+_FACE_LEFTOVER = re.compile(r"\.[0-9a-f]{64}(\.face)?\.[0-9]+\.tmp")
 _LEFTOVER_NAME = re.compile(r"\.(pending-[0-9]+\.pdf|(\.pending-[0-9]+|[0-9]+)\.\w+\.[0-9]+\.tmp)")
+
+
+def faces_folder(pdf: Path) -> Path | None:
+    """The faces folder shared by the piece whose PDF is at `pdf` and the book's others
+    (in the cache, or in the throwaway folder with the pieces); None for a PDF that is
+    not in a piece's folder (a piece laid out elsewhere keeps its fonts' subsets)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", pdf.parent.name):
+        return None
+    return pdf.parent.parent / FACES
 
 
 class FileHashes:
@@ -203,6 +218,7 @@ class PieceCache:
         for folder in entries(root / "pieces"):
             if len(folder.name) == 64 and folder.is_dir(follow_symlinks=False):
                 _prune_piece(Path(folder.path), cutoff)
+        _prune_faces(root / FACES_PLACE, cutoff)
         prune_remembered(root, cutoff)
 
 
@@ -218,6 +234,16 @@ def _prune_piece(folder: Path, cutoff: float) -> None:
             _remove_entry(path)
     with contextlib.suppress(OSError):
         os.rmdir(folder)  # only if empty
+
+
+def _prune_faces(folder: Path, cutoff: float) -> None:
+    """Remove font files and cuts unused since `cutoff` (each use marks it), and what a
+    build killed a day ago left."""
+    a_day_ago = time.time() - 86400
+    for entry in entries(folder):
+        unused = _FACE_NAME.fullmatch(entry.name) and is_old(entry, cutoff)
+        if unused or (_FACE_LEFTOVER.fullmatch(entry.name) and is_old(entry, a_day_ago)):
+            remove_regular(Path(entry.path))
 
 
 def _parsed(data: bytes, record: Path) -> tuple[PieceResult, int] | None:

@@ -30,6 +30,7 @@ import weasyprint
 
 from make_book.errors import RenderError
 from make_book.render.pdf.layout.page_starts import page_starts
+from make_book.render.pdf.layout.piece_cache import faces_folder
 from make_book.render.pdf.layout.protocol import END_MARKER, Bookmark
 from make_book.render.pdf.layout.protocol import (
     AskFolio as AskFolio,  # re-exported, see piecetypes.py
@@ -42,6 +43,7 @@ from make_book.render.weasy.patches import attr_lists, folios
 from make_book.render.weasy.patches.fence import SHARED
 from make_book.render.weasy.patches.flate import default_flate_level
 from make_book.render.weasy.patches.font_dates import dated_as_a_piece
+from make_book.render.weasy.patches.font_faces import marking_faces
 from make_book.render.weasy.session import font_config, worth_saying
 
 SCALE = 0.75  # CSS px to PDF points, as WeasyPrint writes them
@@ -63,7 +65,10 @@ def lay_out_piece(
         pages = document.pages[:-1]  # the end marker's page
         kept = document.copy(pages)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        with default_flate_level():
+        # Each face kept whole beside the pieces and marked, for the join to embed once.
+        faces = faces_folder(out)
+        marking = marking_faces(faces) if faces is not None else contextlib.nullcontext()
+        with default_flate_level(), marking:
             kept.write_pdf(tmp, **_pdf_options(job))
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     os.replace(tmp, out)

@@ -1,0 +1,247 @@
+"""The joined book embeds each face once, cut to the glyphs the whole book uses
+(render/pdf/join/font_faces.py, render/weasy/patches/font_faces.py): the pieces keep their
+widths and ToUnicode maps, so the text reads as before; a rebuild cuts no face again
+unless its glyphs changed, and gives the bytes of a fresh build."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pypdf
+import pytest
+from fontTools.ttLib import TTFont
+
+from helpers import BookCopy
+from make_book.build.driver import run_build
+from make_book.progress import Progress
+from make_book.render.base import LayoutOptions
+from make_book.render.pdf.join import font_faces
+from make_book.render.pdf.join.object_writer import PdfWriter
+from make_book.render.weasy.patches import font_faces as marking
+from make_book.render.weasy.patches import install
+
+MARK = f"/{marking.MARK}"
+
+
+def build(manifest: Path, out: Path, cache: Path | None) -> bytes:
+    run_build(manifest, out, ["pdf"], layout=LayoutOptions(1, cache, Progress()))
+    return (out / "book.pdf").read_bytes()
+
+
+def type0_fonts(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    fonts: dict[tuple[int, int], pikepdf.Dictionary] = {}
+    for page in pdf.pages:
+        for font in page.Resources.get("/Font", pikepdf.Dictionary()).values():
+            if font.get("/Subtype") == "/Type0":
+                fonts[font.objgen] = font
+    return list(fonts.values())
+
+
+def program_of(font: pikepdf.Dictionary) -> pikepdf.Stream:
+    descriptor = font.DescendantFonts[0].FontDescriptor
+    program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+    assert isinstance(program, pikepdf.Stream)
+    return program
+
+
+def widths_of(font: pikepdf.Dictionary) -> set[int]:
+    w = list(font.DescendantFonts[0].W)
+    return {
+        g
+        for first, run in zip(w[::2], w[1::2], strict=True)
+        for g in range(first, first + len(run))
+    }
+
+
+def page_texts(path: Path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+@pytest.fixture
+def cuts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many glyphs each face cut in this test was cut to."""
+    made: list[int] = []
+    cut = font_faces._cut
+
+    def counted(content: bytes, index: int, glyphs: list[int]) -> bytes:
+        made.append(len(glyphs))
+        return cut(content, index, glyphs)
+
+    monkeypatch.setattr(font_faces, "_cut", counted)
+    return made
+
+
+def test_each_face_is_embedded_once_with_every_glyph_the_book_uses(
+    book_copy: BookCopy, tmp_path: Path
+) -> None:
+    manifest = book_copy("montaigne")
+    cache = tmp_path / "cache"
+    build(manifest, tmp_path / "a", cache)
+    with pikepdf.open(tmp_path / "a" / "book.pdf") as pdf:
+        assert pdf.check_pdf_syntax() == []
+        fonts = type0_fonts(pdf)
+        by_face: dict[str, set[tuple[int, int]]] = {}
+        for font in fonts:
+            by_face.setdefault(str(font.BaseFont), set()).add(program_of(font).objgen)
+        assert len(fonts) == len(by_face) >= 2, "one font a face, for every piece"
+        assert all(len(programs) == 1 for programs in by_face.values()), by_face
+        for font in fonts:
+            program = program_of(font)
+            assert MARK not in program.stream_dict
+            face = TTFont(io.BytesIO(program.read_bytes()))
+            order = face.getGlyphOrder()
+            if "CFF " in face:
+                strings = face["CFF "].cff.topDictIndex[0].CharStrings
+                drawn = {g for g in widths_of(font) if len(strings[order[g]].bytecode or b"")}
+            else:
+                drawn = {g for g in widths_of(font) if face["glyf"][order[g]].numberOfContours}
+            assert max(widths_of(font)) < len(order)
+            assert len(drawn) > len(widths_of(font)) / 2, "the glyphs are drawn, not empty"
+    # The pieces are marked, and their faces kept whole in the cache under their sha256.
+    faces = list((cache / "pieces" / "faces").glob("*.face"))
+    assert faces and all(hashlib.sha256(f.read_bytes()).hexdigest() == f.stem for f in faces)
+    with pikepdf.open(next((cache / "pieces").glob("*/*.pdf"))) as piece:
+        assert all(MARK in program_of(font).stream_dict for font in type0_fonts(piece))
+
+
+def test_a_piece_whose_font_disagrees_keeps_it_with_the_book_s_font_file(
+    tmp_path: Path,
+) -> None:
+    """A glyph with another width (or text) than the book's font gives it: the piece keeps
+    its own font objects, pointing at the one font file; a kept copy fits only as it was."""
+    content = b"a whole font file"
+    digest = hashlib.sha256(content).hexdigest()
+    (tmp_path / f"{digest}.face").write_bytes(content)
+    mark = f"{digest}:0"
+    head: Any = (
+        b"/BaseFont /X",
+        b"/Subtype /CIDFontType2",
+        b"/Ascent 800",
+        6,
+        (b"0", b"-200", b"800"),
+    )
+    faces = font_faces.BookFaces(PdfWriter(io.BytesIO()))
+    first = faces.take([(mark, {3: 500, 4: 600}, {3: "a", 4: "b"}, head)], tmp_path)
+    same = faces.take([(mark, {4: 600, 5: 700}, {4: "b", 5: "c"}, head)], tmp_path)
+    other = faces.take([(mark, {3: 501}, {3: "a"}, head)], tmp_path)
+    text = faces.take([(mark, {3: 500}, {3: "á"}, head)], tmp_path)
+    ((font, whole),), ((font_again, whole_again),) = first, same
+    assert whole and whole_again and font == font_again
+    program = faces.faces[mark].program
+    assert other == [(program, False)] and text == [(program, False)]
+    assert faces.faces[mark].widths == {3: 500, 4: 600, 5: 700}
+    assert faces.faces[mark].glyphs == {3, 4, 5}
+    kept = [(mark, font, True, {5: 700}, {5: "c"}, head)]
+    assert faces.fit(kept, tmp_path)
+    assert not faces.fit([(mark, font, True, {3: 501}, {3: "a"}, head)], tmp_path)
+    assert faces.fit([(mark, program, False, {3: 501}, {3: "a"}, head)], tmp_path)
+    elsewhere = font_faces.BookFaces(PdfWriter(io.BytesIO()))
+    assert not elsewhere.fit(kept, tmp_path / "elsewhere"), "no whole file there"
+
+
+def test_the_book_reads_as_with_each_piece_s_own_subsets(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = book_copy("montaigne")
+    shared = build(manifest, tmp_path / "a", tmp_path / "cache-a")
+    monkeypatch.setattr(marking, "shape_problem", lambda: "told not to")  # as before
+    own = build(manifest, tmp_path / "b", tmp_path / "cache-b")
+    assert len(shared) < len(own) * 0.85
+    assert page_texts(tmp_path / "a" / "book.pdf") == page_texts(tmp_path / "b" / "book.pdf")
+    with pikepdf.open(tmp_path / "b" / "book.pdf") as pdf:
+        programs = Counter(str(font.BaseFont) for font in type0_fonts(pdf))
+        assert all(count > 1 for count in programs.values()), "each piece its own subset"
+
+
+def test_a_rebuild_cuts_a_face_only_when_its_glyphs_changed(
+    book_copy: BookCopy, tmp_path: Path, cuts: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = book_copy("montaigne")
+    cache = tmp_path / "cache"
+    build(manifest, tmp_path / "a", cache)
+    faces = len(cuts)
+    assert faces >= 2
+    essay = sorted((manifest.parent / "chapters").glob("*.md"))[3]
+    essay.write_text(essay.read_text("utf-8").replace("the", "that", 1), "utf-8")
+    opened: list[Path] = []
+    real_open = pikepdf.open
+
+    def watched(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(path, (str, Path)):
+            opened.append(Path(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(pikepdf, "open", watched)
+    edited = build(manifest, tmp_path / "b", cache)
+    assert len(cuts) == faces, "no new glyph: every cut remembered"
+    pieces = {p for p in opened if p.parent.parent.name == "pieces"}
+    assert len(pieces) <= 3, "the pieces that did not change are joined from their copies"
+    monkeypatch.setattr(pikepdf, "open", real_open)
+    assert edited == build(manifest, tmp_path / "c", tmp_path / "fresh-cache")
+    cuts.clear()
+    # A glyph the book did not use yet: that face alone is cut again.
+    essay.write_text(essay.read_text("utf-8").replace("that", "thǽt", 1), "utf-8")
+    added = build(manifest, tmp_path / "d", cache)
+    assert len(cuts) == 1
+    assert added == build(manifest, tmp_path / "e", tmp_path / "fresh-cache-2")
+
+
+def test_without_its_whole_file_a_face_keeps_each_piece_s_subsets(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = book_copy("montaigne")
+    cache = tmp_path / "cache"
+    build(manifest, tmp_path / "a", cache)
+    faces = cache / "pieces" / "faces"
+    for face in faces.glob("*.face"):
+        damaged = bytearray(face.read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF  # not what its name says
+        face.write_bytes(bytes(damaged))
+    for cut in faces.glob("*[0-9a-f]"):
+        cut.unlink()
+    essay = sorted((manifest.parent / "chapters").glob("*.md"))[3]
+    essay.write_text(essay.read_text("utf-8").replace("the", "that", 1), "utf-8")
+    monkeypatch.setattr(marking, "_kept", lambda *_: False)  # and none can be written now
+    build(manifest, tmp_path / "b", cache)
+    with pikepdf.open(tmp_path / "b" / "book.pdf") as pdf:
+        assert pdf.check_pdf_syntax() == []
+        fonts = type0_fonts(pdf)
+        programs = {program_of(font).objgen for font in fonts}
+        assert len(programs) == len(fonts) > 2, "each piece's font with its own subset"
+        assert not any(MARK in program_of(font).stream_dict for font in fonts)
+    shutil.rmtree(faces)
+
+
+def test_a_piece_laid_out_outside_a_cache_keeps_its_subsets(tmp_path: Path) -> None:
+    """Only a piece in a piece's folder (layout/piece_cache.py) marks its faces."""
+    from make_book.render.pdf.layout.piece_cache import faces_folder
+
+    assert faces_folder(tmp_path / "x.pdf") is None
+    entry = tmp_path / ("ab" * 32)
+    assert faces_folder(entry / "3.pdf") == tmp_path / "faces"
+
+
+def test_the_marking_patch_fits_this_weasyprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    install()
+    assert marking.shape_problem() is None
+    import weasyprint.pdf
+    import weasyprint.pdf.fonts
+
+    original = weasyprint.pdf.build_fonts_dictionary
+    with marking.marking_faces(Path("unused")):
+        assert weasyprint.pdf.build_fonts_dictionary is not original
+    assert weasyprint.pdf.build_fonts_dictionary is original
+
+    def changed(pdf: Any, fonts: Any, compress: Any, subset: Any) -> Any:
+        return None
+
+    monkeypatch.setattr(weasyprint.pdf.fonts, "build_fonts_dictionary", changed)
+    assert "takes (pdf, fonts, compress, subset)" in (marking.shape_problem() or "")
+    with marking.marking_faces(Path("unused")):
+        assert weasyprint.pdf.build_fonts_dictionary is original, "left as it is"
