@@ -15,6 +15,8 @@ the shape it expects before it changes anything.
 - flate: `pydyf.zlib`; while a piece is written (`default_flate_level`).
 - font_dates: the environment's SOURCE_DATE_EPOCH, which fontTools reads; while a
   layout needs it (`dated_as_a_piece`, `dated_as_the_book`).
+- font_faces: `weasyprint.pdf.build_fonts_dictionary`; while a piece is written
+  (`marking_faces`): each subset marked with the whole face it was cut from.
 
 `install()` is the one entry point for the process-wide ones, in any process that lays
 out with WeasyPrint (a layout worker, the build laying out in its own process, the
