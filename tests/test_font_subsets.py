@@ -245,3 +245,105 @@ def test_the_marking_patch_fits_this_weasyprint(monkeypatch: pytest.MonkeyPatch)
     assert "takes (pdf, fonts, compress, subset)" in (marking.shape_problem() or "")
     with marking.marking_faces(Path("unused")):
         assert weasyprint.pdf.build_fonts_dictionary is original, "left as it is"
+
+
+FACES = Path(font_faces.__file__).parents[3] / "themes" / "default" / "fonts"
+
+
+def face_and_glyphs(name: str, text: str) -> tuple[bytes, list[int]]:
+    """A face of the default theme, and the glyph ids of `text` in it (with .notdef)."""
+    content = (FACES / name).read_bytes()
+    face = TTFont(io.BytesIO(content))
+    order, cmap = face.getGlyphOrder(), face.getBestCmap()
+    return content, sorted({0} | {order.index(cmap[ord(c)]) for c in text})
+
+
+def drawn(face: TTFont, glyphs: list[int]) -> list[object]:
+    from fontTools.pens.recordingPen import DecomposingRecordingPen
+
+    order, glyph_set = face.getGlyphOrder(), face.getGlyphSet()
+    drawings: list[object] = []
+    for g in glyphs:
+        pen = DecomposingRecordingPen(glyph_set)
+        glyph_set[order[g]].draw(pen)
+        drawings.append((pen.value, face["hmtx"][order[g]]))
+    return drawings
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("LinLibertine_R.otf", "Montaigne, ‘Of Cannibals’"), ("MakeBookSupplement.ttf", "⸻")],
+)
+def test_a_face_is_cut_by_harfbuzz_as_weasyprint_cuts(name: str, text: str) -> None:
+    """HarfBuzz's subsetter with WeasyPrint 70's flags: the glyphs drawn as in the whole
+    face at their own ids (RETAIN_GIDS, the second pass keeping 0 to the last), the
+    layout tables dropped, CFF desubroutinized, no hinting; the same bytes every time."""
+    content, glyphs = face_and_glyphs(name, text)
+    assert font_faces._harfbuzz() is not None, "uharfbuzz is a dependency"
+    program = font_faces._cut(content, 0, glyphs)
+    assert (
+        program
+        == font_faces._harfbuzz_cut(content, 0, glyphs)
+        == font_faces._cut(content, 0, glyphs)
+    )
+    cut, whole = TTFont(io.BytesIO(program)), TTFont(io.BytesIO(content))
+    assert len(cut.getGlyphOrder()) == max(glyphs) + 1
+    assert drawn(cut, glyphs[1:]) == drawn(whole, glyphs[1:])
+    assert not {"GPOS", "GSUB", "DSIG", "fpgm", "prep", "cvt "} & set(cut.keys())
+    assert (program[:4] == b"OTTO") == (content[:4] == b"OTTO")
+    if "CFF " in cut:
+        cff = cut["CFF "].cff
+        assert len(cff.GlobalSubrs) == 0
+        assert not getattr(cff.topDictIndex[0].Private, "Subrs", None)
+    assert cut["head"].modified == whole["head"].modified, "no date of its own"
+
+
+def test_without_harfbuzz_or_where_it_fails_fonttools_cuts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    content, glyphs = face_and_glyphs("LinLibertine_R.otf", "Montaigne")
+    by_fonttools = font_faces._fonttools_cut(content, 0, glyphs)
+    assert by_fonttools != font_faces._cut(content, 0, glyphs)
+    drawings = drawn(TTFont(io.BytesIO(by_fonttools)), glyphs[1:])
+    assert drawings == drawn(TTFont(io.BytesIO(content)), glyphs[1:])
+
+    def failing(*_: object) -> bytes:
+        raise RuntimeError("hb_subset_or_fail failed")
+
+    monkeypatch.setattr(font_faces, "_harfbuzz_cut", failing)
+    assert font_faces._cut(content, 0, glyphs) == by_fonttools
+    monkeypatch.setattr(font_faces, "_harfbuzz", lambda: None)  # uharfbuzz not installed
+    assert font_faces._cut(content, 0, glyphs) == by_fonttools
+    assert font_faces._cutter.__wrapped__().startswith("fonttools ")
+    assert font_faces._cut(b"not a font", 0, [0, 1]) == b"not a font", "embedded whole"
+
+
+def test_a_remembered_cut_is_reused_only_from_the_same_cutter(
+    tmp_path: Path, cuts: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo's key names the cutter and its version: a cache written with fontTools'
+    cuts (or another HarfBuzz) is cut again, not taken for this HarfBuzz's."""
+    from importlib.metadata import version
+
+    from make_book.cache.memo import BlobMemo
+
+    content, glyphs = face_and_glyphs("LinLibertine_RI.otf", "Essays")
+    digest = hashlib.sha256(content).hexdigest()
+    (tmp_path / f"{digest}.face").write_bytes(content)
+    cutter = font_faces._cutter()
+    assert cutter.startswith(f"harfbuzz {font_faces._harfbuzz().version_string()} ")
+    assert f"uharfbuzz {version('uharfbuzz')}" in cutter
+
+    def joined(memo: BlobMemo) -> bytes:
+        out = io.BytesIO()
+        faces = font_faces.BookFaces(PdfWriter(out))
+        faces.take([(f"{digest}:0", dict.fromkeys(glyphs, 500), {}, None)], tmp_path)
+        faces.write(memo)
+        return out.getvalue()
+
+    memo = BlobMemo(tmp_path / "cache", "faces")
+    first = joined(memo)
+    assert joined(memo) == first and len(cuts) == 1, "remembered"
+    monkeypatch.setattr(font_faces, "_cutter", lambda: f"fonttools {version('fonttools')}")
+    joined(memo)
+    assert len(cuts) == 2, "another cutter's key: cut again"
