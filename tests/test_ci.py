@@ -109,7 +109,7 @@ def test_check_outputs_passes_a_fresh_build(book_copy: BookCopy) -> None:
     checked = [
         line for line in result.stdout.splitlines() if line.startswith("ok: ") and "(" in line
     ]
-    assert len(checked) == 5  # the EPUB, two interiors, two covers
+    assert len(checked) == 6  # the EPUB, two interiors, two covers, the web edition (vnu)
     assert any("book-ingram.pdf (preflight (ingram))" in line for line in checked)
 
 
