@@ -9,7 +9,8 @@ opener on, and, for tagged profiles, one structure tree whose parent-tree keys
 follow on from piece to piece. The front matter's catalog entries (language,
 XMP metadata, output intents, viewer preferences) and document info are the book's.
 Each face is embedded once, cut to the glyphs of the whole book, in one font that the
-pieces' fonts of that face give way to (font_faces.py).
+pieces' fonts of that face give way to (font_faces.py). The objects are written in
+compressed object streams when the pieces are PDF 1.5 or later (object_writer.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from make_book.render.pdf.join.object_writer import (
     array,
     dictionary,
     number,
+    pdf_version,
     ref,
     slotted_array,
     text,
@@ -79,6 +81,7 @@ class BookJoin:
         self.faces = BookFaces(self.writer)
 
     def add(self, piece: PieceResult) -> None:
+        self._settle_version(piece)
         copied = kept_copy(piece)
         if (
             copied is not None
@@ -93,6 +96,7 @@ class BookJoin:
         self.main.append(self._take(copied, AS_COPIED, piece))
 
     def finish(self, front: PieceResult) -> None:
+        self._settle_version(front)
         found = _Front()
         added = self._take(self._copy(front, found), AS_COPIED, front)
         pieces = [added, *self.main]
@@ -122,6 +126,12 @@ class BookJoin:
         self.faces.write(BlobMemo(cache, FACES_PLACE) if cache is not None else None)
         self.writer.write(self.catalog, dictionary(entries))
         self.writer.finish(self.catalog, found.info)
+
+    def _settle_version(self, piece: PieceResult) -> None:
+        """The book is of its pieces' PDF version (all alike): from 1.5 on, its objects are
+        packed in object streams (object_writer.py)."""
+        if self.writer.packing is None:
+            self.writer.version = pdf_version(piece.pdf)
 
     # -- one piece
 
@@ -166,10 +176,9 @@ class BookJoin:
         )
         for _ in copied.objects:
             self.writer.reserve()
-        fill = renumbering.fill
-        self.writer.write_all(
-            (renumbering(n), fill(body), data) for n, body, data in copied.objects
-        )
+        fill, by = renumbering.fill, renumbering.base_to - renumbering.base_from
+        # (numbered from `base`: the renumbering moves each by the same)
+        self.writer.write_all((n + by, fill(body), data) for n, body, data in copied.objects)
         return self._take(copied, renumbering, piece)
 
     def _take(self, copied: Copied, renumbering: Renumbering, piece: PieceResult) -> _Added:
@@ -207,12 +216,15 @@ class BookJoin:
     def _structure(self, front: _Front) -> int:
         assert self.structure is not None
         root, document = self.structure
-        parent_tree = self.writer.add(dictionary([("Nums", array(self.parent_tree))]))
+        parent_tree = self.writer.add(
+            dictionary([("Nums", array(self.parent_tree))]), structure=True
+        )
         self.writer.write(
             document,
             dictionary(
                 [*front.document, ("P", ref(root)), ("K", array(self.tops))],
             ),
+            structure=True,
         )
         self.writer.write(
             root,
@@ -225,6 +237,7 @@ class BookJoin:
                     ("ParentTreeNextKey", b"%d" % self.next_key),
                 ]
             ),
+            structure=True,
         )
         return root
 

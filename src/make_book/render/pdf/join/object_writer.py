@@ -1,6 +1,6 @@
 """Writing a PDF object by object, copying objects from other PDFs as it goes.
 
-The joined book (join.py) is written this way rather than built whole in memory
+The joined book (book_join.py) is written this way rather than built whole in memory
 with pikepdf: a 1,200-page book's structure tree alone is 56,000 objects, which
 qpdf holds at about 3 KB each. Here each piece is opened, its objects copied and
 renumbered, and the piece closed, so the memory used is that of one piece.
@@ -13,10 +13,17 @@ from text inside a string.
 
 from __future__ import annotations
 
+import array as arrays
 import hashlib
+import os
 import re
+import sys
+import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
 from typing import BinaryIO
 
 import pikepdf
@@ -35,29 +42,74 @@ _TOKENS = re.compile(
 
 
 class PdfWriter:
-    """A PDF file written front to back: objects as they come, the cross-reference last."""
+    """A PDF file written front to back: objects as they come, the cross-reference last.
+
+    From PDF 1.5 on (`version`, settled when the first object is written), the objects
+    that are not streams are packed into compressed object streams of `PACKED` objects
+    each, and the cross-reference is a stream: a tagged book is mostly small
+    dictionaries (structure elements, annotations, pages), a tenth of the room
+    compressed. The structure tree's objects fill streams of their own, so that a reader
+    showing the pages unpacks only theirs (qpdf opening the book reads the catalog's and
+    the page tree's stream whole). A stream takes the objects in the order written, sorted
+    by number when full, and is compressed then (by another thread), held until `finish`,
+    which numbers the streams after every other object: packing takes no number from the
+    objects, so a piece's objects are numbered alike whether copied from its PDF or from
+    its kept copy (piece_copy.py), and the file depends only on the objects written, in
+    their order. Before PDF 1.5 (PDF/A-1, PDF/X-1a), the objects and a classic
+    cross-reference table are written as they come.
+    """
 
     def __init__(self, out: BinaryIO, version: str = "1.7") -> None:
         self.out = out
-        self.offsets: list[int] = [0]  # by object number; -1: reserved, not written yet
+        self.version = version  # may be changed until the first object is written
+        # By object number: the offset in the file; -1: reserved, not written yet;
+        # -2 - k: packed, in the (k // PACKED)-th object stream begun, at index k % PACKED.
+        self.offsets: list[int] = [0]
         self.position = 0
         self.digest = hashlib.md5(usedforsecurity=False)  # the file identifier
-        self._put(b"%PDF-" + version.encode("ascii") + b"\n%\xe2\xe3\xcf\xd3\n")
+        self.packing: bool | None = None  # whether objects go in object streams, once begun
+        self._filling = (_Filling(), _Filling())  # the other objects', the structure tree's
+        # Count, /First and data (compressed by another thread) of each object stream.
+        self._streams: list[tuple[int, int, Future[bytes] | None]] = []
 
     def reserve(self) -> int:
         """A number for an object written later (it may be referred to before)."""
         self.offsets.append(-1)
         return len(self.offsets) - 1
 
-    def write(self, number: int, body: bytes, stream: bytes | None = None) -> None:
-        """Object `number`: a dictionary, array or value; with `stream`, a stream's data."""
-        self.write_all([(number, body, stream)])
+    def write(
+        self, number: int, body: bytes, stream: bytes | None = None, structure: bool = False
+    ) -> None:
+        """Object `number`: a dictionary, array or value; with `stream`, a stream's data.
+        `structure`: of the structure tree (its elements and references are told apart by
+        their type), packed apart from the pages."""
+        self.write_all([(number, body, stream)], structure)
 
-    def write_all(self, objects: Iterable[tuple[int, bytes, bytes | None]]) -> None:
+    def write_all(
+        self, objects: Iterable[tuple[int, bytes, bytes | None]], structure: bool = False
+    ) -> None:
         """`write` each, in one go (a piece's objects written again: piece_copy.py)."""
-        printed, position = [], self.position
+        if self.packing is None:
+            self._begin()
+        printed, position, offsets = [], self.position, self.offsets
+        packing, others, elements, streams = self.packing, *self._filling, self._streams
         for number, body, stream in objects:
-            self.offsets[number] = position
+            if stream is None and packing:
+                # What a reader reads to show the pages, apart from the structure tree: the
+                # pages' object streams are then all it unpacks. (qpdf prints a dictionary's
+                # keys in order: a structure element's /Type, if any, comes last.)
+                filling = elements if structure or body.endswith(_TREE) else others
+                numbers = filling.numbers
+                if not numbers:
+                    filling.stream = len(streams)
+                    streams.append((0, 0, None))  # its place, in the order begun
+                offsets[number] = -2 - filling.stream * PACKED  # its index once packed
+                numbers.append(number)
+                filling.bodies.append(body)
+                if len(numbers) == PACKED:
+                    self._pack(filling)
+                continue
+            offsets[number] = position
             parts = [b"%d 0 obj\n" % number, body]
             if stream is not None:
                 parts += [b"\nstream\n", stream, b"\nendstream"]
@@ -66,31 +118,163 @@ class PdfWriter:
             position += len(printed[-1])
         self._put(b"".join(printed))
 
-    def add(self, body: bytes) -> int:
+    def add(self, body: bytes, structure: bool = False) -> int:
         """A new object, written now: its number."""
         number = self.reserve()
-        self.write(number, body)
+        self.write(number, body, structure=structure)
         return number
 
     def finish(self, root: int, info: int | None) -> None:
-        """The cross-reference table and trailer; every reserved object must be written."""
-        missing = [n for n, offset in enumerate(self.offsets) if offset < 0]
+        """The cross-reference and trailer; every reserved object must be written."""
+        missing = [n for n, offset in enumerate(self.offsets) if offset == -1]
         if missing:
             raise ValueError(f"objects reserved but never written: {missing[:5]}")
+        if self.packing is None:
+            self._begin()
+        trailer = b"/Root %d 0 R" % root
+        trailer += b" /Info %d 0 R" % info if info is not None else b""
+        if self.packing:
+            self._finish_packed(trailer)
+            return
         identifier = self.digest.hexdigest().encode("ascii")
         start = self.position
         lines = [b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets)]
         lines += [b"%010d 00000 n \n" % offset for offset in self.offsets[1:]]
-        trailer = b"<< /Size %d /Root %d 0 R" % (len(self.offsets), root)
-        trailer += b" /Info %d 0 R" % info if info is not None else b""
+        trailer = b"<< /Size %d %s" % (len(self.offsets), trailer)
         trailer += b" /ID [ <%s> <%s> ] >>" % (identifier, identifier)
         lines += [b"trailer\n", trailer, b"\nstartxref\n%d\n%%%%EOF\n" % start]
         self._put(b"".join(lines))
+
+    def _begin(self) -> None:
+        """The header; from PDF 1.5 on, objects are packed from here."""
+        major, _, minor = self.version.partition(".")
+        self.packing = (int(major), int(minor or 0)) >= (1, 5)
+        self._put(b"%PDF-" + self.version.encode("ascii") + b"\n%\xe2\xe3\xcf\xd3\n")
+
+    def _pack(self, filling: _Filling) -> None:
+        """The objects collected into one compressed object stream, held until `finish`,
+        in the order of their numbers (which compresses better than the order written)."""
+        ordered = sorted(zip(filling.numbers, filling.bodies, strict=True))
+        numbers, bodies = [n for n, _ in ordered], [body for _, body in ordered]
+        at, offsets = -2 - filling.stream * PACKED, self.offsets
+        for index, number in enumerate(numbers):
+            offsets[number] = at - index
+        starts = accumulate([len(body) + 1 for body in bodies[:-1]], initial=0)
+        pairs = [value for pair in zip(numbers, starts, strict=True) for value in pair]
+        header = b"%d %d " * len(numbers) % tuple(pairs)
+        # zlib lets go of the interpreter while it compresses: the join goes on meanwhile.
+        data = _compressing().submit(zlib.compress, header + b"\n".join(bodies))
+        self._streams[filling.stream] = (len(bodies), len(header), data)
+        filling.numbers.clear()
+        filling.bodies.clear()
+
+    def _finish_packed(self, trailer: bytes) -> None:
+        """The object streams, numbered after the other objects, then the cross-reference
+        stream (its rows predicted from the row above, PNG's Up, as qpdf writes them)."""
+        for filling in self._filling:
+            if filling.numbers:
+                self._pack(filling)
+        first = len(self.offsets)
+        printed, position = [], self.position
+        for count, start, compressed in self._streams:
+            assert compressed is not None  # every stream begun is packed by now
+            data = compressed.result()
+            self.offsets.append(position)
+            printed.append(
+                b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>"
+                b"\nstream\n%s\nendstream\nendobj\n"
+                % (len(self.offsets) - 1, count, start, len(data), data)
+            )
+            position += len(printed[-1])
+        self._put(b"".join(printed))
+        number = len(self.offsets)
+        self.offsets.append(self.position)  # the cross-reference stream's own
+        # Rows of 8 bytes: 2 (PNG's Up, for the predictor), then /W [ 1 5 1 ]: the type, the
+        # offset or object stream, the index in it. The k-th object packed (-2 - k in
+        # `offsets`) is at index k % 256 of stream `first` + k // 256: its field 2 and 3
+        # read as one number are (first << 8) + k.
+        top, one, two = 2 << 56, 1 << 48, 2 << 48
+        packed = top | two | first << 8
+        rows = arrays.array(
+            "Q", [packed - 2 - at if at < 0 else top | one | at << 8 for at in self.offsets]
+        )
+        rows[0] = top  # object 0: free, the head of the (empty) list
+        if sys.byteorder == "little":
+            rows.byteswap()
+        data = zlib.compress(_up(rows.tobytes(), 8))
+        identifier = self.digest.hexdigest().encode("ascii")
+        self._put(
+            b"%d 0 obj\n<< /Type /XRef /Size %d /W [ 1 5 1 ] %s /ID [ <%s> <%s> ]"
+            b" /Filter /FlateDecode /DecodeParms << /Columns 7 /Predictor 12 >> /Length %d >>"
+            b"\nstream\n%s\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n"
+            % (
+                number,
+                number + 1,
+                trailer,
+                identifier,
+                identifier,
+                len(data),
+                data,
+                self.offsets[number],
+            )
+        )
 
     def _put(self, data: bytes) -> None:
         self.out.write(data)
         self.digest.update(data)
         self.position += len(data)
+
+
+@dataclass
+class _Filling:
+    """An object stream being filled: its place among the streams, its objects."""
+
+    stream: int = 0
+    numbers: list[int] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+
+
+_compressor: dict[int, ThreadPoolExecutor] = {}  # by process (a fork has no thread of it)
+
+
+def _compressing() -> ThreadPoolExecutor:
+    """One thread, for the process, that compresses object streams in the order given."""
+    process = os.getpid()
+    if process not in _compressor:
+        _compressor.clear()
+        _compressor[process] = ThreadPoolExecutor(1, thread_name_prefix="make-book-objstm")
+    return _compressor[process]
+
+
+# How a structure element or an object reference (in the structure tree) ends, printed.
+_TREE = (b"/StructElem >>", b"/OBJR >>")
+
+# Objects per object stream: a reader unpacks a whole stream to reach one of its objects;
+# beyond a few hundred small dictionaries zlib's 32 KB window gains nothing.
+PACKED = 256  # (an object's index in its stream is one byte)
+
+
+def _up(table: bytes, row: int) -> bytes:
+    """Rows of `row` bytes, each (its first byte aside, PNG's filter type) less the row
+    above it, byte by byte modulo 256: subtracted all at once as one number, with each
+    byte's top bit set aside so that no borrow crosses from one byte to the next."""
+    if not table:
+        return table
+    size = len(table)
+    above = bytes(row) + table[:-row]
+    keep = int.from_bytes((b"\x00" + b"\xff" * (row - 1)) * (size // row), "big")
+    x, y = int.from_bytes(table, "big"), int.from_bytes(above, "big") & keep
+    high = int.from_bytes(b"\x80" * size, "big")
+    every = (1 << 8 * size) - 1
+    difference = ((x | high) - (y & (every ^ high))) ^ ((x ^ y ^ every) & high)
+    return difference.to_bytes(size, "big")
+
+
+def pdf_version(path: Path) -> str:
+    """The version a PDF file's header gives (1.7 if it gives none)."""
+    with path.open("rb") as file:
+        found = re.match(rb"%PDF-(\d\.\d)", file.read(16))
+    return found.group(1).decode("ascii") if found is not None else "1.7"
 
 
 @dataclass(frozen=True)
