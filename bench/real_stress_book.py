@@ -58,7 +58,8 @@ def blocks() -> list[tuple[str, list[str]]]:
 
 def _blocks_of(body: str) -> list[str]:
     """The body's blocks, a `::: verse` container kept whole."""
-    out, verse = [], []
+    out: list[str] = []
+    verse: list[str] = []
     for block in body.split("\n\n"):
         block = block.strip()
         if verse or block.startswith(":::"):
