@@ -347,3 +347,36 @@ def test_a_remembered_cut_is_reused_only_from_the_same_cutter(
     monkeypatch.setattr(font_faces, "_cutter", lambda: f"fonttools {version('fonttools')}")
     joined(memo)
     assert len(cuts) == 2, "another cutter's key: cut again"
+
+
+def test_a_damaged_face_is_removed_and_written_again_by_a_later_layout(
+    book_copy: BookCopy, tmp_path: Path
+) -> None:
+    manifest = book_copy("sample")
+    cache = tmp_path / "cache"
+    build(manifest, tmp_path / "a", cache)
+    faces = cache / "pieces" / "faces"
+    for face in faces.glob("*.face"):  # the same size, not what the name says
+        damaged = bytearray(face.read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF
+        face.write_bytes(bytes(damaged))
+    names = sorted(f.name for f in faces.glob("*.face"))
+    essay = sorted((manifest.parent / "chapters").glob("*.md"))[0]
+
+    def edit(old: str, new: str) -> None:
+        essay.write_text(essay.read_text("utf-8").replace(old, new, 1), "utf-8")
+
+    edit("the", "that")
+    build(manifest, tmp_path / "b", cache)  # the join finds them damaged: not used
+    assert not list(faces.glob("*.face"))
+    edit("that", "thus")
+    build(manifest, tmp_path / "c", cache)  # laid out again: the faces written again
+    assert sorted(f.name for f in faces.glob("*.face")) == names
+    assert all(hashlib.sha256(f.read_bytes()).hexdigest() == f.stem for f in faces.glob("*.face"))
+    edit("thus", "then")  # the next build finds them from its first piece on
+    build(manifest, tmp_path / "d", cache)
+    programs = []
+    for made in ("a", "d"):
+        with pikepdf.open(tmp_path / made / "book.pdf") as pdf:
+            programs.append(len({program_of(font).objgen for font in type0_fonts(pdf)}))
+    assert programs[0] == programs[1]  # shared again, as in the first build

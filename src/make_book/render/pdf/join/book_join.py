@@ -90,8 +90,11 @@ class BookJoin:
         ):
             self.main.append(self._again(copied, piece))
             return
+        lacking = self.faces.lacking
         copied = self._copy(piece, None)
-        if self.keep_copies:
+        # A copy made without a face's whole file is not kept: once the file is there
+        # again, the next build copies the piece anew and shares the face.
+        if self.keep_copies and self.faces.lacking == lacking:
             keep_copy(piece, copied)
         self.main.append(self._take(copied, AS_COPIED, piece))
 

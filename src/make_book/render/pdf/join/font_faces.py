@@ -39,6 +39,7 @@ from typing import Any
 import pikepdf
 
 from make_book.cache.files import read_regular
+from make_book.cache.folder import remove_regular
 from make_book.cache.memo import BlobMemo, key_of
 from make_book.errors import RenderError
 from make_book.render.pdf.join.object_writer import ObjGen, PdfWriter, dictionary, number
@@ -112,6 +113,7 @@ class BookFaces:
         self.writer = writer
         self.faces: dict[str, _Face] = {}  # by mark, in the order first used
         self.files: dict[str, bytes | None] = {}  # mark -> the whole font file, checked
+        self.lacking = 0  # marked fonts found whose whole file the faces folder lacks
 
     def found(self, source: pikepdf.Pdf, folder: Path | None) -> list[Found]:
         """The piece's fonts whose face can be shared."""
@@ -128,6 +130,8 @@ class BookFaces:
                 use = _marked(font)
                 if use is not None and self._file(use.mark, folder) is not None:
                     found.append(use)
+                elif use is not None:
+                    self.lacking += 1
         return found
 
     def fit(self, uses: list[FaceUse], folder: Path | None) -> bool:
@@ -265,9 +269,11 @@ class BookFaces:
         """The whole font file `mark` names, if the faces folder holds it (checked once)."""
         if mark not in self.files:
             digest = mark.split(":")[0]
-            data = read_regular(folder / f"{digest}{FACE_SUFFIX}", FACE_LIMIT, touch=True)
+            path = folder / f"{digest}{FACE_SUFFIX}"
+            data = read_regular(path, FACE_LIMIT, touch=True)
             if data is not None and hashlib.sha256(data).hexdigest() != digest:
-                data = None
+                data = None  # damaged or planted: removed, so the next layout writes it again
+                remove_regular(path)
             self.files[mark] = data
         return self.files[mark]
 
