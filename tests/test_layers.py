@@ -39,6 +39,30 @@ def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) 
     assert done.stdout.split() == [], f"importing {module} loaded {done.stdout.strip()}"
 
 
+# What a layout worker has no use for: 6 MB each (jinja2 and yaml came in through the
+# theme package once, by an import of the piece cache's).
+WORKER_LEAVES_OUT = ("jinja2", "yaml", "pikepdf", "ebooklib", "markdown_it", "nh3")
+
+
+def test_a_layout_worker_imports_none_of_the_build_s_libraries(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import make_book.render.pdf.layout.worker\n"
+        "import make_book.render.pdf.layout.piece_layout\n"
+        f"print(' '.join(name for name in {WORKER_LEAVES_OUT!r} if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [], f"a worker loads {done.stdout.strip()}"
+
+
 def _lint_imports() -> list[str]:
     """The lint-imports script of this interpreter's environment, or the same by -c."""
     script = Path(sys.executable).with_name("lint-imports")

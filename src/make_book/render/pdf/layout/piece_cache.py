@@ -39,7 +39,8 @@ from make_book.cache.folder import (
     say_unusable,
 )
 from make_book.pagemap import PageStart
-from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
+from make_book.render.pdf.layout.protocol import FACES, Bookmark, PieceResult
+from make_book.render.pdf.layout.protocol import faces_folder as faces_folder
 from make_book.theme import THEMES
 
 FORMAT = 4  # bump when the record's shape changes: older entries are then stale
@@ -47,7 +48,6 @@ MAX_AGE_DAYS = 30
 COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (join/piece_copy.py)
 # Beside the pieces' folders: whole font files (<sha256>.face) the pieces' faces were cut
 # from, and the join's cuts of them (render/pdf/join/font_faces.py).
-FACES = "faces"
 FACES_PLACE = f"pieces/{FACES}"  # the same, as a place in the cache
 READ_LIMIT = 128 * 1024 * 1024  # what the layout may read of a file (weasy/fetch.py)
 PIECE_LIMIT = 4 * 1024 * 1024 * 1024  # a piece's PDF: its images are 40 MB at most, each
@@ -56,15 +56,6 @@ _FILE_NAME = re.compile(r"[0-9]+\.(json|pdf|join)")
 _FACE_NAME = re.compile(r"[0-9a-f]{64}(\.face)?")
 _FACE_LEFTOVER = re.compile(r"\.[0-9a-f]{64}(\.face)?\.[0-9]+\.tmp")
 _LEFTOVER_NAME = re.compile(r"\.(pending-[0-9]+\.pdf|(\.pending-[0-9]+|[0-9]+)\.\w+\.[0-9]+\.tmp)")
-
-
-def faces_folder(pdf: Path) -> Path | None:
-    """The faces folder shared by the piece whose PDF is at `pdf` and the book's others
-    (in the cache, or in the throwaway folder with the pieces); None for a PDF that is
-    not in a piece's folder (a piece laid out elsewhere keeps its fonts' subsets)."""
-    if not re.fullmatch(r"[0-9a-f]{64}", pdf.parent.name):
-        return None
-    return pdf.parent.parent / FACES
 
 
 class FileHashes:

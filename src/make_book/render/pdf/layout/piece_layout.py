@@ -30,8 +30,7 @@ import weasyprint
 
 from make_book.errors import RenderError
 from make_book.render.pdf.layout.page_starts import page_starts
-from make_book.render.pdf.layout.piece_cache import faces_folder
-from make_book.render.pdf.layout.protocol import END_MARKER, Bookmark
+from make_book.render.pdf.layout.protocol import END_MARKER, Bookmark, faces_folder
 from make_book.render.pdf.layout.protocol import (
     AskFolio as AskFolio,  # re-exported, see piecetypes.py
 )

@@ -13,12 +13,26 @@ pages are counted (its folio may then be asked), then `Done` or `Failed`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, NamedTuple
 
 from make_book.pagemap import PageStart
+
+FACES = "faces"  # beside the pieces' folders: each face's whole file, once (font_faces.py)
+
+
+def faces_folder(pdf: Path) -> Path | None:
+    """The faces folder shared by the piece whose PDF is at `pdf` and the book's others
+    (in the cache, or in the throwaway folder with the pieces); None for a PDF that is
+    not in a piece's folder (a piece laid out elsewhere keeps its fonts' subsets).
+    Here, not in piece_cache.py: a worker imports this module, and not the theme's."""
+    if not re.fullmatch(r"[0-9a-f]{64}", pdf.parent.name):
+        return None
+    return pdf.parent.parent / FACES
+
 
 END_MARKER = "make-book-piece-end"  # the id of the element whose page is dropped (pieces.py)
 # The front matter's place among the pieces: laid out last (its contents print the
