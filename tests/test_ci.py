@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pikepdf
+import pytest
 from click.testing import CliRunner, Result
 
 from helpers import BookCopy
@@ -168,3 +170,18 @@ def test_a_template_cannot_reach_python(book_copy: BookCopy, tmp_path: Path) -> 
     assert result.exit_code == 2  # the book's own template: bad input, at its line
     assert "templates/colophon.html:1: access to attribute '__init__'" in result.stderr
     assert not marker.exists()
+
+
+def test_check_outputs_fails_when_epubcheck_cannot_run_beside_a_web_edition(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web edition to check does not make a checker that cannot run pass unseen."""
+    manifest = book_copy("sample")
+    assert run("build", manifest, "--format", "epub,html").exit_code == 0
+    real = shutil.which
+    monkeypatch.setattr(
+        "make_book.build.verify.shutil.which", lambda name: None if name == "java" else real(name)
+    )
+    result = run("check", manifest, "--outputs")
+    assert result.exit_code == 1, result.output
+    assert "EPUBCheck needs Java" in result.output

@@ -466,3 +466,19 @@ def test_a_title_holds_no_block() -> None:
     assert converted.html == "A title"
     where = "where only text and inline markup may stand"
     assert _told(converted) == [f"<div> {where} unwrapped: its text and inline markup kept"]
+
+
+def test_a_link_is_found_as_written_at_once_and_never_in_another_links_escapes() -> None:
+    """Each character is found by its own spellings: many escapes in one link cannot make
+    the search for another take exponential time, nor stand for it."""
+    import time
+
+    from make_book.source.structure import written_in
+
+    cyrillic = "%D0%94%D0%BE%D1%81%D1%82%D0%BE%D0%B5%D0%B2%D1%81%D0%BA%D0%B8%D0%B9" * 4
+    source = f"[D](https://ru.wikipedia.org/wiki/{cyrillic}) and [x](../part-two/03-the-long.md)"
+    started = time.perf_counter()
+    assert written_in(source, "ch2.md") is None
+    assert written_in(source, "../part-two/03-the-long.md") == "../part-two/03-the-long.md"
+    assert time.perf_counter() - started < 0.5
+    assert written_in("[y](/f&ouml;%c3%b6)", "/f%C3%B6%C3%B6") == "/f&ouml;%c3%b6"

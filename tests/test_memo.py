@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,16 @@ def test_an_unchanged_essay_is_not_read_again_and_says_its_warnings_again(
     assert (
         "One more paragraph." in next(e for e in again.essays if e.source_path == edited).body_html
     )
+
+
+def test_a_remembered_essay_is_where_its_file_is_now(book_copy: BookCopy, tmp_path: Path) -> None:
+    """The same book built from another folder (moved, or named another way): its essays
+    are the files there, not where the memo's entries were made."""
+    manifest_path = book_copy("mixed")
+    folder = tmp_path / "memo"
+    _read(manifest_path, folder)
+    moved = tmp_path / "moved"
+    shutil.copytree(manifest_path.parent, moved)
+    book = _read(moved / "book.yaml", folder)
+    assert all(e.source_path.is_relative_to(moved) for e in book.all_texts)
+    assert book == _read(moved / "book.yaml", None)

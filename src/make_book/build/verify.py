@@ -26,8 +26,9 @@ class Verdict:
     findings: list[str]
 
 
-def verify_outputs(out_dir: Path) -> list[Verdict]:
-    """Check every output found in out_dir; a folder with none is an error."""
+def verify_outputs(out_dir: Path, required: bool = True) -> list[Verdict]:
+    """Check every output found in out_dir; a folder with none is an error when
+    `required` (the caller checks a web edition there, else)."""
     verdicts = [_epub(out_dir / "book.epub")] if (out_dir / "book.epub").is_file() else []
     for profile in PROFILES.values():
         for stem, rules in (("book", profile), ("cover", profile.for_cover())):
@@ -35,7 +36,7 @@ def verify_outputs(out_dir: Path) -> list[Verdict]:
             if path.is_file():
                 found = [str(f) for f in preflight(path, rules)]
                 verdicts.append(Verdict(path, f"preflight ({rules.name})", found))
-    if not verdicts:
+    if not verdicts and required:
         raise RenderError(f"{out_dir}: no book.epub or PDF to check; build first")
     return verdicts
 

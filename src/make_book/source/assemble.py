@@ -128,7 +128,8 @@ def _code_digest() -> str:
     change to either (a development checkout changes without a new version) is a new key."""
     package = Path(__file__).parent.parent
     digest = hashlib.sha256()
-    for path in sorted([*package.glob("source/*.py"), package / "model.py", package / "xhtml.py"]):
+    shared = ("model.py", "xhtml.py", "url_reach.py", "errors.py")
+    for path in sorted([*package.glob("source/*.py"), *(package / name for name in shared)]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     for library in ("markdown-it-py", "mdit-py-plugins", "nh3", "lxml", "pyyaml"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -260,6 +261,7 @@ class _Builder:
         self.slugs = _Slugs()
         self.newest_mtime = 0.0
         self.checked_images: dict[Path, str] = {}  # each file is read once, however often used
+        self.images_named = False  # whether the essay last converted named an image
 
     def front_matter(self) -> tuple[Essay, ...]:
         fm = self.manifest.front_matter
@@ -330,14 +332,16 @@ class _Builder:
             made_now = True
             with _warnings_said() as said:
                 essay = self._convert(parse_source(raw, ref.path), ref, kind, path, slug)
-            lasting = not essay.images and all(r.levelno == logging.WARNING for r in said)
+            # Images named anywhere (kept or not) were read: files of their own.
+            lasting = not self.images_named and all(r.levelno == logging.WARNING for r in said)
             return MadeEssay(essay, tuple(r.getMessage() for r in said), lasting)
 
         made = self.memo.essay(key, make)
         if not made_now:  # said when it was made: said again, word for word
             for warning in made.warnings:
                 log.warning("%s", warning)
-        return made.essay
+        # Where the file is now, whatever folder the remembered essay was made from.
+        return replace(made.essay, source_path=path)
 
     def _convert(
         self, source: SourceText, ref: EssayRef, kind: str, path: Path, slug: str
@@ -386,6 +390,7 @@ class _Builder:
     def _check(self, source: SourceText, converted: markup.Converted, path: Path) -> None:
         """Report what the conversion removed; raise for what it, or an image, refuses."""
         place = _Locator(source, converted.start)
+        self.images_named = bool(converted.images)
         refused = [place(f) for f in converted.findings if f.refused]
         for src in dict.fromkeys(converted.images):
             problem = self._image_problem(src, path)

@@ -25,11 +25,13 @@ from the root of a site (a book has none) are refused.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import unquote
+from html.entities import html5
+from urllib.parse import quote, unquote
 
 from lxml import etree, html
 
@@ -401,16 +403,36 @@ def written_in(source: str, url: str) -> str | None:
     decoded = unquote(url)[:200]
     if not decoded.strip():
         return None
-    parts = []
-    for char in decoded:
-        spelled = re.escape(char)
-        if char.isascii() and not char.isalnum() and not char.isspace():
-            spelled = rf"\\?{spelled}"
-        elif char.isspace():
-            spelled = r"\s+"
-        parts.append(rf"(?:{spelled}|&#?[A-Za-z0-9]+;|(?:%[0-9A-Fa-f]{{2}})+)")
+    # Each character matches its own spellings only: one pattern for a run of any
+    # percent-escapes would let the runs split in exponentially many ways (and match
+    # another link's escapes).
+    parts = [_spellings(char) for char in decoded]
     match = re.search("".join(parts), source)
     return match.group() if match else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _spellings(char: str) -> str:
+    """A pattern for `char` as a source may write it in a URL: itself (ASCII punctuation
+    maybe behind a backslash, any space as any run of spaces), percent-encoded as UTF-8
+    (either case of hex), or as a character reference."""
+    itself = re.escape(char)
+    if char.isspace():
+        itself = r"\s+"
+    elif char.isascii() and not char.isalnum():
+        itself = rf"\\?{itself}"
+    options = [itself, f"&#0*{ord(char)};", f"&#[xX]0*{ord(char):x};"]
+    encoded = quote(char, safe="")
+    if encoded != char:
+        options.append(f"(?i:{re.escape(encoded)})")
+    options += [f"&{re.escape(name)}" for name in _ENTITY_NAMES.get(char, ())]
+    return "(?:" + "|".join(options) + ")"
+
+
+_ENTITY_NAMES: dict[str, list[str]] = {}
+for _name, _value in html5.items():
+    if _name.endswith(";") and len(_value) == 1:
+        _ENTITY_NAMES.setdefault(_value, []).append(_name)
 
 
 # URLs

@@ -31,7 +31,8 @@ _UTF8_NAME = 0x800
 _STORED, _DEFLATED = 0, 8
 _PERMISSIONS = 0o644 << 16
 _LIMIT = 0xFFFFFFFF  # past this a zip needs ZIP64, which no EPUB does
-_KEY = "deflated-entries"
+# What an entry deflates to depends on zlib's build (zlib-ng deflates otherwise).
+_KEY = f"deflated-entries, level 9, zlib {zlib.ZLIB_RUNTIME_VERSION}"
 
 
 class Deflated:

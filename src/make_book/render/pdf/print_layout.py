@@ -154,12 +154,14 @@ class PrintLayout:
             with self._joined(chosen) as (join, check):
                 sink = check.then(join.add) if join is not None else None
                 laid = yield from self._round(chosen, folios, cache, sink)
+                # A piece a later round takes again is marked passed in memory already.
+                self._fresh_passes |= check.fresh
                 wanted = print_settings(manifest_pdf, self.profile, self._padded(laid))
                 printed = folios_of(self._referenced, laid.front.pages, laid.main)
                 if wanted == chosen and printed == folios:
                     if join is not None:
                         join.finish(check(laid.front))
-                    self._fresh_passes = check.fresh
+                    self._fresh_passes |= check.fresh  # the front matter's, too
                     break
             chosen, folios = wanted, printed
         else:  # cannot happen with KDP's table, whose gutter only grows: say so if it does

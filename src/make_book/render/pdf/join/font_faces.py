@@ -189,7 +189,10 @@ class BookFaces:
         its font where pieces share it."""
         for mark, face in self.faces.items():
             glyphs = sorted(face.glyphs | {0})
-            key = key_of("font face cut", FORMAT, mark, glyphs, _cutter())
+            # The cut is kept deflated: zlib's build decides those bytes too.
+            key = key_of(
+                "font face cut", FORMAT, mark, glyphs, _cutter(), zlib.ZLIB_RUNTIME_VERSION
+            )
             kept = memo.get(key) if memo is not None else None
             cut = _parsed(kept) if kept is not None else None
             if cut is None:
