@@ -47,12 +47,18 @@ def check_web_edition(folder: Path) -> Verdict:
     jar, java = vnu_jar(), shutil.which("java")
     if jar is None or java is None:
         raise RuntimeError(unavailable())
-    command = [java, "-jar", str(jar), "--format", "json", "--skip-non-html", str(folder)]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # The report on stdout: Java may say things on stderr (JAVA_TOOL_OPTIONS, for one).
+    command = [java, "-jar", str(jar), "--format", "json", "--stdout", "--skip-non-html"]
     try:
-        report = json.loads(run.stderr or run.stdout)
+        run = subprocess.run(
+            [*command, str(folder)], capture_output=True, text=True, timeout=600, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return Verdict(folder, "vnu", [f"error: vnu did not run: {error}"])
+    try:
+        report = json.loads(run.stdout)
     except json.JSONDecodeError:
-        text = (run.stderr or run.stdout).strip()[:200]
+        text = (run.stdout or run.stderr).strip()[:200]
         return Verdict(folder, "vnu", [f"error: vnu gave no report: {text}"])
     findings = [_message(m) for m in report.get("messages", []) if _counts(m)]
     return Verdict(folder, "vnu", findings)
