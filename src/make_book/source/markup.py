@@ -375,11 +375,6 @@ _LINK_SCHEMES = {"http", "https", "mailto"}
 _DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template"}
 
 
-def sanitize(fragment: str, tags: frozenset[str] = _SAFE_TAGS) -> str:
-    """Keep a documented safe subset of HTML (no scripts, handlers, forms, frames), as XHTML."""
-    return _sanitized(fragment, tags)[0]
-
-
 def _sanitized(
     fragment: str, tags: frozenset[str], inline: bool = False, essay: bool = True
 ) -> tuple[str, list[Repair]]:
@@ -420,7 +415,7 @@ def _checked(
     if scan.too_big:
         return Converted("", tuple(scan.findings), tuple(scan.images))
     sanitized, repairs = _sanitized(fragment, tags, inline, essay)
-    told = [r.as_written(source) for r in repairs] if source is not None else repairs
+    told = [r.as_written(source) for r in repairs]
     findings = scan.findings + [Finding(r.message, r.refused, r.needle) for r in told]
     first: dict[str, Finding] = {}  # one of each kind, at its first place (see _Scan)
     for finding in findings:
