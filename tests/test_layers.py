@@ -19,24 +19,26 @@ PACKAGE = REPO / "src" / "make_book"
 HEAVY = ("weasyprint", "ebooklib")
 
 
-@pytest.mark.parametrize("module", ["make_book.build.driver", "make_book.cli"])
-def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) -> None:
-    """The build's own process imports WeasyPrint and ebooklib only when it uses them."""
-    code = (
-        "import sys\n"
-        f"import {module}\n"
-        f"print(' '.join(name for name in {HEAVY!r} if name in sys.modules))\n"
-    )
+def _loaded(modules: list[str], unwanted: tuple[str, ...], folder: Path) -> list[str]:
+    """Which of `unwanted` a fresh interpreter has loaded once it imports `modules`."""
+    code = "import sys\n" + "".join(f"import {module}\n" for module in modules)
+    code += f"print(' '.join(name for name in {unwanted!r} if name in sys.modules))\n"
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        cwd=tmp_path,
+        cwd=folder,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [], f"importing {module} loaded {done.stdout.strip()}"
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["make_book.build.driver", "make_book.cli"])
+def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) -> None:
+    """The build's own process imports WeasyPrint and ebooklib only when it uses them."""
+    assert _loaded([module], HEAVY, tmp_path) == []
 
 
 # What a layout worker has no use for: 6 MB each (jinja2 and yaml came in through the
@@ -45,22 +47,8 @@ WORKER_LEAVES_OUT = ("jinja2", "yaml", "pikepdf", "ebooklib", "markdown_it", "nh
 
 
 def test_a_layout_worker_imports_none_of_the_build_s_libraries(tmp_path: Path) -> None:
-    code = (
-        "import sys\n"
-        "import make_book.render.pdf.layout.worker\n"
-        "import make_book.render.pdf.layout.piece_layout\n"
-        f"print(' '.join(name for name in {WORKER_LEAVES_OUT!r} if name in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [], f"a worker loads {done.stdout.strip()}"
+    layout = ["make_book.render.pdf.layout.worker", "make_book.render.pdf.layout.piece_layout"]
+    assert _loaded(layout, WORKER_LEAVES_OUT, tmp_path) == []
 
 
 def _lint_imports() -> list[str]:

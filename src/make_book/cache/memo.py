@@ -25,7 +25,7 @@ from make_book.source import markup
 from make_book.source.conversions import MadeEssay
 from make_book.source.fragment import EssayBody, essay_body
 
-T = TypeVar("T", markup.Converted, EssayBody)  # what the memo remembers
+T = TypeVar("T", markup.Converted, EssayBody, MadeEssay)  # what the memo remembers
 
 
 # Changes when the Markdown rules do within a version (2: a class after a link; 3: links
@@ -56,20 +56,15 @@ class ConversionMemo:
 
     def essay(self, key: str, make: Callable[[], MadeEssay]) -> MadeEssay:
         """A whole essay, remembered unless it read more than its file (its images)."""
-        if self.cache is None:
-            return make()
-        place = f"essays/{self.cache.name(key)}.json"
-        data = self.cache.read(place)  # marked in use: not pruned (folder.py)
-        if data is not None:
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                return _made_essay(json.loads(data))
-        made = make()
-        if made.lasting:
-            self.new[place] = made
-        return made
+        return self._remembered("essays", key, _made_essay, make, lambda m: m.lasting)
 
     def _remembered(
-        self, kind: str, key: str, load: Callable[[Any], T], make: Callable[[], T]
+        self,
+        kind: str,
+        key: str,
+        load: Callable[[Any], T],
+        make: Callable[[], T],
+        worth_keeping: Callable[[T], bool] = lambda _: True,
     ) -> T:
         if self.cache is None:
             return make()
@@ -79,7 +74,8 @@ class ConversionMemo:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 return load(json.loads(data))
         made = make()
-        self.new[place] = made
+        if worth_keeping(made):
+            self.new[place] = made
         return made
 
     def keep(self) -> None:
