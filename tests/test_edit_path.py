@@ -76,6 +76,7 @@ def test_our_zip_has_the_bytes_pythons_zipfile_writes() -> None:
             stored = name == "mimetype"
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix, as ours on every system (zipfile's is 0 on Windows)
             out.writestr(info, data, compresslevel=None if stored else 9)
     assert ours.getvalue() == theirs.getvalue()
     with zipfile.ZipFile(ours) as back:
