@@ -76,3 +76,27 @@ def test_the_faces_themselves_have_every_character(face: str) -> None:
     )
     missing = [f"U+{ord(c):04X} {unicodedata.name(c)}" for c in written() if ord(c) not in has]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("theme", "faces"),
+    [("modern", ("Literata", "Inter")), ("large-print", ("Atkinson-Hyperlegible",))],
+)
+def test_the_other_themes_set_the_dashes_as_rules_too(
+    theme: str, faces: tuple[str, ...], tmp_path: Path
+) -> None:
+    manifest = copy_book("sample", tmp_path / theme)
+    manifest.write_text(manifest.read_text("utf-8") + f"theme: {theme}\n", "utf-8")
+    essay = manifest.parent / "chapters" / "02-the-anora-ending.md"
+    with essay.open("a", encoding="utf-8") as f:
+        f.write("\nSo it went with Monsieur de ⸺ and the Duke of ⸻, *and ⸺ in italics*.\n")
+    result = CliRunner().invoke(main, ["build", str(manifest), "--format", "pdf", "--strict"])
+    assert result.exit_code == 0, result.output
+    with pikepdf.open(manifest.parent / "dist" / "book.pdf") as pdf:
+        names = {
+            str(font.BaseFont).split("+")[-1]
+            for page in pdf.pages
+            for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
+        }
+    assert any(name.startswith("Make-Book-Supplement") for name in names)
+    assert all(name.startswith((*faces, "Make-Book-Supplement")) for name in names), names
