@@ -181,9 +181,8 @@ class PrintLayout:
         if self.interior is None:
             yield None, check
             return
-        keep = self.ctx.layout.cache_dir is not None  # the join's copies, kept for next time
-        with self.interior.open("wb") as file:
-            yield BookJoin(file, keep), check
+        with self.interior.open("wb") as file:  # its copies kept in the cache, if any
+            yield BookJoin(file, self.ctx.layout.cache_dir), check
 
     def _round(
         self,

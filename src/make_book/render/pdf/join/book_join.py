@@ -16,6 +16,7 @@ compressed object streams when the pieces are PDF 1.5 or later (object_writer.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 import pikepdf
@@ -67,8 +68,9 @@ class BookJoin:
     """The book's PDF, written piece by piece: `add` the main matter in page order,
     then `finish` with the front matter (laid out last, placed first)."""
 
-    def __init__(self, out: BinaryIO, keep_copies: bool = False) -> None:
-        self.keep_copies = keep_copies  # beside each piece, for the next build (piece_copy.py)
+    def __init__(self, out: BinaryIO, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir  # the build's cache: the faces' cuts are remembered there
+        self.keep_copies = cache_dir is not None  # beside each piece (piece_copy.py)
         self.writer = PdfWriter(out)
         self.catalog = self.writer.reserve()
         self.page_tree = self.writer.reserve()
@@ -123,9 +125,9 @@ class BookJoin:
             entries.append(("StructTreeRoot", ref(self._structure(found))))
         entries.append(("PageLabels", page_labels(len(added.pages))))
         entries += found.catalog
-        # The cuts are remembered in the cache the pieces are in (not in a throwaway one).
-        faces = faces_folder(front.pdf) if self.keep_copies else None
-        cache = faces.parent.parent if faces is not None else None
+        # The cuts are remembered in the build's cache (never where its pieces went
+        # when that failed: a throwaway folder).
+        cache = self.cache_dir
         self.faces.write(BlobMemo(cache, FACES_PLACE) if cache is not None else None)
         self.writer.write(self.catalog, dictionary(entries))
         self.writer.finish(self.catalog, found.info)
