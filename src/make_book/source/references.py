@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 from make_book.errors import EssayError, Problem
 from make_book.model import Book, Essay, Part
+from make_book.source.essay_files import read_text_essay
 from make_book.source.fragment import id_safe
 from make_book.source.structure import shown, written_in
 from make_book.source.word import WORD_SUFFIXES
@@ -117,10 +118,11 @@ def _source_of(text: Essay) -> str:
     """The essay's file as text, to find a link in ("" for a Word file, or one unread)."""
     if text.source_path.suffix.lower() in WORD_SUFFIXES:
         return ""
-    try:
-        return text.source_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    try:  # read as the essay was: bounded (the file may have changed since)
+        raw = read_text_essay(text.source_path, text.source_path.name)
+    except EssayError:
         return ""
+    return raw.decode("utf-8", errors="replace")
 
 
 def _missing(path: str, root: str) -> str:
