@@ -9,6 +9,7 @@ import importlib.metadata
 import logging
 import os
 import re
+import threading
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -138,14 +139,16 @@ def _code_digest() -> str:
 
 
 class _Said(logging.Handler):
-    """Keeps what is logged while an essay is made."""
+    """Keeps what this thread logs while an essay is made (`serve` logs from others)."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.thread == self.thread:
+            self.records.append(record)
 
 
 @contextlib.contextmanager
