@@ -69,8 +69,9 @@ class BookJoin:
     then `finish` with the front matter (laid out last, placed first)."""
 
     def __init__(self, out: BinaryIO, cache_dir: Path | None = None) -> None:
-        self.cache_dir = cache_dir  # the build's cache: the faces' cuts are remembered there
-        self.keep_copies = cache_dir is not None  # beside each piece (piece_copy.py)
+        # The build's cache (None: none kept): each piece's copy is kept beside it there
+        # (piece_copy.py), and the faces' cuts are remembered in it.
+        self.cache_dir = cache_dir
         self.writer = PdfWriter(out)
         self.catalog = self.writer.reserve()
         self.page_tree = self.writer.reserve()
@@ -96,7 +97,7 @@ class BookJoin:
         copied = self._copy(piece, None)
         # A copy made without a face's whole file is not kept: once the file is there
         # again, the next build copies the piece anew and shares the face.
-        if self.keep_copies and self.faces.lacking == lacking:
+        if self.cache_dir is not None and self.faces.lacking == lacking:
             keep_copy(piece, copied)
         self.main.append(self._take(copied, AS_COPIED, piece))
 
