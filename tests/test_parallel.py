@@ -460,3 +460,25 @@ def test_sigterm_stops_the_workers_and_keeps_the_outputs(book_copy: BookCopy) ->
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     assert (folder / "dist" / "book.pdf").read_bytes() == before
     assert sorted(p.name for p in (folder / "dist").iterdir()) == ["book.pdf"]
+
+
+def _essay(slug: str, words: int) -> Any:
+    from make_book.model import Essay
+
+    return Essay(slug, "essay", slug, slug, Path(f"{slug}.md"), "<p>x</p>", word_count=words)
+
+
+def test_a_long_essay_is_never_in_a_short_ones_piece() -> None:
+    """An edit of a short essay lays out its own piece: a long neighbour is not in it."""
+    from make_book.render.pdf.layout import pieces
+
+    words = [600, 16_000, 700, 300, 9_000, 400]
+    essays = [(_essay(f"e{i}", w), "") for i, w in enumerate(words)]
+    specs = pieces._batches(essays)
+    groups = [[e.slug for e, _ in spec.essays] for spec in specs]
+    assert [slug for group in groups for slug in group] == [e.slug for e, _ in essays]
+    for group in groups:
+        counts = [words[int(slug[1:])] for slug in group]
+        # No piece passes BATCH_WORDS but an essay alone that is longer by itself.
+        assert len(group) == 1 or sum(counts) <= pieces.BATCH_WORDS
+    assert ["e1"] in groups and ["e4"] in groups  # the long ones, alone

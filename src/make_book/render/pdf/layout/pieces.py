@@ -79,24 +79,34 @@ def main_specs(book: Book, contributors: bool, sources: bool) -> list[PieceSpec]
 
 
 def _batches(essays: list[tuple[Essay, str]]) -> list[PieceSpec]:
-    """Essays in a row, cut into pieces of about `BATCH` essays.
+    """Essays in a row, cut into pieces of about `BATCH` essays and `BATCH_WORDS` words.
 
     A piece costs some time of its own (a document, a PDF), so short essays go
-    together. Where a piece ends depends only on the essay's slug, not on its
-    length or position: editing, adding or removing an essay leaves every other
-    piece as it was, and the cache still has them.
+    together. Where a piece ends depends on the essay's slug, and on lengths only
+    where a piece would pass BATCH_WORDS: an essay that would take it past starts a
+    piece of its own. So editing, adding or removing an essay leaves every piece but
+    its own and perhaps its neighbours' as they were, and the cache still has them;
+    and a long essay is never laid out again for an edit of a short one beside it.
     """
     pieces: list[PieceSpec] = []
     batch: list[tuple[Essay, str]] = []
+    words = 0
     for essay, extra in essays:
+        if batch and words + essay.word_count > BATCH_WORDS:
+            pieces.append(_essays_piece(batch))
+            batch, words = [], 0
         batch.append((essay, extra))
-        words = sum(e.word_count for e, _ in batch)
-        if _ends_batch(essay.slug) or words >= BATCH_WORDS:
-            pieces.append(PieceSpec(batch[0][0].slug, "essays", essays=tuple(batch)))
-            batch = []
+        words += essay.word_count
+        if _ends_batch(essay.slug):
+            pieces.append(_essays_piece(batch))
+            batch, words = [], 0
     if batch:
-        pieces.append(PieceSpec(batch[0][0].slug, "essays", essays=tuple(batch)))
+        pieces.append(_essays_piece(batch))
     return pieces
+
+
+def _essays_piece(batch: list[tuple[Essay, str]]) -> PieceSpec:
+    return PieceSpec(batch[0][0].slug, "essays", essays=tuple(batch))
 
 
 def _ends_batch(slug: str) -> bool:
