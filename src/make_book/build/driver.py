@@ -105,16 +105,16 @@ def run_build(
     """
     layout = layout or LayoutOptions()
     started = time.perf_counter()
-    with collected_warnings() as warnings, ExitStack() as workers:
+    with collected_warnings() as warnings, ExitStack() as meanwhile:
         memo = ConversionMemo(layout.cache_dir)
         manifest = load_manifest(manifest_path)
         if layout.spares is None and any(_per(name) for name in formats):
-            layout = workers.enter_context(_early_workers(manifest, layout))
+            layout = meanwhile.enter_context(_early_workers(manifest, layout))
         book = _read(manifest, memo)
         outputs = output_names(formats, profiles or [manifest.pdf.profile])
         refuse_overlaps(manifest, book, out_dir, outputs, report)
         _stop_if_strict(strict, warnings)
-        memo.keep()
+        meanwhile.enter_context(memo.kept_meanwhile())
         # One build at a time per output folder; the next one sweeps what a killed one left.
         with claim_output_folder(out_dir), staged(out_dir, strict) as folder:
             run = BuildRun(book, warnings=warnings)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,6 +87,18 @@ class ConversionMemo:
                     data = json.dumps(asdict(made), default=_path_string)
                     self.cache.write(place, data.encode())
         self.new.clear()
+
+    @contextlib.contextmanager
+    def kept_meanwhile(self) -> Iterator[None]:
+        """`keep` in a thread while the build goes on (a cold build writes an entry or
+        three per essay: most of a second the layout need not wait for); joined on exit,
+        so the build ends with its entries written."""
+        writer = threading.Thread(target=self.keep, name="make-book-memo")
+        writer.start()
+        try:
+            yield
+        finally:
+            writer.join()
 
 
 def _converted(data: dict[str, Any]) -> markup.Converted:

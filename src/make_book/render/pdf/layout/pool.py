@@ -12,10 +12,11 @@ The workers themselves are workers.py's.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from make_book.cache.memo import key_of
@@ -220,9 +221,17 @@ def _pool_size(jobs: int, words: int, spares: SpareWorkers | None) -> int:
 
 
 def _key(job: LayoutJob, piece: Piece) -> str:
-    """Everything that can change the piece's pages: the job (a frozen dataclass, whose
-    repr names every field), the piece's HTML, and WeasyPrint's version (key_of adds ours)."""
-    return key_of(weasyprint_version(), job, piece.html)
+    """Everything that can change the piece's pages: the job, the piece's HTML, and
+    WeasyPrint's version (key_of adds ours). Digests, not reprs: an edit build keys
+    every piece, and the repr of a piece's HTML copies it (0.1 s for a 1,500-page book)."""
+    html = hashlib.sha256(piece.html.encode("utf-8", "surrogatepass")).hexdigest()
+    return key_of(weasyprint_version(), _job_digest(job), html)
+
+
+@lru_cache(maxsize=8)  # one job per profile; serve keeps few
+def _job_digest(job: LayoutJob) -> str:
+    """The job's hash (a frozen dataclass, whose repr names every field), once per job."""
+    return key_of(job)
 
 
 def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | None:
