@@ -34,7 +34,8 @@ from make_book.cache.trust import (
 log = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".make-book-cache"
-KINDS = ("converted", "bodies", "essays", "epub", "epub-zip", "pieces", "builds")
+KINDS = ("converted", "bodies", "essays", "epub", "epub-zip", "templates", "pieces", "builds")
+REMEMBERED = tuple(kind for kind in KINDS if kind != "pieces")  # pieces: piece_cache.py
 ENTRY_LIMIT = 256 * 1024 * 1024  # an essay's page is far less; a bigger entry is not ours
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}(\.json)?")  # what name_of gives, and the old sha256s
 LEFTOVER_NAME = re.compile(r"\.[0-9a-f]{64}(\.json)?\.[0-9]+\.tmp")  # of a killed build
@@ -150,7 +151,7 @@ def prune_remembered(root: Path, cutoff: float) -> None:
     """Remove memo entries (and records of builds) unused since `cutoff`, and what killed
     builds left there a day ago; only files named as entries are looked at."""
     a_day_ago = time.time() - 86400
-    for kind in ("converted", "bodies", "essays", "epub", "epub-zip", "builds"):
+    for kind in REMEMBERED:
         for entry in entries(root / kind):
             entry_unused = ENTRY_NAME.fullmatch(entry.name) and is_old(entry, cutoff)
             left_over = LEFTOVER_NAME.fullmatch(entry.name) and is_old(entry, a_day_ago)

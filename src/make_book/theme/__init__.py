@@ -101,11 +101,14 @@ def theme_fingerprint(book: Book) -> str:
     return digest.hexdigest()
 
 
-def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
+def environment(
+    book: Book, autoescape: bool = True, compiled: jinja2.BytecodeCache | None = None
+) -> jinja2.Environment:
     """A Jinja environment over the theme's search path.
 
     Sandboxed: a book's `templates/` overrides come with the book, which may come
     from anyone, and plain Jinja lets a template reach Python (and the shell).
+    `compiled`: where compiled templates are kept between builds (cache/templates.py).
     """
     loader = jinja2.ChoiceLoader(
         [
@@ -120,10 +123,12 @@ def environment(book: Book, autoescape: bool = True) -> jinja2.Environment:
     )
     env: jinja2.Environment
     if _has_own_templates(book):  # from anyone: bounded, its mistakes located
-        env = BookSandbox(book, loader=loader, autoescape=autoescape, **TEMPLATE_OPTIONS)
+        env = BookSandbox(
+            book, loader=loader, autoescape=autoescape, bytecode_cache=compiled, **TEMPLATE_OPTIONS
+        )
     else:  # the packaged theme alone is ours: the limits' checks would only cost time
         env = ImmutableSandboxedEnvironment(
-            loader=loader, autoescape=autoescape, **TEMPLATE_OPTIONS
+            loader=loader, autoescape=autoescape, bytecode_cache=compiled, **TEMPLATE_OPTIONS
         )
     env.filters["names"] = join_names
     env.filters["sentence"] = as_sentence

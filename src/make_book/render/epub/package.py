@@ -30,6 +30,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from make_book.cache.memo import BlobMemo, key_of
+from make_book.cache.templates import CompiledTemplates
 from make_book.errors import RenderError
 from make_book.model import Book, Essay, Part
 from make_book.pagemap import PageStart
@@ -138,7 +139,7 @@ class _Pages:
     def __init__(self, book: Book, marks: _PageMarks, memo: BlobMemo) -> None:
         self.book = book
         self.marks = marks
-        self.env = environment(book)
+        self.env = environment(book, compiled=CompiledTemplates(memo.folder))
         self.env.globals["essay_type"] = epub_essay_type
         self.macros: Any = self.env.get_template("pages.html").module  # Jinja macros
         self.wrapper = self.env.get_template("epub/page.xhtml")

@@ -272,7 +272,7 @@ def lay_out(
 
     `references`: the folio each page reference prints (layout/page_refs.py)."""
     printed = references or {}
-    template = piece_template(book)
+    template = piece_template(book, options.cache_dir)
     context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
     specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
     # The book's date is the front matter's (the joined PDF's metadata): without it a

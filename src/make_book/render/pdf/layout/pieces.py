@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from make_book import __version__
+from make_book.cache.templates import CompiledTemplates
 from make_book.model import Book, Essay, Part
 from make_book.render.links import essay_type, no_epub_type
 from make_book.render.pdf.layout.protocol import END_MARKER
@@ -132,9 +134,11 @@ def render_piece(
     return Piece(spec, html[:at] + stand_ins + html[at:], borrowed)
 
 
-def piece_template(book: Book) -> Any:
-    """print-piece.html from the book's theme, compiled once for all its pieces."""
-    return environment(book).get_template("print-piece.html")
+def piece_template(book: Book, cache_dir: Path | None) -> Any:
+    """print-piece.html from the book's theme, compiled once for all its pieces (and
+    kept compiled in the cache at `cache_dir` for the next build)."""
+    compiled = CompiledTemplates(cache_dir)
+    return environment(book, compiled=compiled).get_template("print-piece.html")
 
 
 def template_context(book: Book, typeface: str, notes: Any) -> dict[str, Any]:
