@@ -482,3 +482,52 @@ def test_a_long_essay_is_never_in_a_short_ones_piece() -> None:
         # No piece passes BATCH_WORDS but an essay alone that is longer by itself.
         assert len(group) == 1 or sum(counts) <= pieces.BATCH_WORDS
     assert ["e1"] in groups and ["e4"] in groups  # the long ones, alone
+
+
+def test_a_worker_warms_up_before_its_first_piece() -> None:
+    """What a first piece paid once per worker (the hyphenation dictionary above all)
+    is paid while the build reads its book; a warm-up that fails says nothing."""
+    code = (
+        "import pyphen, weasyprint\n"
+        "from make_book.render.pdf.layout import worker\n"
+        "worker._warm_up()\n"
+        "assert pyphen.hdcache, 'the dictionary is read'\n"
+        "weasyprint.HTML = None  # a warm-up that cannot run\n"
+        "worker._warm_up()\n"
+        "print('warm')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "warm\n", "")
+
+
+class _Last:
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+
+    def last(self) -> dict[str, Any]:
+        return {"report": self.report} if self.report else {}
+
+
+@pytest.mark.parametrize(
+    ("report", "jobs", "spare"),
+    [
+        ({}, 2, False),  # no build before
+        ({"book": {"words": 30_000}, "page_counts": {}}, 2, False),  # no print layout
+        ({"book": {"words": 900}, "page_counts": {"screen": 9}}, 2, False),  # small
+        ({"book": {"words": 30_000}, "page_counts": {"screen": 99}}, 1, False),  # one job
+        ({"book": {"words": "many"}, "page_counts": {"screen": 99}}, 2, False),  # not ours
+        ({"book": {"words": 30_000}, "page_counts": {"screen": 99}}, 2, True),
+    ],
+)
+def test_a_rebuild_of_a_big_book_starts_its_worker_first(
+    report: dict[str, Any], jobs: int, spare: bool
+) -> None:
+    """The command line starts a layout worker before it imports the build, when the last
+    build of these options laid out a book big enough for workers; stopped with the build."""
+    from make_book.cli import build as cli_build
+
+    with cli_build._spare_workers(_Last(report), jobs) as spares:  # type: ignore[arg-type]
+        assert (spares is not None) == spare
+        processes = [w.process for w in spares.workers] if spares is not None else []
+    assert len(processes) == spare
+    assert all(process.poll() is not None for process in processes), "stopped"

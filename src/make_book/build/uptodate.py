@@ -46,13 +46,18 @@ class Record:
     place: str
     fingerprint: str
 
-    def unchanged(self) -> dict[str, Any] | None:
-        """The last build's record if its inputs and outputs are as it left them."""
+    def last(self) -> dict[str, Any]:
+        """The last build's record, whatever changed since ({} if there is none)."""
         data = self.cache.read(self.place) if self.cache is not None else None
         try:
-            record: dict[str, Any] = json.loads(data) if data is not None else {}
+            record = json.loads(data) if data is not None else {}
         except ValueError:
-            return None
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def unchanged(self) -> dict[str, Any] | None:
+        """The last build's record if its inputs and outputs are as it left them."""
+        record = self.last()
         if record.get("fingerprint") != self.fingerprint:
             return None
         outputs: dict[str, str] = record.get("outputs", {})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from make_book.cli.reports import Found, found_at
 from make_book.errors import BookError, StrictError
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import write_atomic
+from make_book.render.pdf.layout.workers import POOL_FROM_WORDS, EarlyWorkers
 
 log = logging.getLogger("make_book")
 
@@ -179,14 +182,17 @@ def _build(once: _Once) -> list[Path]:
         previous = _up_to_date(record, report_path, strict) if record is not None else None
         if previous is not None:
             return previous
-        # Imported only now: a build that is up to date needs none of it.
-        from make_book import progress
-        from make_book.build.driver import run_build
-        from make_book.render.base import LayoutOptions
+        with _spare_workers(record, once.jobs) as spares:
+            # Imported only now: a build that is up to date needs none of it.
+            from make_book import progress
+            from make_book.build.driver import run_build
+            from make_book.render.base import LayoutOptions
 
-        shown = progress.Progress() if Verbosity.quiet() else progress.for_stream()
-        options = LayoutOptions(jobs=once.jobs, cache_dir=cache, progress=shown)
-        run = run_build(manifest, out, chosen, chosen_profiles, strict, options, report=report_path)
+            shown = progress.Progress() if Verbosity.quiet() else progress.for_stream()
+            options = LayoutOptions(jobs=once.jobs, cache_dir=cache, progress=shown, spares=spares)
+            run = run_build(
+                manifest, out, chosen, chosen_profiles, strict, options, report=report_path
+            )
     except BookError as exc:
         if report_path is not None:
             _report_failure(exc, report_path)
@@ -210,6 +216,22 @@ def _build(once: _Once) -> list[Path]:
         }
         record.save(paths, said)
     return [b.path for b in run.built]
+
+
+@contextlib.contextmanager
+def _spare_workers(record: Record | None, jobs: int) -> Iterator[EarlyWorkers | None]:
+    """A layout worker started before this process imports the build, when the last build
+    with these options laid out a book big enough for workers (its record says so): the
+    worker loads and warms WeasyPrint meanwhile, which an edit would otherwise wait for.
+    The driver starts its own otherwise (render/pdf/layout/pool.py's `early_workers`)."""
+    last = record.last().get("report", {}) if record is not None else {}
+    words = last.get("book", {}).get("words", 0) if isinstance(last, dict) else 0
+    laid_out = isinstance(last, dict) and bool(last.get("page_counts"))
+    if jobs < 2 or not laid_out or not isinstance(words, int) or words < POOL_FROM_WORDS:
+        yield None
+        return
+    with EarlyWorkers(1) as spares:
+        yield spares
 
 
 def _report_failure(error: BookError, path: Path) -> None:

@@ -34,11 +34,10 @@ from make_book.render.pdf.layout.protocol import (
     Paginated,
     PieceResult,
 )
-from make_book.render.pdf.layout.workers import Pool, Task, Worker, workers
+from make_book.render.pdf.layout.workers import POOL_FROM_WORDS, Pool, Task, Worker, workers
 from make_book.render.weasy.patches.fence import weasyprint_version
 from make_book.source.manifest_types import Manifest
 
-POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves
 BYTES_PER_WORD = 6  # of Markdown or HTML source, about: a book's size before it is read
 
 

@@ -21,12 +21,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from make_book.errors import RenderError
-from make_book.render.base import SpareWorkers
-from make_book.render.pdf.layout.pieces import Piece
 from make_book.render.pdf.layout.protocol import FromWorker, Lay, LayoutJob, Stop
 from make_book.render.pdf.layout.worker import command as worker_command
+
+if TYPE_CHECKING:  # this module stays light: the command line starts a worker before
+    # it imports the build (cli/build.py), so that the worker's WeasyPrint loads meanwhile
+    from make_book.render.base import SpareWorkers
+    from make_book.render.pdf.layout.pieces import Piece
+
+POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves (pool.py)
 
 # What a worker holds between pieces (WeasyPrint without the fontTools it seldom uses,
 # fonts, caches) comes to about 50 MB after its first piece and 75 MB after ten, then
