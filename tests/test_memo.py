@@ -41,17 +41,29 @@ def test_a_damaged_entry_is_made_again(book_copy: BookCopy, tmp_path: Path) -> N
     manifest_path = book_copy("mixed")
     folder = tmp_path / "memo"
     afresh = _read(manifest_path, folder)
-    bodies = sorted((folder / "bodies").glob("*.json"))
-    bodies[0].write_text("{not json", "utf-8")
-    bodies[1].write_text('{"body_html": "<p>only this</p>"}', "utf-8")  # keys missing
-    for entry in (folder / "converted").glob("*.json"):
-        entry.write_text("[]", "utf-8")
-    for entry in (folder / "essays").glob("*.json"):  # else the bodies are not asked for
-        entry.write_text('{"essay": {}}', "utf-8")
+    damages = ["{not json", '{"body_html": "<p>only this</p>"}', "[]", '{"essay": {}}']
+    damaged = sorted(folder.glob("*/*.json"))
+    assert {entry.parent.name for entry in damaged} >= {"converted", "bodies", "essays"}
+    for number, entry in enumerate(damaged):
+        entry.write_text(damages[number % len(damages)], "utf-8")
 
     assert _read(manifest_path, folder) == afresh
     assert _read(manifest_path, None) == afresh
-    assert "only this" not in bodies[1].read_text("utf-8")  # written again
+    for entry in damaged:  # each made again, and kept as made
+        assert entry.read_text("utf-8") not in damages
+
+
+def test_an_essay_kept_whole_keeps_no_parts(book_copy: BookCopy, tmp_path: Path) -> None:
+    """An essay remembered whole is made again only when its file changes, and then its
+    conversion and body too: those are kept only for essays not kept whole (images)."""
+    manifest_path = book_copy("mixed")
+    folder = tmp_path / "memo"
+    book = _read(manifest_path, folder)
+    whole = [e for e in book.essays if not e.images and e.source_path.suffix == ".md"]
+    with_images = [e for e in book.essays if e.images and e.source_path.suffix == ".md"]
+    assert whole and with_images
+    assert len(list((folder / "essays").glob("*.json"))) >= len(whole)
+    assert len(list((folder / "converted").glob("*.json"))) == len(with_images)
 
 
 def test_an_unchanged_essay_is_not_read_again_and_says_its_warnings_again(

@@ -56,8 +56,18 @@ class ConversionMemo:
         )
 
     def essay(self, key: str, make: Callable[[], MadeEssay]) -> MadeEssay:
-        """A whole essay, remembered unless it read more than its file (its images)."""
-        return self._remembered("essays", key, _made_essay, make, lambda m: m.lasting)
+        """A whole essay, remembered unless it read more than its file (its images).
+
+        An essay remembered whole is next made only after its file changes, when its
+        conversion and body change too: those are kept only for an essay that is not
+        (a cold build of 300 essays writes 300 entries, not 900)."""
+        before = set(self.new)
+        made = self._remembered("essays", key, _made_essay, make, lambda m: m.lasting)
+        if made.lasting:
+            for place in set(self.new) - before:
+                if not place.startswith("essays/"):
+                    del self.new[place]
+        return made
 
     def _remembered(
         self,
