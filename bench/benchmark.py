@@ -8,8 +8,8 @@ A script, not a test. From the repository, with the project's virtualenv:
 
 Runs: (a) pandoc to PDF (WeasyPrint engine) then to EPUB; (b) make-book's book HTML laid
 out as one WeasyPrint document, timed writing it untagged as WeasyPrint does by default
-(written tagged too, as the book's profile writes it, for the size: that time not
-counted); make-book build (c) cold, (d) after one essay is edited, (e) with nothing
+(written tagged too, as the book's profile writes it, for the size: neither that time
+nor that memory counted); make-book build (c) cold, (d) after one essay is edited, (e) with nothing
 changed. Each runs in a subprocess; its peak memory is the peak of the summed RSS of its
 process tree, sampled every ~50 ms. The runs are made in rounds (two by default,
 --rounds): each run's fastest time counts, since the machine's other load can only slow
@@ -54,6 +54,7 @@ LABELS = {
     "e": "make-book build, nothing changed",
 }
 ASIDE = "seconds not counted:"  # what a command did that is not the run's own work
+UNTIL = "memory counted until:"  # a time: what the command does after is not its work
 LAYOUT = f"""\
 import sys, time
 from pathlib import Path
@@ -68,6 +69,7 @@ document.write_pdf(sys.argv[2])  # as WeasyPrint writes by default: what is time
 # Then as make-book writes this profile (tagged, PDF/UA-1), for the size only: the same
 # book with the same structure tree, which is about a quarter of either file. Its time
 # is taken off; the process's exit, which frees the document, counts as before.
+print(f"{UNTIL} {{time.time()}}", flush=True)
 aside = time.perf_counter()
 document.write_pdf(sys.argv[3], pdf_tags=profile.tagged, pdf_variant=profile.weasyprint_variant)
 print(f"{ASIDE} {{time.perf_counter() - aside}}", flush=True)
@@ -93,11 +95,18 @@ class PeakRss(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.root, self.peak, self.done = psutil.Process(pid), 0, threading.Event()
+        self.samples: list[tuple[float, int]] = []  # (time.time(), summed RSS)
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, tree_rss(self.root))
+            rss = tree_rss(self.root)
+            self.peak = max(self.peak, rss)
+            self.samples.append((time.time(), rss))
             self.done.wait(0.05)
+
+    def peak_until(self, until: float) -> int:
+        """The peak of the samples taken until the time `until` (time.time())."""
+        return max((rss for when, rss in self.samples if when <= until), default=0)
 
 
 def tree_rss(root: psutil.Process) -> int:
@@ -115,7 +124,8 @@ def tree_rss(root: psutil.Process) -> int:
 
 def timed(commands: list[list[str]]) -> tuple[float, int, str]:
     """Total wall time, peak tree RSS in bytes, and an error ("" if every command succeeded).
-    A command that says ASIDE with a number of seconds has them taken off its time."""
+    A command that says ASIDE with a number of seconds has them taken off its time, and
+    one that says UNTIL with a time has its memory sampled until then only."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     seconds, peak = 0.0, 0
     for command in commands:
@@ -124,12 +134,13 @@ def timed(commands: list[list[str]]) -> tuple[float, int, str]:
         sampler = PeakRss(proc.pid)
         sampler.start()
         out, err = proc.communicate()  # pipes drained while we wait, so nothing blocks
-        said = [line for line in out.decode("utf-8", "replace").splitlines() if ASIDE in line]
-        aside = sum(float(line.rsplit(" ", 1)[1]) for line in said)
+        lines = out.decode("utf-8", "replace").splitlines()
+        aside = sum(float(line.rsplit(" ", 1)[1]) for line in lines if ASIDE in line)
         seconds += time.perf_counter() - start - aside
+        until = [float(line.rsplit(" ", 1)[1]) for line in lines if UNTIL in line]
         sampler.done.set()
         sampler.join()
-        peak = max(peak, sampler.peak)
+        peak = max(peak, sampler.peak_until(until[-1]) if until else sampler.peak)
         if proc.returncode != 0:
             lines = (err or out).decode("utf-8", "replace").strip().splitlines()[-15:]
             tail = "".join(f"\n      {line}" for line in lines)

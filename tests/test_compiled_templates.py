@@ -7,10 +7,14 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from helpers import BookCopy
+from make_book.build.driver import load
 from make_book.cache.folder import CACHE_FOLDER
 from make_book.cache.templates import KIND, CompiledTemplates
 from make_book.cache.trust import seal
+from make_book.render.pdf.layout.pieces import piece_template
 
 OTHER_KEY = b"k" * 32  # a key that is not this machine's: a forger's
 
@@ -76,6 +80,44 @@ def test_compiled_code_not_sealed_here_is_never_run(templates: Path, tmp_path: P
     assert _environment(templates, cache).get_template("page.html").render(words="y") == "<p>y</p>"
 
 
-def test_without_a_cache_every_build_compiles(templates: Path) -> None:
-    env = _environment(templates, None)  # type: ignore[arg-type]
-    assert env.get_template("page.html").render(words="z") == "<p>z</p>"
+def test_without_a_cache_every_build_compiles(
+    templates: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = _compiles(monkeypatch)
+    for _ in range(2):
+        env = _environment(templates, None)  # type: ignore[arg-type]
+        assert env.get_template("page.html").render(words="z") == "<p>z</p>"
+    assert compiled == ["page.html", "page.html"]
+
+
+def test_code_compiled_for_another_environment_is_not_taken(
+    templates: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox compiles operators and attribute access into its own checks: the code
+    another environment compiled from the same template is not its code."""
+    cache = tmp_path / CACHE_FOLDER
+    compiled = _compiles(monkeypatch)
+    _environment(templates, cache).get_template("page.html")
+    sandboxed = ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,
+        bytecode_cache=CompiledTemplates(cache),
+    )
+    assert sandboxed.get_template("page.html").render(words="s") == "<p>s</p>"
+    sandboxed.filters["shout"] = str.upper  # a filter more: the compiler checks filters
+    sandboxed.cache = None  # Jinja's own in-memory cache aside
+    sandboxed.get_template("page.html")
+    assert compiled == ["page.html"] * 3
+    assert len(list((cache / KIND).iterdir())) == 3
+
+
+def test_the_theme_takes_its_compiled_templates_from_the_cache(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, book = load(book_copy("sample"))
+    cache = tmp_path / CACHE_FOLDER
+    first = piece_template(book, cache)
+    compiled = _compiles(monkeypatch)
+    again = piece_template(book, cache)
+    assert compiled == []
+    assert again.filename == first.filename and list((cache / KIND).iterdir())

@@ -112,3 +112,12 @@ def test_a_remembered_essay_is_where_its_file_is_now(book_copy: BookCopy, tmp_pa
     book = _read(moved / "book.yaml", folder)
     assert all(e.source_path.is_relative_to(moved) for e in book.all_texts)
     assert book == _read(moved / "book.yaml", None)
+
+
+def test_a_failure_writing_the_memo_fails_the_build(tmp_path: Path) -> None:
+    """The memo is written in a thread while the layout runs; what fails there is raised
+    in the build's own thread once it is joined, as when it was written there."""
+    memo = ConversionMemo(tmp_path / "memo")
+    memo.new["essays/x.json"] = object()  # type: ignore[assignment]  # nothing JSON can write
+    with pytest.raises(TypeError), memo.kept_meanwhile():
+        pass

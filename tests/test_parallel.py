@@ -489,7 +489,9 @@ def test_a_worker_warms_up_before_its_first_piece() -> None:
     is paid while the build reads its book; a warm-up that fails says nothing."""
     code = (
         "import pyphen, weasyprint\n"
+        "from make_book.render.weasy import patches\n"
         "from make_book.render.pdf.layout import worker\n"
+        "patches.install()  # as the worker is\n"
         "worker._warm_up()\n"
         "assert pyphen.hdcache, 'the dictionary is read'\n"
         "weasyprint.HTML = None  # a warm-up that cannot run\n"

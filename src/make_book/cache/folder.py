@@ -199,7 +199,10 @@ def _real_folder(path: Path, create: bool) -> None:
     except FileNotFoundError:
         if not create:
             raise
-        os.mkdir(path)
-        return
+        try:
+            os.mkdir(path)
+            return
+        except FileExistsError:  # made meanwhile (the memo is written in a thread): look again
+            mode = os.lstat(path).st_mode
     if not stat.S_ISDIR(mode):  # a link to a folder included: lstat does not follow it
         raise NotADirectoryError(f"{path} is not a folder of the cache")

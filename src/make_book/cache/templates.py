@@ -11,9 +11,12 @@ every other (folder.py): a book folder from anyone cannot bring code of its own.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import marshal
 import types
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -22,6 +25,7 @@ from make_book.cache.folder import CacheFolder
 from make_book.cache.memo import key_of
 
 KIND = "templates"
+THEME_CODE = Path(__file__).resolve().parent.parent / "theme"  # named, not imported (layers)
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
@@ -54,9 +58,20 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
 def code_key(bucket: jinja2.bccache.Bucket) -> str:
     """What the compiled code depends on: the template (Jinja's key names it and its file,
-    the checksum is its source's), the environment's class and options, Jinja's version
-    and the interpreter's bytecode format."""
+    the checksum is its source's), the environment's class, options, operators it
+    intercepts, filters and tests (which exist, and what context each is passed), the
+    theme code that makes the environments, Jinja's version and the bytecode format."""
     env = bucket.environment
+    syntax = (
+        env.block_start_string,
+        env.block_end_string,
+        env.variable_start_string,
+        env.variable_end_string,
+        env.comment_start_string,
+        env.comment_end_string,
+        env.line_statement_prefix,
+        env.line_comment_prefix,
+    )
     options = (
         type(env).__module__,
         type(env).__qualname__,
@@ -66,11 +81,37 @@ def code_key(bucket: jinja2.bccache.Bucket) -> str:
         env.keep_trailing_newline,
         env.newline_sequence,
         env.optimized,
+        env.is_async,
+        env.finalize is not None,
         sorted(env.extensions),
-        (env.block_start_string, env.block_end_string, env.variable_start_string),
-        (env.variable_end_string, env.comment_start_string, env.comment_end_string),
-        (env.line_statement_prefix, env.line_comment_prefix),
+        syntax,
+        sorted(getattr(env, "intercepted_binops", ())),
+        sorted(getattr(env, "intercepted_unops", ())),
+        _callables(env.filters),
+        _callables(env.tests),
     )
     return key_of(
-        KIND, importlib.util.MAGIC_NUMBER, jinja2.__version__, options, bucket.key, bucket.checksum
+        KIND,
+        importlib.util.MAGIC_NUMBER,
+        jinja2.__version__,
+        _theme_code(),
+        options,
+        bucket.key,
+        bucket.checksum,
     )
+
+
+def _callables(named: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Each filter's or test's name, and what Jinja's compiler passes it (context or not)."""
+    # Jinja's pass_context and its kin mark a callable with this attribute.
+    return sorted((name, str(getattr(f, "jinja_pass_arg", ""))) for name, f in named.items())
+
+
+@lru_cache(maxsize=1)
+def _theme_code() -> str:
+    """The code that makes make-book's environments (the sandbox above all): a change to
+    it in a checkout, where the version stays, is new compiled code."""
+    digest = hashlib.sha256()
+    for path in sorted(THEME_CODE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()

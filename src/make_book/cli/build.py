@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,7 +30,9 @@ from make_book.cli.reports import Found, found_at
 from make_book.errors import BookError, StrictError
 from make_book.profiles import PROFILES
 from make_book.publish.atomic import write_atomic
-from make_book.render.pdf.layout.workers import POOL_FROM_WORDS, EarlyWorkers
+
+if TYPE_CHECKING:
+    from make_book.render.base import SpareWorkers
 
 log = logging.getLogger("make_book")
 
@@ -219,17 +222,21 @@ def _build(once: _Once) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _spare_workers(record: Record | None, jobs: int) -> Iterator[EarlyWorkers | None]:
+def _spare_workers(record: Record | None, jobs: int) -> Iterator[SpareWorkers | None]:
     """A layout worker started before this process imports the build, when the last build
     with these options laid out a book big enough for workers (its record says so): the
     worker loads and warms WeasyPrint meanwhile, which an edit would otherwise wait for.
     The driver starts its own otherwise (render/pdf/layout/pool.py's `early_workers`)."""
+    from make_book.render.pdf.layout.protocol import POOL_FROM_WORDS  # not when up to date
+
     last = record.last().get("report", {}) if record is not None else {}
     words = last.get("book", {}).get("words", 0) if isinstance(last, dict) else 0
     laid_out = isinstance(last, dict) and bool(last.get("page_counts"))
     if jobs < 2 or not laid_out or not isinstance(words, int) or words < POOL_FROM_WORDS:
         yield None
         return
+    from make_book.render.pdf.layout.workers import EarlyWorkers  # processes, sockets
+
     with EarlyWorkers(1) as spares:
         yield spares
 

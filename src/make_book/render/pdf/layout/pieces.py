@@ -86,8 +86,9 @@ def _batches(essays: list[tuple[Essay, str]]) -> list[PieceSpec]:
     A piece costs some time of its own (a document, a PDF), so short essays go
     together. Where a piece ends depends on the essay's slug, and on lengths only
     where a piece would pass BATCH_WORDS: an essay that would take it past starts a
-    piece of its own. So editing, adding or removing an essay leaves every piece but
-    its own and perhaps its neighbours' as they were, and the cache still has them;
+    piece of its own. So editing, adding or removing an essay leaves every piece as it
+    was but its own (and, when its length moves where a piece passes BATCH_WORDS, those
+    up to the next end set by a slug), and the cache still has them;
     and a long essay is never laid out again for an edit of a short one beside it.
     """
     pieces: list[PieceSpec] = []

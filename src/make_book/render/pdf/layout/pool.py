@@ -27,6 +27,7 @@ from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
 from make_book.render.pdf.layout.protocol import (
     FRONT_MATTER,
+    POOL_FROM_WORDS,
     Failed,
     Folio,
     FromWorker,
@@ -34,7 +35,7 @@ from make_book.render.pdf.layout.protocol import (
     Paginated,
     PieceResult,
 )
-from make_book.render.pdf.layout.workers import POOL_FROM_WORDS, Pool, Task, Worker, workers
+from make_book.render.pdf.layout.workers import Pool, Task, Worker, workers
 from make_book.render.weasy.patches.fence import weasyprint_version
 from make_book.source.manifest_types import Manifest
 

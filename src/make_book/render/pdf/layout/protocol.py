@@ -21,6 +21,10 @@ from typing import Final, NamedTuple
 
 from make_book.pagemap import PageStart
 
+# Below this many words to lay out, starting workers costs more than it saves (pool.py;
+# the command line, cli/build.py, reads it before it imports the build).
+POOL_FROM_WORDS = 20_000
+
 FACES = "faces"  # beside the pieces' folders: each face's whole file, once (font_faces.py)
 
 

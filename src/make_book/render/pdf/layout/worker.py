@@ -51,10 +51,10 @@ def main(fd: int) -> None:
     from make_book.render.weasy import patches
 
     patches.install()
-    _warm_up()
     conn = Connection(fd)
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        _warm_up()  # a Ctrl-C meanwhile (the terminal's, sent to the build too) says nothing
         server = _Server(conn, conn.recv())
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)

@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # this module stays light: the command line starts a worker b
     from make_book.render.base import SpareWorkers
     from make_book.render.pdf.layout.pieces import Piece
 
-POOL_FROM_WORDS = 20_000  # below this, starting workers costs more than it saves (pool.py)
 
 # What a worker holds between pieces (WeasyPrint without the fontTools it seldom uses,
 # fonts, caches) comes to about 50 MB after its first piece and 75 MB after ten, then
