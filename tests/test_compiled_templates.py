@@ -11,7 +11,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from helpers import BookCopy
 from make_book.build.driver import load
-from make_book.cache.folder import CACHE_FOLDER
+from make_book.cache.folder import CACHE_FOLDER, CacheFolder
 from make_book.cache.templates import KIND, CompiledTemplates
 from make_book.cache.trust import seal
 from make_book.render.pdf.layout.pieces import piece_template
@@ -19,11 +19,11 @@ from make_book.render.pdf.layout.pieces import piece_template
 OTHER_KEY = b"k" * 32  # a key that is not this machine's: a forger's
 
 
-def _environment(folder: Path, cache: Path) -> jinja2.Environment:
+def _environment(folder: Path, cache: Path | None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,
-        bytecode_cache=CompiledTemplates(cache),
+        bytecode_cache=CompiledTemplates(CacheFolder.open(cache)),
     )
 
 
@@ -85,7 +85,7 @@ def test_without_a_cache_every_build_compiles(
 ) -> None:
     compiled = _compiles(monkeypatch)
     for _ in range(2):
-        env = _environment(templates, None)  # type: ignore[arg-type]
+        env = _environment(templates, None)
         assert env.get_template("page.html").render(words="z") == "<p>z</p>"
     assert compiled == ["page.html", "page.html"]
 
@@ -101,7 +101,7 @@ def test_code_compiled_for_another_environment_is_not_taken(
     sandboxed = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates)),
         autoescape=True,
-        bytecode_cache=CompiledTemplates(cache),
+        bytecode_cache=CompiledTemplates(CacheFolder.open(cache)),
     )
     assert sandboxed.get_template("page.html").render(words="s") == "<p>s</p>"
     sandboxed.filters["shout"] = str.upper  # a filter more: the compiler checks filters

@@ -502,14 +502,6 @@ def test_a_worker_warms_up_before_its_first_piece() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "warm\n", "")
 
 
-class _Last:
-    def __init__(self, report: dict[str, Any]) -> None:
-        self.report = report
-
-    def last(self) -> dict[str, Any]:
-        return {"report": self.report} if self.report else {}
-
-
 @pytest.mark.parametrize(
     ("report", "jobs", "spare"),
     [
@@ -528,7 +520,8 @@ def test_a_rebuild_of_a_big_book_starts_its_worker_first(
     build of these options laid out a book big enough for workers; stopped with the build."""
     from make_book.cli import build as cli_build
 
-    with cli_build._spare_workers(_Last(report), jobs) as spares:  # type: ignore[arg-type]
+    last = {"report": report} if report else {}  # the last build's record
+    with cli_build._spare_workers(last, jobs) as spares:
         assert (spares is not None) == spare
         processes = [w.process for w in spares.workers] if spares is not None else []
     assert len(processes) == spare

@@ -55,9 +55,8 @@ class Record:
             return {}
         return record if isinstance(record, dict) else {}
 
-    def unchanged(self) -> dict[str, Any] | None:
-        """The last build's record if its inputs and outputs are as it left them."""
-        record = self.last()
+    def unchanged(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The last build's record (`last()`) if its inputs and outputs are as it left them."""
         if record.get("fingerprint") != self.fingerprint:
             return None
         outputs: dict[str, str] = record.get("outputs", {})

@@ -174,11 +174,6 @@ class BlobMemo:
         self.namespace = namespace
         self.held: dict[str, bytes] | None = {} if held else None
 
-    @property
-    def folder(self) -> Path | None:
-        """The cache folder its entries are in (None: nothing is kept)."""
-        return self.cache.root if self.cache is not None else None
-
     def get(self, key: str) -> bytes | None:
         if self.held is not None and key in self.held:
             return self.held[key]

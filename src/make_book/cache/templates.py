@@ -29,10 +29,10 @@ THEME_CODE = Path(__file__).resolve().parent.parent / "theme"  # named, not impo
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
-    """Jinja's compiled templates, under `folder` (None: compiled every build)."""
+    """Jinja's compiled templates, in the cache (None: compiled every build)."""
 
-    def __init__(self, folder: Path | None) -> None:
-        self.cache = CacheFolder.open(folder)
+    def __init__(self, cache: CacheFolder | None) -> None:
+        self.cache = cache
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         if self.cache is None:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -181,11 +181,12 @@ def _build(once: _Once) -> list[Path]:
     if report_path is not None:  # a new report path builds again: overlap.py checks it
         settings.append(f"report={report_path.resolve()}")
     record = record_for(manifest, out, cache, settings, report_path) if cache is not None else None
+    last = record.last() if record is not None else {}
     try:
-        previous = _up_to_date(record, report_path, strict) if record is not None else None
+        previous = _up_to_date(record, last, report_path, strict) if record is not None else None
         if previous is not None:
             return previous
-        with _spare_workers(record, once.jobs) as spares:
+        with _spare_workers(last, once.jobs) as spares:
             # Imported only now: a build that is up to date needs none of it.
             from make_book import progress
             from make_book.build.driver import run_build
@@ -222,14 +223,14 @@ def _build(once: _Once) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _spare_workers(record: Record | None, jobs: int) -> Iterator[SpareWorkers | None]:
+def _spare_workers(record: dict[str, Any], jobs: int) -> Iterator[SpareWorkers | None]:
     """A layout worker started before this process imports the build, when the last build
     with these options laid out a book big enough for workers (its record says so): the
     worker loads and warms WeasyPrint meanwhile, which an edit would otherwise wait for.
     The driver starts its own otherwise (render/pdf/layout/pool.py's `early_workers`)."""
     from make_book.render.pdf.layout.protocol import POOL_FROM_WORDS  # not when up to date
 
-    last = record.last().get("report", {}) if record is not None else {}
+    last = record.get("report", {})
     words = last.get("book", {}).get("words", 0) if isinstance(last, dict) else 0
     laid_out = isinstance(last, dict) and bool(last.get("page_counts"))
     if jobs < 2 or not laid_out or not isinstance(words, int) or words < POOL_FROM_WORDS:
@@ -254,11 +255,13 @@ def _report_failure(error: BookError, path: Path) -> None:
         click.echo(f"error: --report '{path}': {message}", err=True)
 
 
-def _up_to_date(record: Record, report_path: Path | None, strict: bool) -> list[Path] | None:
+def _up_to_date(
+    record: Record, last: dict[str, Any], report_path: Path | None, strict: bool
+) -> list[Path] | None:
     """Nothing changed since the last build: say its warnings again, as they were logged
     (so -q hides them), then what it built (and return it). Under --strict, its warnings
     are the failure a build would end in: said, and raised, with nothing written."""
-    previous = record.unchanged()
+    previous = record.unchanged(last)
     if previous is None:
         return None
     warnings: list[str] = previous.get("warnings", [])

@@ -139,7 +139,7 @@ class _Pages:
     def __init__(self, book: Book, marks: _PageMarks, memo: BlobMemo) -> None:
         self.book = book
         self.marks = marks
-        self.env = environment(book, compiled=CompiledTemplates(memo.folder))
+        self.env = environment(book, compiled=CompiledTemplates(memo.cache))
         self.env.globals["essay_type"] = epub_essay_type
         self.macros: Any = self.env.get_template("pages.html").module  # Jinja macros
         self.wrapper = self.env.get_template("epub/page.xhtml")

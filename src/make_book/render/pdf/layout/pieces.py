@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from make_book import __version__
+from make_book.cache.folder import CacheFolder
 from make_book.cache.templates import CompiledTemplates
 from make_book.model import Book, Essay, Part
 from make_book.render.links import essay_type, no_epub_type
@@ -138,7 +139,7 @@ def render_piece(
 def piece_template(book: Book, cache_dir: Path | None) -> Any:
     """print-piece.html from the book's theme, compiled once for all its pieces (and
     kept compiled in the cache at `cache_dir` for the next build)."""
-    compiled = CompiledTemplates(cache_dir)
+    compiled = CompiledTemplates(CacheFolder.open(cache_dir))
     return environment(book, compiled=compiled).get_template("print-piece.html")
 
 
