@@ -19,6 +19,7 @@ from fontTools.ttLib import TTFont
 
 from helpers import BookCopy
 from make_book.build.driver import run_build
+from make_book.errors import RenderError
 from make_book.progress import Progress
 from make_book.render.base import LayoutOptions
 from make_book.render.pdf.join import font_faces
@@ -107,7 +108,13 @@ def test_each_face_is_embedded_once_with_every_glyph_the_book_uses(
     faces = list((cache / "pieces" / "faces").glob("*.face"))
     assert faces and all(hashlib.sha256(f.read_bytes()).hexdigest() == f.stem for f in faces)
     with pikepdf.open(next((cache / "pieces").glob("*/*.pdf"))) as piece:
-        assert all(MARK in program_of(font).stream_dict for font in type0_fonts(piece))
+        fonts = type0_fonts(piece)
+        assert all(MARK in program_of(font).stream_dict for font in fonts)
+        kept = [program_of(font).read_bytes() for font in fonts]
+        assert all(len(k) == marking.LEFT_OUT for k in kept), "left out, not cut"
+        # A piece that left a face out cannot be joined without the face's file.
+        with pytest.raises(RenderError, match="left the layout cache's faces folder"):
+            font_faces._refuse_left_out(fonts[0])
 
 
 def test_a_piece_whose_font_disagrees_keeps_it_with_the_book_s_font_file(
@@ -349,34 +356,27 @@ def test_a_remembered_cut_is_reused_only_from_the_same_cutter(
     assert len(cuts) == 2, "another cutter's key: cut again"
 
 
-def test_a_damaged_face_is_removed_and_written_again_by_a_later_layout(
+def test_a_damaged_face_is_written_again_and_its_pieces_laid_out_again(
     book_copy: BookCopy, tmp_path: Path
 ) -> None:
+    """The pieces leave their faces out: the cache takes a piece only while the faces it
+    left out are whole, and a layout writes a damaged one again."""
     manifest = book_copy("sample")
     cache = tmp_path / "cache"
-    build(manifest, tmp_path / "a", cache)
+    first = build(manifest, tmp_path / "a", cache)
     faces = cache / "pieces" / "faces"
     for face in faces.glob("*.face"):  # the same size, not what the name says
         damaged = bytearray(face.read_bytes())
         damaged[len(damaged) // 2] ^= 0xFF
         face.write_bytes(bytes(damaged))
     names = sorted(f.name for f in faces.glob("*.face"))
-    essay = sorted((manifest.parent / "chapters").glob("*.md"))[0]
-
-    def edit(old: str, new: str) -> None:
-        essay.write_text(essay.read_text("utf-8").replace(old, new, 1), "utf-8")
-
-    edit("the", "that")
-    build(manifest, tmp_path / "b", cache)  # the join finds them damaged: not used
-    assert not list(faces.glob("*.face"))
-    edit("that", "thus")
-    build(manifest, tmp_path / "c", cache)  # laid out again: the faces written again
+    pieces = sorted((cache / "pieces").glob("*/*.pdf"))
+    laid_out = {p: p.stat().st_mtime_ns for p in pieces}
+    assert build(manifest, tmp_path / "b", cache) == first
     assert sorted(f.name for f in faces.glob("*.face")) == names
     assert all(hashlib.sha256(f.read_bytes()).hexdigest() == f.stem for f in faces.glob("*.face"))
-    edit("thus", "then")  # the next build finds them from its first piece on
-    build(manifest, tmp_path / "d", cache)
-    programs = []
-    for made in ("a", "d"):
-        with pikepdf.open(tmp_path / made / "book.pdf") as pdf:
-            programs.append(len({program_of(font).objgen for font in type0_fonts(pdf)}))
-    assert programs[0] == programs[1]  # shared again, as in the first build
+    again = sorted((cache / "pieces").glob("*/*.pdf"))
+    assert again == pieces and all(p.stat().st_mtime_ns != laid_out[p] for p in again)
+    laid_out = {p: p.stat().st_mtime_ns for p in again}
+    assert build(manifest, tmp_path / "c", cache) == first  # whole again: taken as they are
+    assert {p: p.stat().st_mtime_ns for p in again} == laid_out

@@ -43,7 +43,7 @@ from make_book.cache.folder import remove_regular
 from make_book.cache.memo import BlobMemo, key_of
 from make_book.errors import RenderError
 from make_book.render.pdf.join.object_writer import ObjGen, PdfWriter, dictionary, number
-from make_book.render.weasy.patches.font_faces import FACE_LIMIT, FACE_SUFFIX, MARK
+from make_book.render.weasy.patches.font_faces import FACE_LIMIT, FACE_SUFFIX, LEFT_OUT, MARK
 
 FORMAT = 2  # of a remembered cut: bump when the cut changes
 # A font of a shared face as a piece has it: its Type0 font's entries, its CIDFont's and
@@ -130,7 +130,9 @@ class BookFaces:
                 use = _marked(font)
                 if use is not None and self._file(use.mark, folder) is not None:
                     found.append(use)
-                elif use is not None:
+                    continue
+                _refuse_left_out(font)
+                if use is not None:
                     self.lacking += 1
         return found
 
@@ -292,6 +294,26 @@ def _cmap(texts: dict[int, str]) -> bytes:
         lines.append(b"endbfchar")
     lines.append(_CMAP_TAIL)
     return b"\n".join(lines)
+
+
+def _refuse_left_out(font: pikepdf.Dictionary) -> None:
+    """Stop where a piece left a face out that the join cannot give it: its whole file
+    went from the faces folder after the layout cache found it there, in this build."""
+    try:
+        descriptor = font.DescendantFonts[0].FontDescriptor
+        program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+        if not isinstance(program, pikepdf.Stream):
+            return
+        mark = program.stream_dict.get(f"/{MARK}")
+        left_out = mark is not None and len(program.read_bytes()) <= LEFT_OUT
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError, pikepdf.PdfError):
+        return  # not a face a piece could leave out
+    if left_out:
+        face = str(mark).partition(":")[0][:12]
+        raise RenderError(
+            f"pdf: the font file {face}… left the layout cache's faces folder during the"
+            " build; build again"
+        )
 
 
 def _marked(font: pikepdf.Dictionary) -> Found | None:

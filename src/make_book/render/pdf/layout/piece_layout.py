@@ -64,10 +64,13 @@ def lay_out_piece(
         pages = document.pages[:-1]  # the end marker's page
         kept = document.copy(pages)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        # Each face kept whole beside the pieces and marked, for the join to embed once.
+        # Each face kept whole beside the pieces and marked, for the join to embed once;
+        # the piece needs those files as it needs the fonts it read.
         faces = faces_folder(out)
-        marking = marking_faces(faces) if faces is not None else contextlib.nullcontext()
-        with default_flate_level(), marking:
+        marking: contextlib.AbstractContextManager[dict[str, str]] = (
+            marking_faces(faces) if faces is not None else contextlib.nullcontext({})
+        )
+        with default_flate_level(), marking as left_out:
             kept.write_pdf(tmp, **_pdf_options(job))
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     os.replace(tmp, out)
@@ -80,7 +83,7 @@ def lay_out_piece(
         anchors=anchors,
         starts=page_starts(kept, 0),
         warnings=list(dict.fromkeys(_stylesheet(job).warnings + warnings)),
-        files=fetcher.read,
+        files={**fetcher.read, **left_out},
     )
 
 

@@ -13,6 +13,17 @@ cut from the whole file to the glyphs of the whole book, and drops the pieces' s
 The glyph ids stay the whole file's (WeasyPrint subsets with HarfBuzz's RETAIN_GIDS), so
 the pieces' content streams stay as they are.
 
+A marked face is not subset in the piece at all: its font file stream keeps only the
+face's first four bytes, the sfnt version WeasyPrint reads to tell CFF from TrueType
+(`Font.clean`, which only subsets such a face, is skipped for it). The join never uses a
+marked piece's own program once it has the whole file, and cutting it was about 3% of a
+worker's time (HarfBuzz, once per face per piece). So a piece now needs its faces: the
+file of each face it left out is listed with its sha256 among the files its layout read
+(`marking_faces` gives them), and the layout cache takes the piece only while that file
+is there and unchanged (layout/piece_cache.py), as for the fonts and images it read.
+A face already in the folder is checked once per process by its sha256 before a piece
+relies on it, and written again if it is not what its name says.
+
 Only faces a subset of the whole file can stand for are marked: vector, static (no
 `fvar`), without colour glyphs, subset (not used in forms), without characters the face
 lacks (WeasyPrint makes up glyph ids for those, per piece), one font object per face,
@@ -27,6 +38,7 @@ by every thread that writes one; the folder is each thread's own.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import stat
@@ -35,6 +47,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from make_book.cache.files import sha256_of_regular
 from make_book.cache.folder import write_new
 from make_book.render.weasy.patches.fence import (
     SHARED,
@@ -47,14 +60,17 @@ from make_book.render.weasy.patches.fence import (
 MARK = "MakeBookFace"  # the entry added to a face's font file stream
 FACE_SUFFIX = ".face"  # a whole font file in the faces folder: <sha256>.face
 FACE_LIMIT = 64 * 1024 * 1024  # a bigger face keeps its subsets
+LEFT_OUT = 4  # what a piece keeps of a face it leaves out: the sfnt version (`Font.type`)
 _PARAMS = ("pdf", "fonts", "compress", "subset", "options")
 
 
 class _Where(threading.local):
     folder: Path | None = None  # this thread's piece's faces folder
+    left_out: dict[str, str] | None = None  # path of a face file -> sha256, for its piece
 
 
 _WHERE = _Where()
+_CHECKED: set[tuple[str, int, int, int]] = set()  # face files found whole by this process
 
 
 def shape_problem() -> str | None:
@@ -72,14 +88,18 @@ def shape_problem() -> str | None:
 
 
 @contextlib.contextmanager
-def marking_faces(folder: Path) -> Iterator[None]:
-    """Inside: the faces of PDFs this thread writes are kept in `folder` and marked."""
-    outer, _WHERE.folder = _WHERE.folder, folder
+def marking_faces(folder: Path) -> Iterator[dict[str, str]]:
+    """Inside: the faces of PDFs this thread writes are kept in `folder` and marked, and
+    left out of them. Gives the files of the faces left out (resolved path -> sha256),
+    filled as the PDFs are written: what the pieces need to be read again."""
+    left_out: dict[str, str] = {}
+    outer = _WHERE.folder, _WHERE.left_out
+    _WHERE.folder, _WHERE.left_out = folder, left_out
     try:
         with SHARED.hold("weasyprint.pdf.build_fonts_dictionary", _swapped):
-            yield
+            yield left_out
     finally:
-        _WHERE.folder = outer
+        _WHERE.folder, _WHERE.left_out = outer
 
 
 @contextlib.contextmanager
@@ -99,10 +119,15 @@ def _swapped() -> Iterator[None]:
     ) -> Any:
         folder = _WHERE.folder
         faces = _faces(fonts, subset, options, folder) if folder is not None else {}
-        pdf_fonts = original(pdf, fonts, compress, subset, options)
+        with _left_out([f for f in fonts.values() if f.hash in faces]):
+            pdf_fonts = original(pdf, fonts, compress, subset, options)
         for font_hash, mark in faces.items():
-            with contextlib.suppress(Exception):  # a shape not foreseen: left unmarked
-                _font_file(pdf, pdf_fonts[font_hash])[MARK] = _string(mark)
+            # Marked, or the build fails: the join could not tell the face left out.
+            _font_file(pdf, pdf_fonts[font_hash])[MARK] = _string(mark)
+        if folder is not None and _WHERE.left_out is not None:
+            for mark in faces.values():
+                digest = mark.split(":")[0]
+                _WHERE.left_out[_face_path(folder, digest)] = digest
         return pdf_fonts
 
     build_fonts_dictionary._make_book = True  # type: ignore[attr-defined]
@@ -133,6 +158,31 @@ def _faces(fonts: Any, subset: Any, options: Any, folder: Path) -> dict[str, str
     return marks
 
 
+@contextlib.contextmanager
+def _left_out(fonts: list[Any]) -> Iterator[None]:
+    """Inside: these fonts' programs are written as their sfnt version alone, not subset.
+    Each is a face `_shareable` allows (static, plain), so `clean` would only have subset
+    it; WeasyPrint tells CFF from TrueType (FontFile3 or 2) by those first bytes."""
+    kept = [(font, font.file_content) for font in fonts]
+    for font in fonts:
+        font.clean = functools.partial(_emptied, font)
+    try:
+        yield
+    finally:
+        for font, content in kept:
+            del font.clean  # the class's again
+            font.file_content = content
+
+
+def _emptied(font: Any, *_cleaning: object) -> None:
+    font.file_content = font.file_content[:LEFT_OUT]
+
+
+def _face_path(folder: Path, digest: str) -> str:
+    """The face file's path as the layout cache records the files a piece read: resolved."""
+    return os.path.realpath(folder / f"{digest}{FACE_SUFFIX}")
+
+
 def _shareable(font: Any, content: object) -> bool:
     try:
         plain = not (font.bitmap or font.png or font.svg or font.colr or font.missing)
@@ -151,9 +201,10 @@ def _shareable(font: Any, content: object) -> bool:
 def _kept(folder: Path, digest: str, content: bytes) -> bool:
     """Whether the face is in `folder` (written now if it was not): never through a link.
 
-    A regular file of the face's size under its name is taken as the face, unread: the
-    join reads it and checks its sha256 against the name. (Reading it back here, piece
-    after piece, cost a worker 7 MB at its peak: a CJK fallback face is 4 MB.)"""
+    A regular file of the face's size under its name is read once per process (in
+    blocks: a CJK fallback face is 4 MB) and checked against its name; one that is not
+    what its name says is written again. Pieces leave their faces out, so it must be
+    whole; the join checks it again."""
     path = folder / f"{digest}{FACE_SUFFIX}"
     try:
         with contextlib.suppress(FileExistsError):
@@ -162,7 +213,10 @@ def _kept(folder: Path, digest: str, content: bytes) -> bool:
             return False
         with contextlib.suppress(FileNotFoundError):
             found = os.lstat(path)
-            if stat.S_ISREG(found.st_mode) and found.st_size == len(content):
+            seen = (str(path), found.st_size, found.st_mtime_ns, found.st_ino)
+            same_size = stat.S_ISREG(found.st_mode) and found.st_size == len(content)
+            if same_size and (seen in _CHECKED or sha256_of_regular(path, FACE_LIMIT) == digest):
+                _CHECKED.add(seen)
                 return True
         write_new(path, content)  # missing or damaged (the join checks it by its name)
     except OSError:
