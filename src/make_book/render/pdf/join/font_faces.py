@@ -16,7 +16,9 @@ both use, the same name and descriptor), so that every glyph is placed, extracte
 copied as in the piece. A piece whose font does not agree keeps its own font objects,
 its font descriptor pointing at the book's font file. Pieces are taken in the book's
 order, in a cold build and a rebuild alike: the same bytes. A face whose file is not in
-the faces folder (or not what its name says) keeps each piece's subset.
+the faces folder (or not what its name says) keeps each piece's subset, where the piece
+has one: a piece made since faces are left out (render/weasy/patches/font_faces.py) has
+none, and the layout cache took it only with the file whole, so the join stops there.
 
 Cutting a face takes a few milliseconds (fontTools, the fallback where uharfbuzz is
 missing or fails, took 0.1 to 0.4 s); the cut is remembered in the cache under the face,

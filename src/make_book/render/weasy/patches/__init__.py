@@ -16,7 +16,7 @@ the shape it expects before it changes anything.
 - font_dates: the environment's SOURCE_DATE_EPOCH, which fontTools reads; while a
   layout needs it (`dated_as_a_piece`, `dated_as_the_book`).
 - font_faces: `weasyprint.pdf.build_fonts_dictionary`; while a piece is written
-  (`marking_faces`): each subset marked with the whole face it was cut from.
+  (`marking_faces`): each face marked with its whole file, and left out of the piece.
 
 `install()` is the one entry point for the process-wide ones, in any process that lays
 out with WeasyPrint (a layout worker, the build laying out in its own process, the
