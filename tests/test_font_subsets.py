@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,14 +19,17 @@ import pikepdf
 import pypdf
 import pytest
 from fontTools.ttLib import TTFont
+from fontTools.ttLib.ttCollection import TTCollection
 
 from helpers import BookCopy
 from make_book.build.driver import run_build
+from make_book.cache.folder import CacheFolder
 from make_book.errors import RenderError
 from make_book.progress import Progress
 from make_book.render.base import LayoutOptions
 from make_book.render.pdf.join import font_faces
 from make_book.render.pdf.join.object_writer import PdfWriter
+from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.weasy.patches import font_faces as marking
 from make_book.render.weasy.patches import install
 
@@ -91,6 +97,7 @@ def test_each_face_is_embedded_once_with_every_glyph_the_book_uses(
         for font in fonts:
             by_face.setdefault(str(font.BaseFont), set()).add(program_of(font).objgen)
         assert len(fonts) == len(by_face) >= 2, "one font a face, for every piece"
+        assert all(program_key_fits(font) for font in fonts)
         assert all(len(programs) == 1 for programs in by_face.values()), by_face
         for font in fonts:
             program = program_of(font)
@@ -380,3 +387,90 @@ def test_a_damaged_face_is_written_again_and_its_pieces_laid_out_again(
     laid_out = {p: p.stat().st_mtime_ns for p in again}
     assert build(manifest, tmp_path / "c", cache) == first  # whole again: taken as they are
     assert {p: p.stat().st_mtime_ns for p in again} == laid_out
+
+
+def program_key_fits(font: pikepdf.Dictionary) -> bool:
+    """A CIDFont of CFF outlines (Type 0) has a FontFile3; of TrueType's (Type 2), a
+    FontFile2: what a PDF reader, and PDF/X's finishing, go by."""
+    cid = font.DescendantFonts[0]
+    descriptor = cid.FontDescriptor
+    wanted = "/FontFile3" if cid.Subtype == "/CIDFontType0" else "/FontFile2"
+    return wanted in descriptor and len(descriptor.keys() & {"/FontFile2", "/FontFile3"}) == 1
+
+
+def test_a_face_of_a_collection_is_left_out_as_the_flavour_of_its_outlines(
+    book_copy: BookCopy, tmp_path: Path
+) -> None:
+    """A .ttc or .otc file starts with `ttcf`, not with its faces' own sfnt version: a
+    piece leaving such a face out must still say CFF (FontFile3) or TrueType, as its
+    subset would have, or the book names a TrueType font over a CFF program (and PDF/X's
+    finishing refuses it)."""
+    manifest = book_copy("sample")
+    collection = TTCollection()
+    collection.fonts = [TTFont(FACES / "LinLibertine_R.otf"), TTFont(FACES / "LinLibertine_RI.otf")]
+    (manifest.parent / "fonts").mkdir()
+    collection.save(manifest.parent / "fonts" / "collected.ttc")
+    assert (manifest.parent / "fonts" / "collected.ttc").read_bytes()[:4] == b"ttcf"
+    theme_css = (FACES.parent / "styles" / "print.css").read_text("utf-8")
+    (manifest.parent / "styles").mkdir(exist_ok=True)
+    (manifest.parent / "styles" / "print.css").write_text(
+        '@font-face { font-family: "Collected"; src: url(fonts/collected.ttc) }\n'
+        + theme_css
+        + '\np { font-family: "Collected" }\n',
+        "utf-8",
+    )
+    cache = tmp_path / "cache"
+    layout = LayoutOptions(1, cache, Progress())
+    run_build(manifest, tmp_path / "out", ["pdf"], ["screen", "ingram"], layout=layout)
+    with pikepdf.open(tmp_path / "out" / "book.pdf") as pdf:
+        fonts = type0_fonts(pdf)
+        assert any("Collected" in str(f.BaseFont) or "Libertine" in str(f.BaseFont) for f in fonts)
+        assert all(program_key_fits(font) for font in fonts)
+    with pikepdf.open(next((cache / "pieces").glob("*/*.pdf"))) as piece:
+        left_out = [program_of(font).read_bytes() for font in type0_fonts(piece)]
+        assert b"OTTO" in left_out, "Linux Libertine's outlines are CFF"
+    assert (tmp_path / "out" / "book-ingram.pdf").exists()
+
+
+def test_the_faces_cached_pieces_left_out_are_marked_used_when_they_are_taken(
+    book_copy: BookCopy, tmp_path: Path
+) -> None:
+    """A cached piece needs the faces it left out: taking it marks them used, so that
+    the month's pruning never removes a face whose pieces are still in use."""
+    manifest = book_copy("sample")
+    cache = tmp_path / "cache"
+    first = build(manifest, tmp_path / "a", cache)
+    folder = CacheFolder.open(cache)
+    assert folder is not None
+    places = [r.relative_to(cache).as_posix() for r in (cache / "pieces").glob("*/*.json")]
+    records = [json.loads(folder.read(place) or b"") for place in places]
+    named = {digest for record in records for digest in record["faces"]}
+    faces = sorted((cache / "pieces" / "faces").glob("*.face"))
+    assert named and named == {face.stem for face in faces}, "named by sha256, not by path"
+    long_ago = time.time() - 40 * 86400
+    for face in faces:
+        os.utime(face, (long_ago, long_ago))
+    # An EPUB alone lays the book out for its page-list, from the cache, and joins nothing.
+    run_build(manifest, tmp_path / "b", ["epub"], layout=LayoutOptions(1, cache, Progress()))
+    assert all(face.exists() and face.stat().st_mtime > long_ago + 86400 for face in faces)
+    assert build(manifest, tmp_path / "c", cache) == first
+
+
+def test_a_face_gone_after_the_cache_took_its_pieces_stops_the_build_once(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a face go between the cache's check and the join, in the same build, the
+    book is not written with the face left out: the build stops with one line, and the
+    next build lays those pieces out again, to the same bytes."""
+    manifest = book_copy("sample")
+    cache = tmp_path / "cache"
+    first = build(manifest, tmp_path / "a", cache)
+    for face in (cache / "pieces" / "faces").glob("*.face"):
+        face.unlink()
+    monkeypatch.setattr(PieceCache, "_face_is_whole", lambda *_: True)  # checked before
+    with pytest.raises(RenderError, match="left the layout cache's faces folder") as stopped:
+        build(manifest, tmp_path / "b", cache)
+    assert "\n" not in str(stopped.value)
+    assert not (tmp_path / "b" / "book.pdf").exists()
+    monkeypatch.undo()
+    assert build(manifest, tmp_path / "c", cache) == first

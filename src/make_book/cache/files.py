@@ -41,8 +41,9 @@ def read_regular(path: Path | str, limit: int, touch: bool = False) -> bytes | N
     return data if len(data) <= limit else None
 
 
-def sha256_of_regular(path: Path | str, limit: int) -> str | None:
-    """The sha256 of a regular file of at most `limit` bytes, read in blocks; else None."""
+def sha256_of_regular(path: Path | str, limit: int, touch: bool = False) -> str | None:
+    """The sha256 of a regular file of at most `limit` bytes, read in blocks; else None.
+    `touch` marks it used now, as `read_regular` does."""
     try:
         fd = os.open(path, _READ)
     except OSError:
@@ -59,6 +60,8 @@ def sha256_of_regular(path: Path | str, limit: int) -> str | None:
                 if read > limit:
                     return None
                 digest.update(block)
+            if touch:
+                os.utime(fd)
     except OSError:
         return None
     return digest.hexdigest()

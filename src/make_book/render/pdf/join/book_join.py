@@ -22,8 +22,9 @@ from typing import BinaryIO
 import pikepdf
 from pikepdf import NameTree
 
+from make_book.cache.folder import remove_regular
 from make_book.cache.memo import BlobMemo
-from make_book.render.pdf.join.font_faces import BookFaces
+from make_book.render.pdf.join.font_faces import BookFaces, LeftOutFace
 from make_book.render.pdf.join.object_writer import (
     AS_COPIED,
     Copier,
@@ -142,7 +143,15 @@ class BookJoin:
     # -- one piece
 
     def _copy(self, piece: PieceResult, front: _Front | None) -> Copied:
-        """Copy the piece's objects from its PDF, and note what the book takes of it."""
+        """Copy the piece's objects from its PDF, and note what the book takes of it.
+        A piece whose left-out face is gone is forgotten: the next build lays it out."""
+        try:
+            return self._copied(piece, front)
+        except LeftOutFace:
+            remove_regular(piece.pdf)  # its record then names no PDF: stale
+            raise
+
+    def _copied(self, piece: PieceResult, front: _Front | None) -> Copied:
         with pikepdf.open(piece.pdf) as source:
             replaced = {source.Root.Pages.objgen: self.page_tree}
             tree = source.Root.get("/StructTreeRoot")

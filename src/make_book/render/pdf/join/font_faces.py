@@ -118,10 +118,8 @@ class BookFaces:
         self.lacking = 0  # marked fonts found whose whole file the faces folder lacks
 
     def found(self, source: pikepdf.Pdf, folder: Path | None) -> list[Found]:
-        """The piece's fonts whose face can be shared."""
+        """The piece's fonts whose face can be shared (none without a faces folder)."""
         found: list[Found] = []
-        if folder is None:
-            return found
         seen: set[ObjGen] = set()
         for page in source.pages:
             fonts = page.obj.get("/Resources", pikepdf.Dictionary()).get("/Font")
@@ -129,8 +127,8 @@ class BookFaces:
                 if not isinstance(font, pikepdf.Dictionary) or font.objgen in seen:
                     continue
                 seen.add(font.objgen)
-                use = _marked(font)
-                if use is not None and self._file(use.mark, folder) is not None:
+                use = _marked(font) if folder is not None else None
+                if use and folder is not None and self._file(use.mark, folder) is not None:
                     found.append(use)
                     continue
                 _refuse_left_out(font)
@@ -312,10 +310,14 @@ def _refuse_left_out(font: pikepdf.Dictionary) -> None:
         return  # not a face a piece could leave out
     if left_out:
         face = str(mark).partition(":")[0][:12]
-        raise RenderError(
+        raise LeftOutFace(
             f"pdf: the font file {face}… left the layout cache's faces folder during the"
             " build; build again"
         )
+
+
+class LeftOutFace(RenderError):
+    """A piece left out a face the join cannot give it (`_refuse_left_out`)."""
 
 
 def _marked(font: pikepdf.Dictionary) -> Found | None:

@@ -7,8 +7,11 @@ this machine's key, cache/trust.py), one entry per first folio: the piece's PDF
 and a JSON record sealed by this machine. The record gives the PDF's size and
 sha256, and each file the layout read (fonts, images, imported CSS) with its hash.
 An entry whose record is not sealed here, whose files changed or are not regular
-files of the book or the theme, whose PDF is not the one recorded, or that cannot
-be read is stale, corrupt or forged: it is removed and laid out again, never used.
+files of the book or the theme, whose PDF is not the one recorded, whose faces (the
+whole font files it left out, render/weasy/patches/font_faces.py) are not whole in the
+faces folder, or that cannot be read is stale, corrupt or forged: it is removed and
+laid out again, never used. (The faces are named by their sha256 in the cache itself,
+not by a path, so a book folder that moved keeps its pieces.)
 
 Entries are written to a temporary name and renamed, so a killed build leaves
 no half entry under a real name. Entries unused for `MAX_AGE_DAYS` are pruned.
@@ -41,9 +44,10 @@ from make_book.cache.folder import (
 from make_book.pagemap import PageStart
 from make_book.render.pdf.layout.protocol import FACES, Bookmark, PieceResult
 from make_book.render.pdf.layout.protocol import faces_folder as faces_folder
+from make_book.render.weasy.patches.font_faces import FACE_LIMIT, FACE_SUFFIX
 from make_book.theme import THEMES
 
-FORMAT = 4  # bump when the record's shape changes: older entries are then stale
+FORMAT = 5  # bump when the record's shape changes: older entries are then stale
 MAX_AGE_DAYS = 30
 COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (join/piece_copy.py)
 # Beside the pieces' folders: whole font files (<sha256>.face) the pieces' faces were cut
@@ -89,6 +93,7 @@ class PieceCache:
         self.scratch: Path | None = None  # the throwaway folder, once needed
         # The cache sits beside book.yaml: what a layout may read is there or in the theme.
         self.hashes = FileHashes((folder.parent, THEMES) if folder is not None else ())
+        self.faces: dict[str, bool] = {}  # sha256 -> whether its file is whole, this build
         self.hits = 0
         self.misses = 0
 
@@ -197,12 +202,24 @@ class PieceCache:
         data = self.cache.read(place)  # marked in use: not pruned
         record = self.cache.root / place
         loaded = _parsed(data, record) if data is not None else None
-        if loaded is not None and all(
-            self.hashes(path) == digest for path, digest in loaded[0].files.items()
+        if (
+            loaded is not None
+            and all(self.hashes(path) == digest for path, digest in loaded[0].files.items())
+            and all(map(self._face_is_whole, loaded[0].faces))
         ):
             return loaded
         _remove_entry(record)  # stale, damaged or forged (regular files only)
         return None
+
+    def _face_is_whole(self, digest: str) -> bool:
+        """Whether the faces folder holds the face `digest` whole (read once a build, and
+        marked used: a face the pieces need is not pruned while they are used)."""
+        assert self.cache is not None
+        if digest not in self.faces:
+            path = self.cache.root / FACES_PLACE / f"{digest}{FACE_SUFFIX}"
+            found = _FACE_NAME.fullmatch(digest) and sha256_of_regular(path, FACE_LIMIT, True)
+            self.faces[digest] = found == digest
+        return self.faces[digest]
 
     def _prune(self, root: Path) -> None:
         cutoff = time.time() - MAX_AGE_DAYS * 86400

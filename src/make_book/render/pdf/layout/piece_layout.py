@@ -67,8 +67,8 @@ def lay_out_piece(
         # Each face kept whole beside the pieces and marked, for the join to embed once;
         # the piece needs those files as it needs the fonts it read.
         faces = faces_folder(out)
-        marking: contextlib.AbstractContextManager[dict[str, str]] = (
-            marking_faces(faces) if faces is not None else contextlib.nullcontext({})
+        marking: contextlib.AbstractContextManager[set[str]] = (
+            marking_faces(faces) if faces is not None else contextlib.nullcontext(set())
         )
         with default_flate_level(), marking as left_out:
             kept.write_pdf(tmp, **_pdf_options(job))
@@ -83,7 +83,8 @@ def lay_out_piece(
         anchors=anchors,
         starts=page_starts(kept, 0),
         warnings=list(dict.fromkeys(_stylesheet(job).warnings + warnings)),
-        files={**fetcher.read, **left_out},
+        files=fetcher.read,
+        faces=sorted(left_out),
     )
 
 

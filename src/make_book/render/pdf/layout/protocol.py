@@ -84,6 +84,7 @@ class PieceResult:
     warnings: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # file read -> its sha256
     passed: list[str] = field(default_factory=list)  # profiles whose preflight its pages passed
+    faces: list[str] = field(default_factory=list)  # sha256 of the faces it left out (FACES)
 
 
 # (pages kept, anchor -> page index) -> the folio of the piece's first page

@@ -13,16 +13,17 @@ cut from the whole file to the glyphs of the whole book, and drops the pieces' s
 The glyph ids stay the whole file's (WeasyPrint subsets with HarfBuzz's RETAIN_GIDS), so
 the pieces' content streams stay as they are.
 
-A marked face is not subset in the piece at all: its font file stream keeps only the
-face's first four bytes, the sfnt version WeasyPrint reads to tell CFF from TrueType
-(`Font.clean`, which only subsets such a face, is skipped for it). The join never uses a
-marked piece's own program once it has the whole file, and cutting it was about 3% of a
-worker's time (HarfBuzz, once per face per piece). So a piece now needs its faces: the
-file of each face it left out is listed with its sha256 among the files its layout read
-(`marking_faces` gives them), and the layout cache takes the piece only while that file
-is there and unchanged (layout/piece_cache.py), as for the fonts and images it read.
-A face already in the folder is checked once per process by its sha256 before a piece
-relies on it, and written again if it is not what its name says.
+A marked face is not subset in the piece at all: its font file stream keeps only four
+bytes, the sfnt version its subset would start with (`OTTO` for CFF outlines, else
+TrueType's), which WeasyPrint reads to choose FontFile3 or FontFile2 and the CIDFont's
+type (`Font.clean`, which only subsets such a face, is skipped for it). The join never
+uses a marked piece's own program once it has the whole file, and cutting it took a
+worker about a tenth of its time on short pieces (HarfBuzz, and deflating the cut, once
+a face a piece). So a piece now needs its faces: `marking_faces` gives the sha256 of each
+face left out, the piece's record lists them, and the layout cache takes the piece only
+while each is whole in the faces folder (layout/piece_cache.py). A face already in the
+folder is checked once per process by its sha256 before a piece relies on it, and
+written again if it is not what its name says.
 
 Only faces a subset of the whole file can stand for are marked: vector, static (no
 `fvar`), without colour glyphs, subset (not used in forms), without characters the face
@@ -60,13 +61,14 @@ from make_book.render.weasy.patches.fence import (
 MARK = "MakeBookFace"  # the entry added to a face's font file stream
 FACE_SUFFIX = ".face"  # a whole font file in the faces folder: <sha256>.face
 FACE_LIMIT = 64 * 1024 * 1024  # a bigger face keeps its subsets
-LEFT_OUT = 4  # what a piece keeps of a face it leaves out: the sfnt version (`Font.type`)
+LEFT_OUT = 4  # what a piece keeps of a face it leaves out: an sfnt version (`Font.type`)
+_CFF, _TRUETYPE = b"OTTO", b"\x00\x01\x00\x00"  # the sfnt versions a subset starts with
 _PARAMS = ("pdf", "fonts", "compress", "subset", "options")
 
 
 class _Where(threading.local):
     folder: Path | None = None  # this thread's piece's faces folder
-    left_out: dict[str, str] | None = None  # path of a face file -> sha256, for its piece
+    left_out: set[str] | None = None  # the sha256 of each face left out of its pieces
 
 
 _WHERE = _Where()
@@ -88,11 +90,11 @@ def shape_problem() -> str | None:
 
 
 @contextlib.contextmanager
-def marking_faces(folder: Path) -> Iterator[dict[str, str]]:
+def marking_faces(folder: Path) -> Iterator[set[str]]:
     """Inside: the faces of PDFs this thread writes are kept in `folder` and marked, and
-    left out of them. Gives the files of the faces left out (resolved path -> sha256),
+    left out of them. Gives the sha256 of each face left out (its file in `folder`),
     filled as the PDFs are written: what the pieces need to be read again."""
-    left_out: dict[str, str] = {}
+    left_out: set[str] = set()
     outer = _WHERE.folder, _WHERE.left_out
     _WHERE.folder, _WHERE.left_out = folder, left_out
     try:
@@ -124,10 +126,8 @@ def _swapped() -> Iterator[None]:
         for font_hash, mark in faces.items():
             # Marked, or the build fails: the join could not tell the face left out.
             _font_file(pdf, pdf_fonts[font_hash])[MARK] = _string(mark)
-        if folder is not None and _WHERE.left_out is not None:
-            for mark in faces.values():
-                digest = mark.split(":")[0]
-                _WHERE.left_out[_face_path(folder, digest)] = digest
+        if _WHERE.left_out is not None:
+            _WHERE.left_out.update(mark.split(":")[0] for mark in faces.values())
         return pdf_fonts
 
     build_fonts_dictionary._make_book = True  # type: ignore[attr-defined]
@@ -160,9 +160,11 @@ def _faces(fonts: Any, subset: Any, options: Any, folder: Path) -> dict[str, str
 
 @contextlib.contextmanager
 def _left_out(fonts: list[Any]) -> Iterator[None]:
-    """Inside: these fonts' programs are written as their sfnt version alone, not subset.
-    Each is a face `_shareable` allows (static, plain), so `clean` would only have subset
-    it; WeasyPrint tells CFF from TrueType (FontFile3 or 2) by those first bytes."""
+    """Inside: these fonts' programs are written as the sfnt version of their subset
+    alone, not subset. Each is a face `_shareable` allows (static, plain), so `clean`
+    would only have subset it; WeasyPrint tells CFF from TrueType (FontFile3 or 2, and
+    the CIDFont's type) by those bytes. Not the whole file's first bytes: a collection's
+    (.ttc, .otc) are `ttcf`, whatever its faces' outlines."""
     kept = [(font, font.file_content) for font in fonts]
     for font in fonts:
         font.clean = functools.partial(_emptied, font)
@@ -175,12 +177,8 @@ def _left_out(fonts: list[Any]) -> Iterator[None]:
 
 
 def _emptied(font: Any, *_cleaning: object) -> None:
-    font.file_content = font.file_content[:LEFT_OUT]
-
-
-def _face_path(folder: Path, digest: str) -> str:
-    """The face file's path as the layout cache records the files a piece read: resolved."""
-    return os.path.realpath(folder / f"{digest}{FACE_SUFFIX}")
+    cff = "CFF " in font.tables or font.file_content[:LEFT_OUT] == _CFF
+    font.file_content = _CFF if cff else _TRUETYPE
 
 
 def _shareable(font: Any, content: object) -> bool:
