@@ -26,7 +26,7 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/make_book/__init__.py  # the version is declared there
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

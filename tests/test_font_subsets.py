@@ -120,7 +120,7 @@ def test_each_face_is_embedded_once_with_every_glyph_the_book_uses(
         kept = [program_of(font).read_bytes() for font in fonts]
         assert all(len(k) == marking.LEFT_OUT for k in kept), "left out, not cut"
         # A piece that left a face out cannot be joined without the face's file.
-        with pytest.raises(RenderError, match="left the layout cache's faces folder"):
+        with pytest.raises(RenderError, match="went missing or was damaged during the build"):
             font_faces._refuse_left_out(fonts[0])
 
 
@@ -206,7 +206,7 @@ def test_a_rebuild_cuts_a_face_only_when_its_glyphs_changed(
     assert added == build(manifest, tmp_path / "e", tmp_path / "fresh-cache-2")
 
 
-def test_without_its_whole_file_a_face_keeps_each_piece_s_subsets(
+def test_a_face_whose_file_cannot_be_kept_keeps_each_piece_s_subsets(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = book_copy("montaigne")
@@ -259,6 +259,16 @@ def test_the_marking_patch_fits_this_weasyprint(monkeypatch: pytest.MonkeyPatch)
     assert "takes (pdf, fonts, compress, subset)" in (marking.shape_problem() or "")
     with marking.marking_faces(Path("unused")):
         assert weasyprint.pdf.build_fonts_dictionary is original, "left as it is"
+    monkeypatch.undo()
+    # What leaving a face out relies on: which fonts `clean` cuts, and what `type` reads.
+    font = weasyprint.pdf.fonts.Font
+    monkeypatch.setattr(font, "clean", lambda self, to_unicode: None)
+    assert "Font.clean takes (self, to_unicode)" in (marking.shape_problem() or "")
+    monkeypatch.undo()
+    monkeypatch.setattr(font, "type", property(lambda self: "ttf"))
+    assert "Font.type has changed" in (marking.shape_problem() or "")
+    monkeypatch.undo()
+    assert marking.shape_problem() is None
 
 
 FACES = Path(font_faces.__file__).parents[3] / "themes" / "default" / "fonts"
@@ -423,12 +433,17 @@ def test_a_face_of_a_collection_is_left_out_as_the_flavour_of_its_outlines(
     layout = LayoutOptions(1, cache, Progress())
     run_build(manifest, tmp_path / "out", ["pdf"], ["screen", "ingram"], layout=layout)
     with pikepdf.open(tmp_path / "out" / "book.pdf") as pdf:
-        fonts = type0_fonts(pdf)
-        assert any("Collected" in str(f.BaseFont) or "Libertine" in str(f.BaseFont) for f in fonts)
-        assert all(program_key_fits(font) for font in fonts)
-    with pikepdf.open(next((cache / "pieces").glob("*/*.pdf"))) as piece:
-        left_out = [program_of(font).read_bytes() for font in type0_fonts(piece)]
-        assert b"OTTO" in left_out, "Linux Libertine's outlines are CFF"
+        assert all(program_key_fits(font) for font in type0_fonts(pdf))
+    # The collection's first face was set, kept whole and left out as CFF.
+    digest = hashlib.sha256((manifest.parent / "fonts" / "collected.ttc").read_bytes()).hexdigest()
+    assert (cache / "pieces" / "faces" / f"{digest}.face").is_file()
+    left_out = []
+    for path in (cache / "pieces").glob("*/*.pdf"):
+        with pikepdf.open(path) as piece:
+            for font in type0_fonts(piece):
+                if str(program_of(font).stream_dict.get(MARK, "")) == f"{digest}:0":
+                    left_out.append(program_of(font).read_bytes())
+    assert left_out and set(left_out) == {b"OTTO"}, "Linux Libertine's outlines are CFF"
     assert (tmp_path / "out" / "book-ingram.pdf").exists()
 
 
@@ -468,7 +483,9 @@ def test_a_face_gone_after_the_cache_took_its_pieces_stops_the_build_once(
     for face in (cache / "pieces" / "faces").glob("*.face"):
         face.unlink()
     monkeypatch.setattr(PieceCache, "_face_is_whole", lambda *_: True)  # checked before
-    with pytest.raises(RenderError, match="left the layout cache's faces folder") as stopped:
+    with pytest.raises(
+        RenderError, match="went missing or was damaged during the build"
+    ) as stopped:
         build(manifest, tmp_path / "b", cache)
     assert "\n" not in str(stopped.value)
     assert not (tmp_path / "b" / "book.pdf").exists()

@@ -44,11 +44,17 @@ def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) 
 # What a layout worker has no use for: 6 MB each (jinja2 and yaml came in through the
 # theme package once, by an import of the piece cache's).
 WORKER_LEAVES_OUT = ("jinja2", "yaml", "pikepdf", "ebooklib", "markdown_it", "nh3")
+# And what neither a worker nor the command line needs to start (50 ms: email's parsers).
+SLOW_TO_IMPORT = ("importlib.metadata",)
 
 
 def test_a_layout_worker_imports_none_of_the_build_s_libraries(tmp_path: Path) -> None:
     layout = ["make_book.render.pdf.layout.worker", "make_book.render.pdf.layout.piece_layout"]
-    assert _loaded(layout, WORKER_LEAVES_OUT, tmp_path) == []
+    assert _loaded(layout, WORKER_LEAVES_OUT + SLOW_TO_IMPORT, tmp_path) == []
+
+
+def test_the_command_line_starts_without_reading_installed_metadata(tmp_path: Path) -> None:
+    assert _loaded(["make_book.cli"], SLOW_TO_IMPORT, tmp_path) == []
 
 
 def _lint_imports() -> list[str]:

@@ -22,9 +22,8 @@ from typing import BinaryIO
 import pikepdf
 from pikepdf import NameTree
 
-from make_book.cache.folder import remove_regular
 from make_book.cache.memo import BlobMemo
-from make_book.render.pdf.join.font_faces import BookFaces, LeftOutFace
+from make_book.render.pdf.join.font_faces import BookFaces
 from make_book.render.pdf.join.object_writer import (
     AS_COPIED,
     Copier,
@@ -96,8 +95,8 @@ class BookJoin:
             return
         lacking = self.faces.lacking
         copied = self._copy(piece, None)
-        # A copy made without a face's whole file is not kept: once the file is there
-        # again, the next build copies the piece anew and shares the face.
+        # A copy made without a face's whole file (a piece that kept its subset: the face
+        # could not be written) is not kept: the next build copies the piece anew.
         if self.cache_dir is not None and self.faces.lacking == lacking:
             keep_copy(piece, copied)
         self.main.append(self._take(copied, AS_COPIED, piece))
@@ -143,15 +142,7 @@ class BookJoin:
     # -- one piece
 
     def _copy(self, piece: PieceResult, front: _Front | None) -> Copied:
-        """Copy the piece's objects from its PDF, and note what the book takes of it.
-        A piece whose left-out face is gone is forgotten: the next build lays it out."""
-        try:
-            return self._copied(piece, front)
-        except LeftOutFace:
-            remove_regular(piece.pdf)  # its record then names no PDF: stale
-            raise
-
-    def _copied(self, piece: PieceResult, front: _Front | None) -> Copied:
+        """Copy the piece's objects from its PDF, and note what the book takes of it."""
         with pikepdf.open(piece.pdf) as source:
             replaced = {source.Root.Pages.objgen: self.page_tree}
             tree = source.Root.get("/StructTreeRoot")

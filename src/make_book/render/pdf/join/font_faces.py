@@ -1,13 +1,13 @@
 """Each face embedded once in the joined book, cut to the glyphs the whole book uses.
 
-Every piece is its own WeasyPrint document, so every piece embeds its own subset of
-each face: the 1,462-page real stress book held 243 fonts of four faces, 5 MB of font
-programs in a file of 19.5 MB. The
-worker marks each face it could share (render/weasy/patches/font_faces.py): its font
-file stream names the whole font file it was cut from, kept once in the faces folder of
-the cache by its sha256. The join then writes each face's font file once, cut from the
-whole file to the union of the glyphs every piece uses, by HarfBuzz's subsetter
-(uharfbuzz) with WeasyPrint's own flags: glyph ids kept, as in the pieces' subsets.
+Every piece is its own WeasyPrint document, so every piece would embed its own subset
+of each face: the 1,462-page real stress book held 243 fonts of four faces, 5 MB of font
+programs in a file of 19.5 MB. The worker marks each face it could share
+(render/weasy/patches/font_faces.py): its font file stream names the face's whole font
+file, kept once in the faces folder of the cache by its sha256. The join then writes
+each face's font file once, cut from the whole file to the union of the glyphs every
+piece uses, by HarfBuzz's subsetter (uharfbuzz) with WeasyPrint's own flags: glyph ids
+kept, as WeasyPrint keeps them.
 
 A piece's font of a shared face is replaced by the book's one font of that face, whose
 widths and ToUnicode map are the union of the pieces': but only where the piece's own
@@ -15,10 +15,10 @@ agree with those of the pieces before it (the same width and text for every glyp
 both use, the same name and descriptor), so that every glyph is placed, extracted and
 copied as in the piece. A piece whose font does not agree keeps its own font objects,
 its font descriptor pointing at the book's font file. Pieces are taken in the book's
-order, in a cold build and a rebuild alike: the same bytes. A face whose file is not in
-the faces folder (or not what its name says) keeps each piece's subset, where the piece
-has one: a piece made since faces are left out (render/weasy/patches/font_faces.py) has
-none, and the layout cache took it only with the file whole, so the join stops there.
+order, in a cold build and a rebuild alike: the same bytes. The pieces leave their marked
+faces out (render/weasy/patches/font_faces.py), and the layout cache takes a piece only
+with its faces' files whole: should one go during the build, the join stops there. A
+piece that kept its subset (its face could not be written) keeps it in the book.
 
 Cutting a face takes a few milliseconds (fontTools, the fallback where uharfbuzz is
 missing or fails, took 0.1 to 0.4 s); the cut is remembered in the cache under the face,
@@ -45,6 +45,7 @@ from make_book.cache.folder import remove_regular
 from make_book.cache.memo import BlobMemo, key_of
 from make_book.errors import RenderError
 from make_book.render.pdf.join.object_writer import ObjGen, PdfWriter, dictionary, number
+from make_book.render.pdf.layout.protocol import FACES
 from make_book.render.weasy.patches.font_faces import FACE_LIMIT, FACE_SUFFIX, LEFT_OUT, MARK
 
 FORMAT = 2  # of a remembered cut: bump when the cut changes
@@ -118,7 +119,8 @@ class BookFaces:
         self.lacking = 0  # marked fonts found whose whole file the faces folder lacks
 
     def found(self, source: pikepdf.Pdf, folder: Path | None) -> list[Found]:
-        """The piece's fonts whose face can be shared (none without a faces folder)."""
+        """The piece's fonts whose face can be shared (none without a faces folder).
+        RenderError where the piece left out a face whose file is not there whole."""
         found: list[Found] = []
         seen: set[ObjGen] = set()
         for page in source.pages:
@@ -309,15 +311,11 @@ def _refuse_left_out(font: pikepdf.Dictionary) -> None:
     except (AttributeError, KeyError, TypeError, ValueError, IndexError, pikepdf.PdfError):
         return  # not a face a piece could leave out
     if left_out:
-        face = str(mark).partition(":")[0][:12]
-        raise LeftOutFace(
-            f"pdf: the font file {face}… left the layout cache's faces folder during the"
-            " build; build again"
+        face = f"pieces/{FACES}/{str(mark).partition(':')[0]}{FACE_SUFFIX}"
+        raise RenderError(
+            f"pdf: the layout cache's font file '{face}' went missing or was damaged"
+            " during the build; build again"
         )
-
-
-class LeftOutFace(RenderError):
-    """A piece left out a face the join cannot give it (`_refuse_left_out`)."""
 
 
 def _marked(font: pikepdf.Dictionary) -> Found | None:

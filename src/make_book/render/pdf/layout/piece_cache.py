@@ -58,6 +58,7 @@ PIECE_LIMIT = 4 * 1024 * 1024 * 1024  # a piece's PDF: its images are 40 MB at m
 _FILE_NAME = re.compile(r"[0-9]+\.(json|pdf|join)")
 # A killed build's: a piece laid out before its folio was known, and temporary files.
 _FACE_NAME = re.compile(r"[0-9a-f]{64}(\.face)?")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _FACE_LEFTOVER = re.compile(r"\.[0-9a-f]{64}(\.face)?\.[0-9]+\.tmp")
 _LEFTOVER_NAME = re.compile(r"\.(pending-[0-9]+\.pdf|(\.pending-[0-9]+|[0-9]+)\.\w+\.[0-9]+\.tmp)")
 
@@ -159,6 +160,9 @@ class PieceCache:
             result.pdf = final
         if self.cache is not None:
             self._save(self._place(key, folio), result)
+            for digest in result.faces:  # marked used, as a piece taken from the cache does
+                with contextlib.suppress(OSError):
+                    os.utime(self._face_path(digest), follow_symlinks=False)
         return result
 
     def passed(self, key: str, folio: int, result: PieceResult, profile: str) -> None:
@@ -214,12 +218,15 @@ class PieceCache:
     def _face_is_whole(self, digest: str) -> bool:
         """Whether the faces folder holds the face `digest` whole (read once a build, and
         marked used: a face the pieces need is not pruned while they are used)."""
-        assert self.cache is not None
         if digest not in self.faces:
-            path = self.cache.root / FACES_PLACE / f"{digest}{FACE_SUFFIX}"
-            found = _FACE_NAME.fullmatch(digest) and sha256_of_regular(path, FACE_LIMIT, True)
-            self.faces[digest] = found == digest
+            named = isinstance(digest, str) and _DIGEST.fullmatch(digest) is not None
+            path = self._face_path(digest)
+            self.faces[digest] = named and sha256_of_regular(path, FACE_LIMIT, touch=True) == digest
         return self.faces[digest]
+
+    def _face_path(self, digest: str) -> Path:
+        assert self.cache is not None
+        return self.cache.root / FACES_PLACE / f"{digest}{FACE_SUFFIX}"
 
     def _prune(self, root: Path) -> None:
         cutoff = time.time() - MAX_AGE_DAYS * 86400

@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from make_book.render.weasy.patches.fence import WEASYPRINT_RELEASE, weasyprint_version
+from make_book.render.weasy.patches.fence import weasyprint_version
 from make_book.render.weasy.patches.lean_import import import_weasyprint_lean
 
 __all__ = ["Installed", "import_weasyprint_lean", "install", "installed"]
@@ -74,11 +74,3 @@ def install() -> Installed:
 def installed() -> Installed | None:
     """What `install()` last found (None: it has not run in this process)."""
     return _INSTALLED
-
-
-def written_for_this_weasyprint() -> bool:
-    """Whether the WeasyPrint here is the release the patches were written for. A
-    mismatch is not an error (make-book still makes the EPUB and the web edition), but
-    every patch checks again before it installs. (Not asked at import: without WeasyPrint
-    imported, the answer reads the installed metadata, 50 ms of a command's start.)"""
-    return weasyprint_version() == WEASYPRINT_RELEASE

@@ -1,16 +1,15 @@
-"""Each embedded face of a piece marked with the face it was cut from, kept once.
+"""Each embedded face of a piece marked with its whole font file, kept once, and left out.
 
 Replaces: `weasyprint.pdf.build_fonts_dictionary`, as `generate_pdf` calls it, with a
-wrapper that calls it and then marks its work. Before the call it takes, for each face
-WeasyPrint is about to subset, the face's whole font file (HarfBuzz's blob, before
-`Font.clean` replaces it with the subset) and writes it, named by its sha256, into the
+wrapper around it. Before the call it takes, for each face WeasyPrint would subset, the
+face's whole font file (HarfBuzz's blob) and writes it, named by its sha256, into the
 faces folder of the piece's cache (layout/piece_cache.py's `faces_folder`) unless it is
-there already. After the call, the stream of that face's subset gets one more entry,
-`/MakeBookFace (<sha256>:<index in the file>)`. Why: every piece embeds its own subset
-of each face (the 1,462-page real stress book held 243 fonts of four faces, 5 MB of font
-programs); with the mark the join (render/pdf/join/font_faces.py) embeds each face once,
-cut from the whole file to the glyphs of the whole book, and drops the pieces' subsets.
-The glyph ids stay the whole file's (WeasyPrint subsets with HarfBuzz's RETAIN_GIDS), so
+there already. After the call, the face's font file stream gets one more entry,
+`/MakeBookFace (<sha256>:<index in the file>)`. Why: each piece would embed its own
+subset of each face (the 1,462-page real stress book held 243 fonts of four faces, 5 MB
+of font programs); with the mark the join (render/pdf/join/font_faces.py) embeds each
+face once, cut from the whole file to the glyphs of the whole book. The glyph ids stay
+the whole file's (the join cuts with HarfBuzz's RETAIN_GIDS, as WeasyPrint does), so
 the pieces' content streams stay as they are.
 
 A marked face is not subset in the piece at all: its font file stream keeps only four
@@ -22,8 +21,8 @@ worker about a tenth of its time on short pieces (HarfBuzz, and deflating the cu
 a face a piece). So a piece now needs its faces: `marking_faces` gives the sha256 of each
 face left out, the piece's record lists them, and the layout cache takes the piece only
 while each is whole in the faces folder (layout/piece_cache.py). A face already in the
-folder is checked once per process by its sha256 before a piece relies on it, and
-written again if it is not what its name says.
+folder is checked by its sha256 before a piece relies on it (once for each time the
+file was written or marked used), and written again if it is not what its name says.
 
 Only faces a subset of the whole file can stand for are marked: vector, static (no
 `fvar`), without colour glyphs, subset (not used in forms), without characters the face
@@ -31,8 +30,10 @@ lacks (WeasyPrint makes up glyph ids for those, per piece), one font object per 
 at most 64 MB, in a PDF newer than 1.4 (no CIDSet to keep). Any other keeps its subset.
 
 Guarded: WeasyPrint 70; `build_fonts_dictionary` takes (pdf, fonts, compress, subset,
-options) and `generate_pdf` calls it by its module's name; a face without the
-attributes read here is not marked. Held while a piece is written (`marking_faces`),
+options), `generate_pdf` calls it by its module's name, and its source and that of
+`Font.type` (the four bytes it reads) are the ones this was written for; `Font.clean`
+takes (self, to_unicode, hinting). Elsewhere faces keep their subsets; a face without
+the attributes read here is not marked. Held while a piece is written (`marking_faces`),
 by every thread that writes one; the folder is each thread's own.
 """
 
@@ -56,6 +57,7 @@ from make_book.render.weasy.patches.fence import (
     expect_function,
     expect_global_calls,
     expect_weasyprint,
+    source_digest,
 )
 
 MARK = "MakeBookFace"  # the entry added to a face's font file stream
@@ -64,6 +66,10 @@ FACE_LIMIT = 64 * 1024 * 1024  # a bigger face keeps its subsets
 LEFT_OUT = 4  # what a piece keeps of a face it leaves out: an sfnt version (`Font.type`)
 _CFF, _TRUETYPE = b"OTTO", b"\x00\x01\x00\x00"  # the sfnt versions a subset starts with
 _PARAMS = ("pdf", "fonts", "compress", "subset", "options")
+# The sources the wrapper was written for (WeasyPrint 70.0): which fonts `clean` is called
+# on, and how `Font.type` tells CFF from TrueType (`_emptied`).
+_BUILD_SOURCE_SHA256 = "fc551bef35d0d6c3d288f686fd21b5ea8c1efadb8f2f3b4d379cfa6045c02230"
+_TYPE_SOURCE_SHA256 = "31376bf9b326ac58403187f045eb3b823ef5cf26ec2a6a4af88f436266a0bd98"
 
 
 class _Where(threading.local):
@@ -82,8 +88,15 @@ def shape_problem() -> str | None:
         import weasyprint.pdf
         import weasyprint.pdf.fonts
 
-        expect_function(weasyprint.pdf.fonts, "build_fonts_dictionary", _PARAMS)
+        build = expect_function(weasyprint.pdf.fonts, "build_fonts_dictionary", _PARAMS)
         expect_global_calls(weasyprint.pdf.generate_pdf, "build_fonts_dictionary")
+        font = weasyprint.pdf.fonts.Font
+        expect_function(font, "clean", ("self", "to_unicode", "hinting"))
+        if source_digest(build) != _BUILD_SOURCE_SHA256:
+            raise ShapeChanged("weasyprint.pdf.fonts.build_fonts_dictionary has changed")
+        reads_type = getattr(font.type, "fget", None)
+        if not callable(reads_type) or source_digest(reads_type) != _TYPE_SOURCE_SHA256:
+            raise ShapeChanged("weasyprint.pdf.fonts.Font.type has changed")
     except ShapeChanged as changed:
         return str(changed)
     return None
@@ -177,7 +190,7 @@ def _left_out(fonts: list[Any]) -> Iterator[None]:
 
 
 def _emptied(font: Any, *_cleaning: object) -> None:
-    cff = "CFF " in font.tables or font.file_content[:LEFT_OUT] == _CFF
+    cff = {"CFF ", "CFF2"} & set(font.tables)
     font.file_content = _CFF if cff else _TRUETYPE
 
 
