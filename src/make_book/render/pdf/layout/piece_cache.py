@@ -95,6 +95,7 @@ class PieceCache:
         # The cache sits beside book.yaml: what a layout may read is there or in the theme.
         self.hashes = FileHashes((folder.parent, THEMES) if folder is not None else ())
         self.faces: dict[str, bool] = {}  # sha256 -> whether its file is whole, this build
+        self.faces_used: set[str] = set()  # sha256 of the faces marked used, this build
         self.hits = 0
         self.misses = 0
 
@@ -160,9 +161,7 @@ class PieceCache:
             result.pdf = final
         if self.cache is not None:
             self._save(self._place(key, folio), result)
-            for digest in result.faces:  # marked used, as a piece taken from the cache does
-                with contextlib.suppress(OSError):
-                    os.utime(self._face_path(digest), follow_symlinks=False)
+            self._mark_used(result.faces)
         return result
 
     def passed(self, key: str, folio: int, result: PieceResult, profile: str) -> None:
@@ -223,6 +222,14 @@ class PieceCache:
             path = self._face_path(digest)
             self.faces[digest] = named and sha256_of_regular(path, FACE_LIMIT, touch=True) == digest
         return self.faces[digest]
+
+    def _mark_used(self, digests: list[str]) -> None:
+        """Mark a fresh piece's faces used, as taking a piece from the cache does; once a
+        build (a worker checks a face again once its time changed)."""
+        for digest in set(digests) - self.faces_used - self.faces.keys():
+            self.faces_used.add(digest)
+            with contextlib.suppress(OSError):
+                os.utime(self._face_path(digest), follow_symlinks=False)
 
     def _face_path(self, digest: str) -> Path:
         assert self.cache is not None
