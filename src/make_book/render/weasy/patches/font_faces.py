@@ -17,9 +17,10 @@ bytes, the sfnt version its subset would start with (`OTTO` for CFF outlines, el
 TrueType's), which WeasyPrint reads to choose FontFile3 or FontFile2 and the CIDFont's
 type (`Font.clean`, which only subsets such a face, is skipped for it). The join never
 uses a marked piece's own program once it has the whole file, and cutting it took about
-3% of a worker's time (HarfBuzz, and deflating the cut, once a face a piece). So a piece now needs its faces: `marking_faces` gives the sha256 of each
-face left out, the piece's record lists them, and the layout cache takes the piece only
-while each is whole in the faces folder (layout/piece_cache.py). A face already in the
+3% of a worker's time (HarfBuzz, and deflating the cut, once a face a piece). So a
+piece now needs its faces: `marking_faces` gives the sha256 of each face left out, the
+piece's record lists them, and the layout cache takes the piece only while each is
+whole in the faces folder (layout/piece_cache.py). A face already in the
 folder is checked by its sha256 before a piece relies on it (once for each time the
 file was written or marked used), and written again if it is not what its name says.
 
