@@ -93,11 +93,8 @@ class BookJoin:
         ):
             self.main.append(self._again(copied, piece))
             return
-        lacking = self.faces.lacking
         copied = self._copy(piece, None)
-        # A copy made without a face's whole file (a piece that kept its subset: the face
-        # could not be written) is not kept: the next build copies the piece anew.
-        if self.cache_dir is not None and self.faces.lacking == lacking:
+        if self.cache_dir is not None:
             keep_copy(piece, copied)
         self.main.append(self._take(copied, AS_COPIED, piece))
 

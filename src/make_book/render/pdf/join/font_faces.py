@@ -116,11 +116,11 @@ class BookFaces:
         self.writer = writer
         self.faces: dict[str, _Face] = {}  # by mark, in the order first used
         self.files: dict[str, bytes | None] = {}  # mark -> the whole font file, checked
-        self.lacking = 0  # marked fonts found whose whole file the faces folder lacks
 
     def found(self, source: pikepdf.Pdf, folder: Path | None) -> list[Found]:
         """The piece's fonts whose face can be shared (none without a faces folder).
-        RenderError where the piece left out a face whose file is not there whole."""
+        RenderError where the piece left out a face whose file is not there whole (every
+        face a worker marks it leaves out: a marked face is shared or refused)."""
         found: list[Found] = []
         seen: set[ObjGen] = set()
         for page in source.pages:
@@ -132,10 +132,8 @@ class BookFaces:
                 use = _marked(font) if folder is not None else None
                 if use and folder is not None and self._file(use.mark, folder) is not None:
                     found.append(use)
-                    continue
-                _refuse_left_out(font)
-                if use is not None:
-                    self.lacking += 1
+                else:
+                    _refuse_left_out(font)
         return found
 
     def fit(self, uses: list[FaceUse], folder: Path | None) -> bool:

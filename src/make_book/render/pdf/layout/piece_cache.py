@@ -10,8 +10,8 @@ An entry whose record is not sealed here, whose files changed or are not regular
 files of the book or the theme, whose PDF is not the one recorded, whose faces (the
 whole font files it left out, render/weasy/patches/font_faces.py) are not whole in the
 faces folder, or that cannot be read is stale, corrupt or forged: it is removed and
-laid out again, never used. (The faces are named by their sha256 in the cache itself,
-not by a path, so a book folder that moved keeps its pieces.)
+laid out again, never used. (The faces are named by their sha256, their files found in
+the cache's own faces folder, not by a path a record would carry.)
 
 Entries are written to a temporary name and renamed, so a killed build leaves
 no half entry under a real name. Entries unused for `MAX_AGE_DAYS` are pruned.
@@ -57,8 +57,8 @@ READ_LIMIT = 128 * 1024 * 1024  # what the layout may read of a file (weasy/fetc
 PIECE_LIMIT = 4 * 1024 * 1024 * 1024  # a piece's PDF: its images are 40 MB at most, each
 _FILE_NAME = re.compile(r"[0-9]+\.(json|pdf|join)")
 # A killed build's: a piece laid out before its folio was known, and temporary files.
-_FACE_NAME = re.compile(r"[0-9a-f]{64}(\.face)?")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_FACE_NAME = re.compile(rf"{_DIGEST.pattern}(\.face)?")
 _FACE_LEFTOVER = re.compile(r"\.[0-9a-f]{64}(\.face)?\.[0-9]+\.tmp")
 _LEFTOVER_NAME = re.compile(r"\.(pending-[0-9]+\.pdf|(\.pending-[0-9]+|[0-9]+)\.\w+\.[0-9]+\.tmp)")
 

@@ -212,8 +212,9 @@ def _shareable(font: Any, content: object) -> bool:
 def _kept(folder: Path, digest: str, content: bytes) -> bool:
     """Whether the face is in `folder` (written now if it was not): never through a link.
 
-    A regular file of the face's size under its name is read once per process (in
-    blocks: a CJK fallback face is 4 MB) and checked against its name; one that is not
+    A regular file of the face's size under its name is read (in blocks: a CJK
+    fallback face is 4 MB) and checked against its name, once per process for each
+    time the file was written or marked used (its time is part of what is checked); one that is not
     what its name says is written again. Pieces leave their faces out, so it must be
     whole; the join checks it again."""
     path = folder / f"{digest}{FACE_SUFFIX}"
