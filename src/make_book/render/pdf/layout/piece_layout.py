@@ -36,6 +36,7 @@ from make_book.render.pdf.layout.protocol import (
 )
 from make_book.render.pdf.layout.protocol import LayoutJob as LayoutJob
 from make_book.render.pdf.layout.protocol import PieceResult as PieceResult
+from make_book.render.pdf.layout.text_spans import fold_text_spans
 from make_book.render.weasy import patches
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
 from make_book.render.weasy.patches import attr_lists, folios
@@ -134,6 +135,8 @@ def _stylesheet(job: LayoutJob) -> _Stylesheet:
 def _pdf_options(job: LayoutJob) -> dict[str, Any]:
     def finisher(_doc: weasyprint.Document, pdf: pydyf.PDF) -> None:
         pdf.catalog["Lang"] = pydyf.String(job.language)
+        if job.tagged:
+            fold_text_spans(pdf)
 
     return {
         "pdf_identifier": job.identifier.encode("utf-8"),
