@@ -328,14 +328,25 @@ def build_counting(manifest: Path, out: Path, cache: Path) -> tuple[bytes, Progr
     return (out / "book.pdf").read_bytes(), progress
 
 
-def test_the_cache_lays_out_only_what_changed(book_copy: BookCopy, tmp_path: Path) -> None:
+def test_the_cache_lays_out_only_what_changed(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     manifest = book_copy("montaigne")
     cache = tmp_path / "cache"
     cold, first = build_counting(manifest, tmp_path / "a", cache)
     assert first.laid_out == first.total
+    copied_afresh: list[str] = []
+    copy = BookJoin._copy
+
+    def watched(self: BookJoin, piece: Any, front: Any) -> Any:
+        copied_afresh.append(piece.name)
+        return copy(self, piece, front)
+
+    monkeypatch.setattr(BookJoin, "_copy", watched)
     again, second = build_counting(manifest, tmp_path / "b", cache)
     assert again == cold
     assert second.laid_out == 0
+    assert copied_afresh == [], "every piece, the front matter too, joined from its kept copy"
     essay = next((manifest.parent / "chapters").glob("1[0-9]-*.md"))
     essay.write_text(essay.read_text("utf-8").replace("the", "that", 1), "utf-8")
     edited, third = build_counting(manifest, tmp_path / "c", cache)

@@ -38,7 +38,7 @@ from make_book.render.pdf.join.object_writer import (
     slotted_array,
     text,
 )
-from make_book.render.pdf.join.piece_copy import Copied, keep_copy, kept_copy
+from make_book.render.pdf.join.piece_copy import Copied, FrontEntries, keep_copy, kept_copy
 from make_book.render.pdf.layout.piece_cache import FACES_PLACE, faces_folder
 from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 
@@ -56,12 +56,25 @@ class _Added:
 
 @dataclass
 class _Front:
-    """The front matter's entries for the book's catalog, info and structure root."""
+    """The front matter's entries for the book's catalog, info and structure root, with
+    its object numbers left as slots (kept with its copy, piece_copy.py), and how they
+    are numbered in this book."""
 
-    catalog: list[tuple[str, bytes]] = field(default_factory=list)
-    info: int | None = None
-    structure: list[tuple[str, bytes]] = field(default_factory=list)
-    document: list[tuple[str, bytes]] = field(default_factory=list)
+    catalog: list[tuple[str, Slotted]] = field(default_factory=list)
+    info: int | None = None  # its number as copied
+    structure: list[tuple[str, Slotted]] = field(default_factory=list)
+    document: list[tuple[str, Slotted]] = field(default_factory=list)
+    keepable: bool = True  # False: its info was a direct object, written apart from its copy
+    numbering: Renumbering = AS_COPIED
+
+    def kept(self) -> FrontEntries:
+        return (self.catalog, self.info, self.structure, self.document)
+
+    def printed(self, entries: list[tuple[str, Slotted]]) -> list[tuple[str, bytes]]:
+        return [(key, self.numbering.fill(value)) for key, value in entries]
+
+    def info_number(self) -> int | None:
+        return self.numbering(self.info) if self.info is not None else None
 
 
 class BookJoin:
@@ -86,11 +99,7 @@ class BookJoin:
     def add(self, piece: PieceResult) -> None:
         self._settle_version(piece)
         copied = kept_copy(piece)
-        if (
-            copied is not None
-            and copied.book_objects == self._book_objects(copied.tagged)
-            and self.faces.fit(copied.faces, faces_folder(piece.pdf))
-        ):
+        if copied is not None and self._fits(copied, piece):
             self.main.append(self._again(copied, piece))
             return
         copied = self._copy(piece, None)
@@ -100,8 +109,7 @@ class BookJoin:
 
     def finish(self, front: PieceResult) -> None:
         self._settle_version(front)
-        found = _Front()
-        added = self._take(self._copy(front, found), AS_COPIED, front)
+        added, found = self._front(front)
         pieces = [added, *self.main]
         pages = [page for piece in pieces for page in piece.pages]
         self.writer.write(
@@ -122,19 +130,35 @@ class BookJoin:
         if self.structure is not None:
             entries.append(("StructTreeRoot", ref(self._structure(found))))
         entries.append(("PageLabels", page_labels(len(added.pages))))
-        entries += found.catalog
+        entries += found.printed(found.catalog)
         # The cuts are remembered in the build's cache (never where its pieces went
         # when that failed: a throwaway folder).
         cache = self.cache_dir
         self.faces.write(BlobMemo(cache, FACES_PLACE) if cache is not None else None)
         self.writer.write(self.catalog, dictionary(entries))
-        self.writer.finish(self.catalog, found.info)
+        self.writer.finish(self.catalog, found.info_number())
 
     def _settle_version(self, piece: PieceResult) -> None:
         """The book is of its pieces' PDF version (all alike): from 1.5 on, its objects are
         packed in object streams (object_writer.py)."""
         if self.writer.packing is None:
             self.writer.version = pdf_version(piece.pdf)
+
+    def _front(self, front: PieceResult) -> tuple[_Added, _Front]:
+        """The front matter copied into the book (from its kept copy when it has one, as a
+        piece is), and its entries for the book's catalog and structure root."""
+        copied = kept_copy(front)
+        if copied is not None and copied.front is not None and self._fits(copied, front):
+            renumbering = self._renumbered(copied, front)
+            catalog, info, structure, document = copied.front
+            found = _Front(catalog, info, structure, document, numbering=renumbering)
+            return self._take(copied, renumbering, front), found
+        found = _Front()
+        copied = self._copy(front, found)
+        if self.cache_dir is not None and found.keepable:
+            copied.front = found.kept()
+            keep_copy(front, copied)
+        return self._take(copied, AS_COPIED, front), found
 
     # -- one piece
 
@@ -171,6 +195,10 @@ class BookJoin:
 
     def _again(self, copied: Copied, piece: PieceResult) -> _Added:
         """A piece copied by an earlier build, written again under this book's numbers."""
+        return self._take(copied, self._renumbered(copied, piece), piece)
+
+    def _renumbered(self, copied: Copied, piece: PieceResult) -> Renumbering:
+        """Write a kept copy's objects under this book's numbers; how they were moved."""
         folder = faces_folder(piece.pdf)
         if folder is not None:
             self.faces.take([(m, w, t, h) for m, _, _, w, t, h in copied.faces], folder)
@@ -182,7 +210,7 @@ class BookJoin:
         fill, by = renumbering.fill, renumbering.base_to - renumbering.base_from
         # (numbered from `base`: the renumbering moves each by the same)
         self.writer.write_all((n + by, fill(body), data) for n, body, data in copied.objects)
-        return self._take(copied, renumbering, piece)
+        return renumbering
 
     def _take(self, copied: Copied, renumbering: Renumbering, piece: PieceResult) -> _Added:
         """What spans pieces: the piece's top elements, parent-tree entries and keys,
@@ -197,6 +225,16 @@ class BookJoin:
             Bookmark(lv, label, pages[p], x, y, st) for lv, label, p, x, y, st in piece.bookmarks
         ]
         return _Added(pages, bookmarks)
+
+    def _fits(self, copied: Copied, piece: PieceResult) -> bool:
+        """Whether a kept copy can be written again here: it refers to the book's objects
+        by the numbers they have (the structure root's are reserved for the first tagged
+        piece, as copying it afresh would), and its faces are the book's."""
+        if copied.tagged and self.structure is None:
+            self.structure = (self.writer.reserve(), self.writer.reserve())
+        return copied.book_objects == self._book_objects(copied.tagged) and self.faces.fit(
+            copied.faces, faces_folder(piece.pdf)
+        )
 
     def _book_objects(self, tagged: bool) -> tuple[int, ...]:
         """The book's own objects a piece's refer to: its page tree, its structure root."""
@@ -225,7 +263,7 @@ class BookJoin:
         self.writer.write(
             document,
             dictionary(
-                [*front.document, ("P", ref(root)), ("K", array(self.tops))],
+                [*front.printed(front.document), ("P", ref(root)), ("K", array(self.tops))],
             ),
             structure=True,
         )
@@ -233,7 +271,7 @@ class BookJoin:
             root,
             dictionary(
                 [
-                    *front.structure,
+                    *front.printed(front.structure),
                     ("Type", b"/StructTreeRoot"),
                     ("K", array([ref(document)])),
                     ("ParentTree", ref(parent_tree)),
@@ -285,20 +323,22 @@ def _add_destinations(
 
 def _take_front(copier: Copier, source: pikepdf.Pdf, front: _Front) -> None:
     front.catalog = [
-        (key[1:], copier.direct(value)) for key, value in source.Root.items() if key not in _REBUILT
+        (key[1:], copier.slotted(value))
+        for key, value in source.Root.items()
+        if key not in _REBUILT
     ]
     info = source.trailer.get("/Info")
-    if info is not None:
-        front.info = (
-            copier.number(info) if info.is_indirect else copier.writer.add(copier.direct(info))
-        )
+    if info is not None and info.is_indirect:
+        front.info = copier.number(info)
+    elif info is not None:  # written now, apart from the copy: the copy is not kept
+        front.info, front.keepable = copier.writer.add(copier.direct(info)), False
     tree = source.Root.get("/StructTreeRoot")
     if tree is not None:
         skip = {"/Type", "/K", "/ParentTree", "/ParentTreeNextKey"}
-        front.structure = [(k[1:], copier.direct(v)) for k, v in tree.items() if k not in skip]
+        front.structure = [(k[1:], copier.slotted(v)) for k, v in tree.items() if k not in skip]
         document = tree.K[0]
         front.document = [
-            (k[1:], copier.direct(v)) for k, v in document.items() if k not in {"/K", "/P"}
+            (k[1:], copier.slotted(v)) for k, v in document.items() if k not in {"/K", "/P"}
         ]
 
 

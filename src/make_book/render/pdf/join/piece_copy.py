@@ -29,7 +29,13 @@ from make_book.render.pdf.join.object_writer import CopiedObject, Slotted
 from make_book.render.pdf.layout.piece_cache import COPY_SUFFIX, PIECE_LIMIT
 from make_book.render.pdf.layout.protocol import PieceResult
 
-FORMAT = "make-book join copy 4"
+FORMAT = "make-book join copy 5"
+
+# The front matter's entries for the book's catalog (key, value), its info's number, and
+# its structure root's and document element's entries (book_join.py).
+FrontEntries = tuple[
+    list[tuple[str, Slotted]], int | None, list[tuple[str, Slotted]], list[tuple[str, Slotted]]
+]
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Copied:
     key_span: int = 0  # parent-tree keys it took
     destinations: list[tuple[str, Slotted]] = field(default_factory=list)
     faces: list[FaceUse] = field(default_factory=list)  # the book's faces it uses (font_faces.py)
+    front: FrontEntries | None = None  # the front matter's entries (None: a piece's copy)
 
     @property
     def tagged(self) -> bool:
@@ -60,7 +67,8 @@ def keep_copy(piece: PieceResult, copied: Copied) -> None:
     """Write the copy beside the piece (a failure only costs the next build time)."""
     head = (FORMAT, piece.sha256, copied.base, copied.key_offset, copied.book_objects)
     tail = (copied.pages, copied.tops, copied.parent_tree, copied.key_span)
-    payload = marshal.dumps((*head, copied.objects, *tail, copied.destinations, copied.faces))
+    rest = (copied.destinations, copied.faces, copied.front)
+    payload = marshal.dumps((*head, copied.objects, *tail, *rest))
     with contextlib.suppress(OSError, CacheUnusable):
         write_new(copy_path(piece), seal(machine_key(), _place(piece), payload))
 
@@ -86,12 +94,13 @@ def _place(piece: PieceResult) -> str:
 def _loaded(payload: bytes, piece: PieceResult) -> Copied | None:
     try:
         fmt, sha, base, key_offset, book, objects, *rest = marshal.loads(payload)
-        pages, tops, parent_tree, key_span, destinations, faces = rest
+        pages, tops, parent_tree, key_span, destinations, faces, front = rest
         if (fmt, sha) != (FORMAT, piece.sha256):
             return None
         # As dumped: marshal gives back tuples and lists as they were.
         copied = Copied(base, key_offset, book, objects, pages, tops, parent_tree)
         copied.key_span, copied.destinations, copied.faces = key_span, destinations, faces
+        copied.front = front
     except (ValueError, EOFError, TypeError):
         return None
     return copied
