@@ -5,14 +5,17 @@ tree WeasyPrint makes of the book laid out whole."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
 import pydyf
+import pytest
 
-from helpers import BookCopy
+from helpers import copy_book
 from make_book.build.driver import load, run_build
 from make_book.profiles import PROFILES
 from make_book.render.pdf import page_css, reference
@@ -109,19 +112,54 @@ def whole_tagged(manifest: Path, out: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def whole_and_joined(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The mixed book laid out whole and tagged by WeasyPrint, and built by make-book."""
+    folder = tmp_path_factory.mktemp("text-spans")
+    manifest = copy_book("mixed", folder / "book")
+    whole = whole_tagged(manifest, folder / "whole.pdf")
+    run_build(manifest, folder / "dist", ["pdf"])
+    return whole, folder / "dist" / "book.pdf"
+
+
 def test_the_book_reads_under_the_roles_weasyprint_gives_it(
-    book_copy: BookCopy, tmp_path: Path
+    whole_and_joined: tuple[Path, Path],
 ) -> None:
-    manifest = book_copy("mixed")
-    whole = whole_tagged(manifest, tmp_path / "whole.pdf")
-    run_build(manifest, tmp_path / "dist", ["pdf"])
-    joined = tmp_path / "dist" / "book.pdf"
+    whole, joined = whole_and_joined
     assert roles(joined) == roles(whole)
     unclaimed, count, plain = claims(joined)
     whole_unclaimed, whole_count, whole_plain = claims(whole)
     # The same marks left out of the tree as WeasyPrint leaves out (its margin boxes').
     assert unclaimed == whole_unclaimed and plain == 0
     assert whole_plain > 100 and count <= whole_count - whole_plain
+
+
+def structure_text(path: Path) -> list[tuple[tuple[str, ...], str]]:
+    """The text as Poppler reads it along the structure tree, each run with the roles
+    of the elements it is in (the roleless ones left out)."""
+    shown = subprocess.run(
+        ["pdfinfo", "-struct-text", str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    runs, open_roles = [], []
+    for line in shown.splitlines():
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        del open_roles[depth:]
+        item = line.strip()
+        if item.startswith('"'):
+            runs.append((tuple(r for r in open_roles if r not in ROLELESS), item))
+        else:
+            open_roles.append("/" + item.split(" ", 1)[0])
+    return runs
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="pdfinfo (Poppler) is not installed")
+def test_a_reader_finds_the_same_text_under_the_same_roles(
+    whole_and_joined: tuple[Path, Path],
+) -> None:
+    whole, joined = whole_and_joined
+    runs = structure_text(joined)
+    assert runs == structure_text(whole)
+    assert len(runs) > 200 and any("/BlockQuote" in roles for roles, _ in runs)
 
 
 def tagged() -> tuple[pydyf.PDF, pydyf.Dictionary, pydyf.Array]:

@@ -152,13 +152,13 @@ class BookJoin:
             renumbering = self._renumbered(copied, front)
             catalog, info, structure, document = copied.front
             found = _Front(catalog, info, structure, document, numbering=renumbering)
-            return self._take(copied, renumbering, front), found
+            return self._take(copied, renumbering, front, first=True), found
         found = _Front()
         copied = self._copy(front, found)
         if self.cache_dir is not None and found.keepable:
             copied.front = found.kept()
             keep_copy(front, copied)
-        return self._take(copied, AS_COPIED, front), found
+        return self._take(copied, AS_COPIED, front, first=True), found
 
     # -- one piece
 
@@ -212,10 +212,14 @@ class BookJoin:
         self.writer.write_all((n + by, fill(body), data) for n, body, data in copied.objects)
         return renumbering
 
-    def _take(self, copied: Copied, renumbering: Renumbering, piece: PieceResult) -> _Added:
-        """What spans pieces: the piece's top elements, parent-tree entries and keys,
-        named destinations; its pages and bookmarks."""
-        self.tops += map(renumbering.fill, copied.tops)
+    def _take(
+        self, copied: Copied, renumbering: Renumbering, piece: PieceResult, first: bool = False
+    ) -> _Added:
+        """What spans pieces: the piece's top elements (`first`: before the others', for
+        the front matter, taken last but read first), parent-tree entries and keys, named
+        destinations; its pages and bookmarks."""
+        tops = [renumbering.fill(top) for top in copied.tops]
+        self.tops = tops + self.tops if first else self.tops + tops
         self.parent_tree += map(renumbering.fill, copied.parent_tree)
         self.next_key += copied.key_span
         for name, target in copied.destinations:
