@@ -359,8 +359,9 @@ def test_pieces_copied_before_are_joined_again_under_new_numbers(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The join keeps each piece's copy (join/piece_copy.py): after an edit that adds objects to
-    an early piece, the later pieces are written from their copies under new numbers and
-    keys, to the same bytes as copied afresh; a damaged copy is not used."""
+    an early piece, the later pieces and the front matter are written from their copies
+    under new numbers and keys, to the same bytes as copied afresh; a damaged copy is not
+    used."""
     manifest = book_copy("montaigne")
     cache = tmp_path / "cache"
     build_counting(manifest, tmp_path / "a", cache)
@@ -370,16 +371,17 @@ def test_pieces_copied_before_are_joined_again_under_new_numbers(
     text = essay.read_text("utf-8")
     end = text.index("\n\n", text.index("\n---\n", 4) + 5)
     essay.write_text(text[:end] + link + text[end:], "utf-8")
-    moves: list[int] = []
-    again = BookJoin._again
+    moves: list[tuple[bool, int]] = []  # (the front matter's copy?, how far it moved)
+    renumbered = BookJoin._renumbered
 
     def watched(self: BookJoin, copied: Any, piece: Any) -> Any:
-        moves.append(len(self.writer.offsets) - copied.base)
-        return again(self, copied, piece)
+        moves.append((copied.front is not None, len(self.writer.offsets) - copied.base))
+        return renumbered(self, copied, piece)
 
-    monkeypatch.setattr(BookJoin, "_again", watched)
+    monkeypatch.setattr(BookJoin, "_renumbered", watched)
     edited, _ = build_counting(manifest, tmp_path / "b", cache)
-    assert len(moves) >= 5 and all(moves), "later pieces were written at other numbers"
+    assert len(moves) >= 5 and all(by for _, by in moves), "written at other numbers"
+    assert moves[-1][0], "the front matter too, its catalog and info entries renumbered"
     fresh, _ = build_counting(manifest, tmp_path / "c", tmp_path / "fresh-cache")
     assert edited == fresh
     moves.clear()

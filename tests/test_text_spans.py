@@ -1,5 +1,5 @@
 """A tagged book's structure tree without an element per run of text
-(render/pdf/layout/text_spans.py): every mark of every page is still claimed once, by
+(render/weasy/text_spans.py): every mark of every page is still claimed once, by
 an element the parent tree leads back to, and reads under the same roles as in the
 tree WeasyPrint makes of the book laid out whole."""
 
@@ -19,8 +19,8 @@ from helpers import copy_book
 from make_book.build.driver import load, run_build
 from make_book.profiles import PROFILES
 from make_book.render.pdf import page_css, reference
-from make_book.render.pdf.layout.text_spans import fold_text_spans
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
+from make_book.render.weasy.text_spans import fold_text_spans
 
 ROLELESS = {"/Span", "/NonStruct"}
 
@@ -210,6 +210,34 @@ def test_spans_fold_into_their_parent_and_the_rest_stay() -> None:
     assert list(marks) == [at, at, at, named.reference, elsewhere.reference, quote.reference]
     assert plain == {} and outer == {} and inner == {} and empty == {}
     assert named["K"] == [3] and elsewhere["K"] == [4] and quote["K"] == [5]
+
+
+def test_spans_that_hold_or_say_more_or_stand_elsewhere_are_kept() -> None:
+    pdf, paragraph, marks = tagged()
+    pdf.add_object(paragraph)
+    at = paragraph.reference
+    document = pydyf.Dictionary({"Type": "/StructElem", "S": "/Document", "K": pydyf.Array()})
+    pdf.add_object(document)
+    under_document = element("/Span", b"3 0 R", document.reference, 0)  # its parent: no /Pg
+    pdf.add_object(under_document)
+    document["K"].append(under_document.reference)
+    marked = pydyf.Dictionary({"Type": "/MCR", "Pg": b"3 0 R", "MCID": 1})
+    with_reference = element("/Span", b"3 0 R", at, marked)  # a marked-content reference
+    with_annotation = element("/Span", b"3 0 R", at, b"99 0 R")  # an annotation's OBJR
+    with_attribute = element("/Span", b"3 0 R", at, 2)
+    with_attribute["A"] = pydyf.Dictionary({"O": "/Layout"})
+    held_twice = element("/Span", b"3 0 R", at, 3)
+    kept = [with_reference, with_annotation, with_attribute, held_twice]
+    for kid in kept:
+        pdf.add_object(kid)
+        paragraph["K"].append(kid.reference)
+    other = element("/Note", b"3 0 R", at, held_twice.reference)  # held by another too
+    pdf.add_object(other)
+    marks.extend([under_document.reference, at, with_attribute.reference, held_twice.reference])
+    before = [obj.data for obj in pdf.objects[1:]]
+
+    assert fold_text_spans(pdf) == 0
+    assert [obj.data for obj in pdf.objects[1:]] == before
 
 
 def test_an_untagged_document_is_left_as_it_is() -> None:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from helpers import BookCopy
-from make_book.build import driver
+from make_book.build import driver, uptodate
 from make_book.cli import main
 from make_book.model import Book
 
@@ -108,6 +108,18 @@ def test_an_edited_essay_builds_again_and_warns_afresh(built_once: tuple[Path, R
     third = run(*html_build(manifest))
     assert "(up to date)" in third.stdout
     assert warnings_of(third) == said
+
+
+def test_outputs_of_an_older_revision_are_not_up_to_date(
+    built_once: tuple[Path, Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A make-book whose outputs changed (same version, `OUTPUTS` bumped) builds again."""
+    manifest, _ = built_once
+    monkeypatch.setattr(uptodate, "OUTPUTS", uptodate.OUTPUTS + 1)
+    again = run(*html_build(manifest))
+    assert again.exit_code == 0, again.output
+    assert "(up to date)" not in again.stdout
+    assert "(up to date)" in run(*html_build(manifest)).stdout
 
 
 def test_the_report_of_a_build_found_up_to_date_lists_the_warnings(

@@ -2,7 +2,9 @@
 
 Run before and after a restructuring: the two listings must be the same
 (`python tools/output_hashes.py > before.txt`, then diff). Every format and every
-print profile is built, with no cache, into a temporary folder.
+print profile is built, with no cache, into a temporary folder. A commit that changes
+outputs on purpose bumps `OUTPUTS` in src/make_book/build/uptodate.py, so that a book
+built before is not taken as up to date.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ is the same and every output is still there, unchanged: it says the warnings
 again, and under --strict fails on them, as a build would. The fingerprint
 covers each file under the book's folder (size and modification time; outputs,
 caches and hidden folders aside), the packaged themes, make-book's and
-WeasyPrint's versions, the options and SOURCE_DATE_EPOCH. Anything else, and it
-builds as usual (with its layout cache, so only what changed is laid out).
+WeasyPrint's versions, the revision of make-book's outputs (`OUTPUTS`), the options
+and SOURCE_DATE_EPOCH. Anything else, and it builds as usual (with its layout cache,
+so only what changed is laid out).
 
 The record is named and sealed with this machine's cache key (cache/trust.py): a
 book folder that arrives with a `dist/` and a record saying it is up to date is
@@ -31,6 +32,10 @@ from make_book.cache.files import sha256_of_regular
 from make_book.cache.folder import CacheFolder
 from make_book.render.weasy.patches.fence import weasyprint_version
 
+# Bumped with every commit that changes what the same inputs give (tools/output_hashes.py
+# tells): a record of an older make-book's outputs is then not up to date, though the
+# version is the same between releases.
+OUTPUTS = 2  # 2: tagged PDFs without an element per run of text, the front matter first
 OUTPUT_LIMIT = 1 << 40  # outputs are hashed in blocks: no size is too big, a FIFO is
 # Every packaged theme, whole (theme/__init__.py's THEMES): named here, not imported
 # from make_book.theme, whose Jinja, tinycss2 and YAML a build found up to date never needs.
@@ -93,7 +98,8 @@ def record_for(
     if report is not None:
         skip.add(report.resolve())
     digest = hashlib.sha256()
-    for part in [__version__, weasyprint_version(), *options, str(manifest.resolve())]:
+    versions = [__version__, str(OUTPUTS), weasyprint_version()]
+    for part in [*versions, *options, str(manifest.resolve())]:
         digest.update(part.encode() + b"\0")
     digest.update(os.environ.get("SOURCE_DATE_EPOCH", "").encode() + b"\0")
     where = hashlib.sha256(digest.digest() + str(out_dir.resolve()).encode()).hexdigest()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import pydyf
 import weasyprint
 
 from make_book import __version__
@@ -16,6 +17,7 @@ from make_book.render.pdf.page_css import print_settings, settings_css
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.session import captured_weasyprint_log, font_config
+from make_book.render.weasy.text_spans import fold_text_spans
 from make_book.theme import environment, find_file, search_path
 
 
@@ -47,6 +49,7 @@ class FirstPages:
                 pdf_identifier=f"{self.book.meta.identifier}#offprint-{essay.slug}".encode(),
                 pdf_tags=self.reading.tagged,
                 pdf_variant=self.reading.weasyprint_variant,
+                finisher=_lean_tree,
             )
         return out.getvalue()
 
@@ -67,3 +70,8 @@ def _page_css(ctx: RenderContext, pages: PrintPages) -> str:
     (its margins as the layout settled them for the page count; no bleed: a reader's copy)."""
     settings = print_settings(ctx.manifest.pdf, ctx.profile, pages.page_count)
     return settings_css(settings)
+
+
+def _lean_tree(_document: weasyprint.Document, pdf: pydyf.PDF) -> None:
+    """The page's structure tree as the book's is (no element per run of text)."""
+    fold_text_spans(pdf)

@@ -99,7 +99,7 @@ class BookJoin:
     def add(self, piece: PieceResult) -> None:
         self._settle_version(piece)
         copied = kept_copy(piece)
-        if copied is not None and self._fits(copied, piece):
+        if copied is not None and copied.front is None and self._fits(copied, piece):
             self.main.append(self._again(copied, piece))
             return
         copied = self._copy(piece, None)

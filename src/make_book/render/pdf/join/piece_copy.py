@@ -1,11 +1,13 @@
-"""A piece as the join copied it, kept beside the piece for the next build.
+"""A piece (or the front matter) as the join copied it, kept beside it for the next build.
 
 Copying a piece into the book means reading its PDF with pikepdf and printing each
-object with its references renumbered (pdfstream.py): about 14 ms a piece. After one
+object with its references renumbered (object_writer.py): about 14 ms a piece. After one
 essay is edited, every piece after it must be copied again, since its objects now start
 at another number. The join therefore keeps each piece's objects as printed, with the
 numbers left as slots (`Slotted`), in a `.join` file beside the piece's PDF; the next
-build fills the slots with the new numbers instead (joined bytes are the same).
+build fills the slots with the new numbers instead (joined bytes are the same). The
+front matter, joined last, is kept so too, with its entries for the book's catalog,
+info and structure root (`FrontEntries`), their numbers left as slots as well.
 
 The file is a marshal dump (the format Python keeps its own compiled modules in), sealed
 with this machine's cache key (cache/trust.py) for its place: marshal is not made for
@@ -95,7 +97,7 @@ def _loaded(payload: bytes, piece: PieceResult) -> Copied | None:
     try:
         fmt, sha, base, key_offset, book, objects, *rest = marshal.loads(payload)
         pages, tops, parent_tree, key_span, destinations, faces, front = rest
-        if (fmt, sha) != (FORMAT, piece.sha256):
+        if (fmt, sha) != (FORMAT, piece.sha256) or (front is not None and len(front) != 4):
             return None
         # As dumped: marshal gives back tuples and lists as they were.
         copied = Copied(base, key_offset, book, objects, pages, tops, parent_tree)

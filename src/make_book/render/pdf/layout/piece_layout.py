@@ -36,7 +36,6 @@ from make_book.render.pdf.layout.protocol import (
 )
 from make_book.render.pdf.layout.protocol import LayoutJob as LayoutJob
 from make_book.render.pdf.layout.protocol import PieceResult as PieceResult
-from make_book.render.pdf.layout.text_spans import fold_text_spans
 from make_book.render.weasy import patches
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
 from make_book.render.weasy.patches import attr_lists, folios
@@ -45,6 +44,7 @@ from make_book.render.weasy.patches.flate import default_flate_level
 from make_book.render.weasy.patches.font_dates import dated_as_a_piece
 from make_book.render.weasy.patches.font_faces import marking_faces
 from make_book.render.weasy.session import font_config, worth_saying
+from make_book.render.weasy.text_spans import fold_text_spans
 
 SCALE = 0.75  # CSS px to PDF points, as WeasyPrint writes them
 

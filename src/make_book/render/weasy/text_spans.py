@@ -1,4 +1,4 @@
-"""A tagged piece's structure tree without an element for each run of text.
+"""A tagged PDF's structure tree without an element for each run of text.
 
 WeasyPrint tags each text box (a line's run of text in one style) as its own /Span
 element whose only kid is the run's marked content, and an anonymous block as a
@@ -10,17 +10,19 @@ and the tree is most of what tagging adds to the file.
 `fold_text_spans` gives each such element's marked content to its parent directly (the
 integer MCIDs in the parent's /K, where the element stood, as WeasyPrint already does
 for a link's text), points the parent tree at the parent, and empties the element's
-object: an empty dictionary nothing refers to, which the join does not copy. An element
-with anything more (another element as a kid, an attribute, content on another page
-than its parent's) is kept as it is.
+object: an empty dictionary nothing refers to, which the join does not copy. One with
+no kids at all is dropped the same way. An element with anything more (another element,
+an annotation or a marked-content reference as a kid, an attribute, content on another
+page than its parent's, a place in any /K but its parent's) is kept as it is.
 
 Runs on the pydyf objects WeasyPrint has built, in the finisher `write_pdf` calls
-before it writes them (piece_layout.py): nothing of WeasyPrint's is changed.
+before it writes them (a piece, render/pdf/layout/piece_layout.py; an offprint's first
+page, render/offprints/first_page.py): nothing of WeasyPrint's is changed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 import pydyf
 
@@ -65,7 +67,14 @@ def _marks(kid: object, folded: dict[bytes, pydyf.Dictionary]) -> list[object]:
 
 
 def _plain(objects: list[Any]) -> list[pydyf.Dictionary]:
-    """Each roleless element holding only marked runs on its parent's page."""
+    """Each roleless element holding only marked runs on its parent's page, and held in
+    its parent's kids alone (once)."""
+    holders: dict[bytes, list[bytes]] = {}
+    for element in objects:
+        if _is_element(element) and isinstance(kids := element.get("K"), pydyf.Array):
+            for kid in kids:
+                if isinstance(kid, bytes):
+                    holders.setdefault(kid, []).append(element.reference)
     found = []
     for element in objects:
         if not (_is_element(element) and element.get("S") in _ROLELESS):
@@ -75,6 +84,8 @@ def _plain(objects: list[Any]) -> list[pydyf.Dictionary]:
             continue
         parent = objects[_number(element["P"])]
         if not (_is_element(parent) and parent.get("Pg") == element["Pg"]):
+            continue
+        if holders.get(element.reference) != [element["P"]]:
             continue
         if all(type(kid) is int for kid in kids):
             found.append(element)
@@ -88,7 +99,7 @@ def _parent_tree_arrays(pdf: pydyf.PDF, objects: list[Any]) -> list[pydyf.Array]
     return [value for value in nums[1::2] if isinstance(value, pydyf.Array)]
 
 
-def _is_element(value: object) -> bool:
+def _is_element(value: object) -> TypeGuard[pydyf.Dictionary]:
     return isinstance(value, pydyf.Dictionary) and value.get("Type") == "/StructElem"
 
 
