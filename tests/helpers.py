@@ -347,3 +347,19 @@ def assert_stays_inside(
     ]
     unique = list(dict.fromkeys(bad))
     assert not unique, "read or written outside the book:\n" + "\n".join(map(str, unique[:20]))
+
+
+def one_document_pdf(manifest: Path, out: Path, tagged: bool = False) -> Path:
+    """The book laid out as one WeasyPrint document, as make-book did before pieces
+    (`tagged`: tagged by WeasyPrint alone)."""
+    from make_book.build.driver import load
+    from make_book.profiles import PROFILES
+    from make_book.render.pdf import page_css, reference
+    from make_book.render.weasy.patches.font_dates import dated_as_the_book
+
+    config, book = load(manifest)
+    profile = PROFILES[config.pdf.profile]
+    settings = page_css.print_settings(config.pdf, profile, 0)
+    with dated_as_the_book(book):
+        reference.layout(book, settings, profile).write_pdf(out, pdf_tags=tagged)
+    return out

@@ -23,29 +23,18 @@ import psutil
 import pypdf
 import pytest
 
-from helpers import BookCopy
+from helpers import BookCopy, one_document_pdf
 from make_book.build.driver import load, run_build
 from make_book.errors import RenderError
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
 from make_book.render.base import LayoutOptions, RenderContext
 from make_book.render.epub import package as epub
-from make_book.render.pdf import page_css, print_layout, reference
+from make_book.render.pdf import page_css, print_layout
 from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated
-from make_book.render.weasy.patches.font_dates import dated_as_the_book
-
-
-def one_document_pdf(manifest: Path, out: Path) -> Path:
-    """The book laid out as one WeasyPrint document, as make-book did before pieces."""
-    config, book = load(manifest)
-    profile = PROFILES[config.pdf.profile]
-    settings = page_css.print_settings(config.pdf, profile, 0)
-    with dated_as_the_book(book):
-        reference.layout(book, settings, profile).write_pdf(out)
-    return out
 
 
 def pieces_pdf(manifest: Path, out: Path, options: LayoutOptions) -> Path:

@@ -15,11 +15,8 @@ import pikepdf
 import pydyf
 import pytest
 
-from helpers import copy_book
-from make_book.build.driver import load, run_build
-from make_book.profiles import PROFILES
-from make_book.render.pdf import page_css, reference
-from make_book.render.weasy.patches.font_dates import dated_as_the_book
+from helpers import copy_book, one_document_pdf
+from make_book.build.driver import run_build
 from make_book.render.weasy.text_spans import fold_text_spans
 
 ROLELESS = {"/Span", "/NonStruct"}
@@ -102,22 +99,12 @@ def claims(path: Path) -> tuple[Counter[tuple[int, int]], int, int]:
         return drawn - claimed, len(every), plain
 
 
-def whole_tagged(manifest: Path, out: Path) -> Path:
-    """The book laid out as one WeasyPrint document, tagged by WeasyPrint alone."""
-    config, book = load(manifest)
-    profile = PROFILES[config.pdf.profile]
-    settings = page_css.print_settings(config.pdf, profile, 0)
-    with dated_as_the_book(book):
-        reference.layout(book, settings, profile).write_pdf(out, pdf_tags=True)
-    return out
-
-
 @pytest.fixture(scope="module")
 def whole_and_joined(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The mixed book laid out whole and tagged by WeasyPrint, and built by make-book."""
     folder = tmp_path_factory.mktemp("text-spans")
     manifest = copy_book("mixed", folder / "book")
-    whole = whole_tagged(manifest, folder / "whole.pdf")
+    whole = one_document_pdf(manifest, folder / "whole.pdf", tagged=True)
     run_build(manifest, folder / "dist", ["pdf"])
     return whole, folder / "dist" / "book.pdf"
 

@@ -50,7 +50,7 @@ def _fold(pdf: pydyf.PDF, objects: list[Any], folded: dict[bytes, pydyf.Dictiona
     tree at the parent, and empty the folded element."""
     for element in objects:
         kids = element.get("K") if _is_element(element) else None
-        if isinstance(kids, pydyf.Array) and any(_marks(kid, folded) != [kid] for kid in kids):
+        if isinstance(kids, pydyf.Array) and any(_is_folded(kid, folded) for kid in kids):
             kids[:] = [mark for kid in kids for mark in _marks(kid, folded)]
     parents = {reference: element["P"] for reference, element in folded.items()}
     for marks in _parent_tree_arrays(pdf, objects):
@@ -61,9 +61,11 @@ def _fold(pdf: pydyf.PDF, objects: list[Any], folded: dict[bytes, pydyf.Dictiona
 
 def _marks(kid: object, folded: dict[bytes, pydyf.Dictionary]) -> list[object]:
     """The kid itself, or the marks of a folded kid."""
-    if isinstance(kid, bytes) and kid in folded:
-        return list(folded[kid]["K"])
-    return [kid]
+    return list(folded[kid]["K"]) if _is_folded(kid, folded) else [kid]
+
+
+def _is_folded(kid: object, folded: dict[bytes, pydyf.Dictionary]) -> TypeGuard[bytes]:
+    return isinstance(kid, bytes) and kid in folded
 
 
 def _plain(objects: list[Any]) -> list[pydyf.Dictionary]:

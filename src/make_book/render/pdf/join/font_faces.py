@@ -129,8 +129,11 @@ class BookFaces:
                 if not isinstance(font, pikepdf.Dictionary) or font.objgen in seen:
                     continue
                 seen.add(font.objgen)
-                use = _marked(font) if folder is not None else None
-                if use and folder is not None and self._file(use.mark, folder) is not None:
+                if (
+                    folder is not None
+                    and (use := _marked(font)) is not None
+                    and self._file(use.mark, folder) is not None
+                ):
                     found.append(use)
                 else:
                     _refuse_left_out(font)
