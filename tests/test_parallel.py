@@ -34,7 +34,7 @@ from make_book.render.pdf import page_css, print_layout
 from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
-from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated
+from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated, PiecePages
 
 
 def pieces_pdf(manifest: Path, out: Path, options: LayoutOptions) -> Path:
@@ -136,50 +136,71 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The front matter goes last, to one worker: this process makes the web edition
-    meanwhile, then, once the page count is known, the cover and the EPUB's essay pages.
-    The files are the ones a layout in one process makes, on the same schedule."""
+    meanwhile, then, once the front matter is paginated (every page start is known),
+    the cover and the EPUB, before the front matter is joined into the PDF. The files
+    are the ones a layout in one process makes."""
     manifest = book_copy("mixed")
     formats = ["pdf", "cover", "epub", "html"]
     run_build(manifest, tmp_path / "here", formats, layout=LayoutOptions(jobs=1))
-    made: list[tuple[str, bool]] = []  # (essay, whether the PDF's page starts were all known)
-    make_page = epub._Pages._essay
-
-    def counted(pages: Any, essay: Any, matter: str) -> bytes:
-        made.append((essay.slug, not drafting))
-        return make_page(pages, essay, matter)
-
-    drafting: list[bool] = []  # one entry while the EPUB drafts its pages
-    draft_documents = epub.draft_documents
-
-    def drafted(*args: Any) -> Any:
-        drafting.append(True)
-        try:
-            return draft_documents(*args)
-        finally:
-            drafting.pop()
-            drafts.append(args[2])
-
-    drafts: list[Any] = []
-    monkeypatch.setattr(epub._Pages, "_essay", counted)
-    monkeypatch.setattr(epub, "draft_documents", drafted)
+    events = record_events(monkeypatch)
     pooled = run_build(manifest, tmp_path / "pool", formats, layout=in_pool)
     assert [b.format for b in pooled.built] == formats
     for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    assert events.index("epub") < events.index("front matter joined")
+    assert events.index("piece done front") > events.index("piece done 0")
 
-    def written(folder: str, name: str) -> int:
-        return (tmp_path / folder / name).stat().st_mtime_ns
+    def written(name: str) -> int:
+        return (tmp_path / "pool" / name).stat().st_mtime_ns
 
     for early in ("cover.pdf", "html/index.html"):
-        for folder in ("pool", "here"):
-            assert (
-                written(folder, early) < written(folder, "book.pdf") < written(folder, "book.epub")
-            )
-    # Each essay's EPUB page made once, before the front matter's page starts were known.
-    _config, book = load(manifest)
-    assert len(drafts) == 1 and not drafts[0].complete
-    ahead = [(e.slug, False) for e in book.essays + book.back]
-    assert sorted(made) == sorted(ahead + [(e.slug, True) for e in book.front])
+        assert written(early) < written("book.epub") < written("book.pdf")
+
+
+def test_a_rebuild_makes_the_epub_while_the_edited_piece_is_drawn(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit lays out one piece: the EPUB is made as soon as that piece is paginated,
+    while its worker draws and writes it, and is the file a cold build makes."""
+    manifest = book_copy("mixed")
+    options = replace(in_pool, cache_dir=tmp_path / "cache")
+    run_build(manifest, tmp_path / "dist", ["pdf", "epub"], layout=options)
+    essay = manifest.parent / "chapters" / "alpha.md"
+    text = essay.read_text("utf-8")
+    essay.write_text(text.replace("Begin at the beginning.", "Begin at the start."), "utf-8")
+    events = record_events(monkeypatch)
+    run_build(manifest, tmp_path / "dist", ["pdf", "epub"], layout=options)
+    rebuild = list(events)
+    run_build(manifest, tmp_path / "cold", ["pdf", "epub"], layout=in_pool)
+    laid = [e for e in rebuild if e.startswith("piece done")]
+    assert len(laid) == 1 and laid != ["piece done front"], "the edited essay's piece alone"
+    assert rebuild.index("epub") < rebuild.index(laid[0])
+    for name in ("book.pdf", "book.epub"):
+        assert (tmp_path / "dist" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
+
+
+def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the build does, in order: each EPUB written, each piece a worker says is
+    done (its index, or "front"), and the front matter's join into the PDF."""
+    events: list[str] = []
+    write_epub, finish_piece, join_front = epub.write_epub, pool._finish, BookJoin.finish
+
+    def epub_written(*args: Any) -> Any:
+        events.append("epub")
+        return write_epub(*args)
+
+    def piece_done(plan: Any, task: Any, *args: Any) -> None:
+        events.append(f"piece done {'front' if task.index == pool.FRONT_MATTER else task.index}")
+        finish_piece(plan, task, *args)
+
+    def front_joined(*args: Any) -> None:
+        events.append("front matter joined")
+        join_front(*args)
+
+    monkeypatch.setattr(epub, "write_epub", epub_written)
+    monkeypatch.setattr(pool, "_finish", piece_done)
+    monkeypatch.setattr(BookJoin, "finish", front_joined)
+    return events
 
 
 def test_a_pdf_that_fails_publishes_nothing_made_meanwhile(
@@ -216,7 +237,8 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
         assert page_css.print_settings(manifest.pdf, kdp, made) != chosen
     ctx = RenderContext(manifest, tmp_path, "kdp")
     with print_layout.PrintLayout(book, ctx, write=False) as layout:
-        counted = layout._final_count(pool.Counted(front_pages=pages, main=[]), chosen, {})
+        front = PiecePages(pages, {}, [])
+        counted = layout._final_count(pool.Counted(front, main=[]), chosen, {})
     given = counted.page_count if counted is not None else None
     assert given == (made if pages <= 150 else None)
 
@@ -284,7 +306,7 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
     try:
         conn = pool.workers[0].conn
         conn.send(Lay(0, first.html, first.borrowed, tmp_path / "a.pdf", None))
-        assert receive(conn) == Paginated(0, ANY, ANY)
+        assert receive(conn) == Paginated(0, ANY)
         conn.send(Lay(1, second.html, second.borrowed, tmp_path / "b.pdf", None))
         paginated = receive(conn)  # paginated while the first waits
         assert isinstance(paginated, Paginated) and paginated.index == 1
@@ -299,12 +321,13 @@ def test_a_worker_lays_out_a_piece_while_another_waits_for_its_folio(
     alone = lay_out_piece(
         job, second.html, second.borrowed, lambda *_: second_folio, tmp_path / "y"
     )
-    assert done[1].pages == paginated.pages == alone.pages
+    assert done[1].pages == paginated.paged.pages == alone.pages
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "x").read_bytes()
     assert (tmp_path / "b.pdf").read_bytes() == (tmp_path / "y").read_bytes()
     assert done[0].anchors == first_pages.anchors and done[1].anchors == alone.anchors
-    assert paginated.anchors == alone.anchors, "told with the count, for the contents: all"
-    assert alone.anchors, "the mixed book's second piece has headings"
+    assert paginated.paged.anchors == alone.anchors, "told with the count, for the contents"
+    assert paginated.paged.starts == alone.starts, "told with the count, for the EPUB"
+    assert alone.anchors and alone.starts, "the mixed book's second piece has headings, text"
 
 
 class Counting(Progress):

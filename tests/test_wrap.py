@@ -160,7 +160,7 @@ class Placed:
 
 def counted(pages: int, profile: str) -> PrintPages:
     """What the print layout tells the cover: an interior of `pages` pages."""
-    return PrintPages(profile, page_count=pages, starts=(), source="", complete=False)
+    return PrintPages(profile, page_count=pages, starts=(), source="")
 
 
 def render_cover(

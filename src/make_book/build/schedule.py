@@ -4,14 +4,15 @@ A step is one output of one print profile. Every print layout a step needs is ru
 once (render/pdf/print_layout.py), and the driver makes each step at the first
 milestone of its layout that gives what the step needs:
 
-- main matter done (a worker may be drawing the front matter): the outputs that need
-  nothing (the web edition);
-- page count final: the outputs that need the count (the wrap cover), and the drafts
-  of those that will need the page starts (the EPUB's essay pages);
-- finished: the PDF, then the outputs that need every page start (the EPUB).
+- main matter done or every page counted, whichever comes first (a worker may be
+  drawing the front matter): the outputs that need nothing (the web edition);
+- every page counted (the last pieces may still be drawn: in a cold build the front
+  matter, in a rebuild the edited essay's piece): the outputs that need the count
+  (the wrap cover) or every page start (the EPUB);
+- finished: the PDF.
 
 While a layout writes a PDF, what is made before the PDF is written goes into a
-folder of its own, published only once the PDF is in place: a PDF that fails leaves
+folder of its own, published once the PDF is in place: a PDF that fails leaves
 the output folder as it was. Steps that need no layout, in a build that runs none,
 come last.
 """
@@ -68,8 +69,6 @@ class Schedule:
     page_counts: dict[str, int] = field(default_factory=dict)  # profile -> pages
     # profile -> where its printed pages begin (the preview shows an essay's pages)
     print_pages: dict[str, PrintPages] = field(default_factory=dict)
-    drafts: dict[int, object] = field(default_factory=dict)  # step -> what it drafted
-    drafting: dict[int, float] = field(default_factory=dict)  # step -> seconds it took
 
     def run(self) -> list[Built]:
         """Make every step; return what was built, in the steps' order."""
@@ -97,20 +96,18 @@ class Schedule:
         owner = self.steps[first].renderer.name
         with PrintLayout(self.book, ctx, writes) as layout, staged(ctx.out_dir, writes) as aside:
             with _errors_named(owner):
-                layout.main_matter_done()
+                layout.main_matter_done_or_counted()
             self._make_all(self._to_make(Needs.NOTHING), None, aside)
             with _errors_named(owner):
                 counted = layout.counted()
             self._make_all(self._to_make(Needs.PAGE_COUNT, ctx), counted, aside)
-            self._draft_all(self._to_make(Needs.PAGE_STARTS, ctx), counted)
+            self._make_all(self._to_make(Needs.PAGE_STARTS, ctx), counted, aside)
             with _errors_named(owner):
                 finished = layout.finished()
             self.page_counts[finished.profile] = finished.page_count
             self.print_pages[finished.profile] = replace(finished, interior=None)
             self._make_all(self._to_make(Needs.INTERIOR, ctx), finished)
         self._published(aside, ctx.out_dir)
-        # The interior is the PDF's now, published under the book's name.
-        self._make_all(self._to_make(Needs.PAGE_STARTS, ctx), replace(finished, interior=None))
         self._charge(first, layout.seconds)
 
     def _to_make(self, needs: Needs, ctx: RenderContext | None = None) -> list[int]:
@@ -130,19 +127,10 @@ class Schedule:
             ctx = step.ctx if folder is None else replace(step.ctx, out_dir=folder)
             started = time.perf_counter()
             with _errors_named(step.renderer.name):
-                made = step.renderer.render(self.book, ctx, pages, self.drafts.pop(index, None))
-            seconds = time.perf_counter() - started + self.drafting.get(index, 0.0)
+                made = step.renderer.render(self.book, ctx, pages)
+            seconds = time.perf_counter() - started
             profile = step.ctx.profile.name
             self.built[index] = Built(step.renderer.name, made.path, seconds, profile, made.note)
-
-    def _draft_all(self, indices: list[int], pages: PrintPages) -> None:
-        """Make ahead what these steps can with the main matter's page starts."""
-        for index in indices:
-            step = self.steps[index]
-            started = time.perf_counter()
-            with _errors_named(step.renderer.name):
-                self.drafts[index] = step.renderer.draft(self.book, step.ctx, pages)
-            self.drafting[index] = time.perf_counter() - started
 
     def _charge(self, index: int, seconds: float) -> None:
         """Add the layout's time to the step it was run for first (the PDF, if any)."""

@@ -34,16 +34,14 @@ class Needs(enum.Enum):
 class PrintPages:
     """What laying out the print edition of one profile found out, for other outputs.
 
-    Made twice by the layout: once the page count is final (`complete` False: the
-    starts are the main matter's, the front matter is still being drawn), then
-    when everything is laid out (every start, and the interior PDF if one was made).
+    Made twice by the layout: once every page is counted (the last pieces may still be
+    drawn), then when everything is laid out, with the interior PDF if one was made.
     """
 
     profile: str
     page_count: int  # padded to the profile's minimum and parity
     starts: tuple[PageStart, ...]  # numbered in the joined book
     source: str  # what the EPUB's page-list cites (dc:source)
-    complete: bool = True
     interior: Path | None = None  # the finished PDF, a temporary file beside its target
 
 
@@ -106,13 +104,6 @@ class Renderer:
     needs: ClassVar[Needs] = Needs.NOTHING
     per_profile: ClassVar[bool] = False
 
-    def render(
-        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
-    ) -> Rendered:
-        """Write this format's output under ctx.out_dir; `draft` is what `draft` made."""
+    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None) -> Rendered:
+        """Write this format's output under ctx.out_dir."""
         raise NotImplementedError
-
-    def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
-        """Make ahead what needs only the main matter's pages (`pages.complete` is False),
-        while the front matter is still laid out; the driver hands it to `render`."""
-        return None

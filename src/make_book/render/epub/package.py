@@ -191,24 +191,9 @@ class _Pages:
         return self.page(essay.title, content, matter, essay.language)
 
 
-def draft_documents(book: Book, ctx: RenderContext, pages: PrintPages) -> BlobMemo:
-    """The pages of the essays and the back matter's, and the cover image: all that
-    needs only the main matter's page starts (made while the front matter is laid out)."""
-    memo = BlobMemo(ctx.layout.cache_dir, "epub", held=True)
-    documents = _Pages(book, _PageMarks(book, list(pages.starts)), memo)
-    for essay in book.essays:
-        documents.essay(essay, "bodymatter")
-    for essay in book.back:
-        documents.essay(essay, "backmatter")
-    if not book.meta.cover:
-        documents.cover_png()
-    return memo
-
-
-def write_epub(book: Book, ctx: RenderContext, pages: PrintPages, memo: BlobMemo | None) -> Path:
+def write_epub(book: Book, ctx: RenderContext, pages: PrintPages) -> Path:
     """Build the EPUB and write it atomically with fixed zip timestamps."""
-    memo = memo or BlobMemo(ctx.layout.cache_dir, "epub", held=True)
-    package = _package(book, pages, memo)
+    package = _package(book, pages, BlobMemo(ctx.layout.cache_dir, "epub"))
     target = ctx.out_dir / "book.epub"
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.out_dir, prefix=".epub-") as scratch:

@@ -7,10 +7,11 @@ rounds: KDP's gutter grows with the page count, so a round whose count asks for
 other margins is laid out again (one or two rounds settle it).
 
 The handle has three milestones, each a method that lays out until it is reached:
-`main_matter_done()` (only the front matter is left: a worker may be drawing it),
-`counted()` (the final page count and the main matter's page starts) and
-`finished()` (every page start, and the finished interior). The driver alone
-decides what it makes at each; nothing here calls back into the build.
+`main_matter_done_or_counted()` (only the front matter is left, or every page is
+counted: pieces are still drawn), `counted()` (the final page count and every page
+start, known once every piece is paginated, while the last are still drawn) and
+`finished()` (the finished interior). The driver alone decides what it makes at
+each; nothing here calls back into the build.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from make_book.render.pdf.layout.pool import (
     MainMatterDone,
     lay_out_book,
 )
-from make_book.render.pdf.layout.protocol import LayoutJob, PieceResult
+from make_book.render.pdf.layout.protocol import LayoutJob, PiecePages, PieceResult
 from make_book.render.pdf.page_css import print_settings, safe_margin, settings_css
 from make_book.render.pdf.preflight_gate import DrawingCheck, preflight_or_fail, warn_fallback_fonts
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
@@ -97,12 +98,12 @@ class PrintLayout:
             if self.interior is not None:
                 self.interior.unlink(missing_ok=True)  # the PDF took it, or it is not wanted
 
-    def main_matter_done(self) -> None:
-        """Lay out until only the front matter is left."""
-        self._advance(lambda: self._main_done)
+    def main_matter_done_or_counted(self) -> None:
+        """Lay out until only the front matter is left, or every page is counted."""
+        self._advance(lambda: self._main_done or self._counted is not None)
 
     def counted(self) -> PrintPages:
-        """Lay out until the page count is final; the main matter's page starts."""
+        """Lay out until the page count is final; every page start."""
         self._advance(lambda: self._counted is not None)
         assert self._counted is not None
         return self._counted
@@ -140,8 +141,9 @@ class PrintLayout:
             laid, settings = yield from self._rounds(cache)
             if self.interior is not None:
                 self._finish(laid, settings, cache)
-        starts = _numbered_starts(laid.pieces, first=0, opener=laid.front.pages)
-        self._finished = self._pages(laid.page_count, starts, settings, complete=True)
+        pieces = [piece.paged for piece in laid.pieces]
+        starts = _numbered_starts(pieces, first=0, opener=laid.front.pages)
+        self._finished = self._pages(laid.page_count, starts, settings, self.interior)
         yield  # never resumed past here: `finished()` stops at the line above
 
     def _rounds(self, cache: PieceCache) -> Generator[None, None, tuple[LaidOutBook, PdfSettings]]:
@@ -157,7 +159,8 @@ class PrintLayout:
                 # A piece a later round takes again is marked passed in memory already.
                 self._fresh_passes |= check.fresh
                 wanted = print_settings(manifest_pdf, self.profile, self._padded(laid))
-                printed = folios_of(self._referenced, laid.front.pages, laid.main)
+                main = [piece.paged for piece in laid.main]
+                printed = folios_of(self._referenced, laid.front.pages, main)
                 if wanted == chosen and printed == folios:
                     if join is not None:
                         join.finish(check(laid.front))
@@ -215,11 +218,11 @@ class PrintLayout:
         padded = self.profile.padded(counted.page_count)
         if print_settings(self.ctx.manifest.pdf, self.profile, padded) != chosen:
             return None  # another round comes, with a wider gutter
-        if folios_of(self._referenced, counted.front_pages, counted.main) != folios:
+        front = counted.front.pages
+        if folios_of(self._referenced, front, counted.main) != folios:
             return None  # another round comes, its page references printing other folios
-        front = counted.front_pages
-        starts = _numbered_starts(counted.main, first=front, opener=front)
-        return self._pages(counted.page_count, starts, chosen, complete=False)
+        starts = _numbered_starts([counted.front, *counted.main], first=0, opener=front)
+        return self._pages(counted.page_count, starts, chosen)
 
     def _finish(self, laid: LaidOutBook, settings: PdfSettings, cache: PieceCache) -> None:
         """Finish the joined interior for its profile, preflight it, say which glyphs fell back."""
@@ -246,7 +249,11 @@ class PrintLayout:
         return self.profile.padded(laid.page_count)
 
     def _pages(
-        self, count: int, starts: list[PageStart], settings: PdfSettings, complete: bool
+        self,
+        count: int,
+        starts: list[PageStart],
+        settings: PdfSettings,
+        interior: Path | None = None,
     ) -> PrintPages:
         width, height = settings.trim
         return PrintPages(
@@ -254,8 +261,7 @@ class PrintLayout:
             page_count=self.profile.padded(count),
             starts=tuple(starts),
             source=f"{self.book.meta.title}, print edition ({width:g} x {height:g} in)",
-            complete=complete,
-            interior=self.interior if complete else None,
+            interior=interior,
         )
 
 
@@ -307,7 +313,7 @@ def layout_job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob
     )
 
 
-def _numbered_starts(pieces: list[PieceResult], first: int, opener: int) -> list[PageStart]:
+def _numbered_starts(pieces: list[PiecePages], first: int, opener: int) -> list[PageStart]:
     """The pieces' page starts, numbered from page index `first`; `opener` is the first
     page of the main matter (folio 1)."""
     starts = []

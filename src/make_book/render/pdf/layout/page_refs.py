@@ -19,7 +19,7 @@ from dataclasses import replace
 from make_book.model import Book
 from make_book.pagemap import page_label
 from make_book.render.pdf.layout.pieces import Piece
-from make_book.render.pdf.layout.protocol import PieceResult
+from make_book.render.pdf.layout.protocol import PiecePages
 
 _LINK = re.compile(r"<a\b[^>]*>")
 _CLASS = re.compile(r'\bclass="([^"]*)"')
@@ -60,7 +60,7 @@ def with_folios(piece: Piece, folios: dict[str, str]) -> Piece:
 
 
 def folios_of(
-    anchors: frozenset[str], front_pages: int, main: Iterable[PieceResult]
+    anchors: frozenset[str], front_pages: int, main: Iterable[PiecePages]
 ) -> dict[str, str]:
     """The printed folio of each of `anchors` that the main matter holds."""
     folios: dict[str, str] = {}

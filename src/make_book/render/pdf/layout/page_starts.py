@@ -8,11 +8,10 @@ words of the same block on earlier pages give its position in the block.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import weasyprint
 from weasyprint.formatting_structure import boxes
 
 from make_book.pagemap import BLOCK_ATTRIBUTE, NOT_WORDS, PageStart, page_label
@@ -49,13 +48,17 @@ class _Reader:
         return len(self.seen.get((where.text, where.block), "").split())
 
 
-def page_starts(document: weasyprint.Document, opener: int) -> list[PageStart]:
-    """One PageStart per page that has text in the main flow, in page order."""
+def page_starts(page_boxes: Sequence[Any], opener: int) -> list[PageStart]:
+    """One PageStart per page that has text in the main flow, in page order.
+
+    Read from the paginated page boxes: the flow and its footnotes are placed by then,
+    and only the margin boxes (never read here) are made later, so the starts are
+    known as soon as the pages are counted."""
     reader = _Reader()
     starts: list[PageStart] = []
-    for index, page in enumerate(document.pages):
+    for index, page_box in enumerate(page_boxes):
         first = True
-        for where, line, text in _flow_text(page._page_box):
+        for where, line, text in _flow_text(page_box):
             if first:
                 starts.append(_start(index, opener, where, reader.words_before(where)))
                 first = False

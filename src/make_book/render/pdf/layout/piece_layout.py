@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import weasyprint
 
 from make_book.errors import RenderError
 from make_book.render.pdf.layout.page_starts import page_starts
-from make_book.render.pdf.layout.protocol import END_MARKER, Bookmark, faces_folder
+from make_book.render.pdf.layout.protocol import END_MARKER, Bookmark, PiecePages, faces_folder
 from make_book.render.pdf.layout.protocol import (
     AskFolio as AskFolio,  # re-exported, see piecetypes.py
 )
@@ -54,11 +54,12 @@ def lay_out_piece(
 ) -> PieceResult:
     """Lay out `html`, get its first folio from `ask`, write the PDF to `out` atomically."""
     fetcher = BookFetcher(job.book_root, job.font_dirs)
-    anchors: dict[str, int] = {}
+    paged: list[PiecePages] = []  # told once, when pagination is over
 
-    def counted(pages: int, found: dict[str, int]) -> int:
-        anchors.update(_own_anchors(found, pages, set(borrowed)))
-        return ask(pages, anchors)
+    def counted(found: PiecePages) -> int:
+        anchors = _own_anchors(found.anchors, found.pages, set(borrowed))
+        paged.append(replace(found, anchors=anchors))
+        return ask(paged[0])
 
     with _collected_warnings() as warnings, dated_as_a_piece():
         document = _render(job, html, fetcher, counted)
@@ -81,8 +82,8 @@ def lay_out_piece(
         pdf=out,
         sha256=digest,
         bookmarks=_bookmarks(pages),
-        anchors=anchors,
-        starts=page_starts(kept, 0),
+        anchors=paged[0].anchors,
+        starts=paged[0].starts,
         warnings=list(dict.fromkeys(_stylesheet(job).warnings + warnings)),
         files=fetcher.read,
         faces=sorted(left_out),
@@ -100,7 +101,8 @@ def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> w
 
     def first_folio(page_boxes: Sequence[Any]) -> int:
         pages = max(len(page_boxes) - 1, 0)  # the end marker's page is dropped
-        return ask(pages, _box_anchors(page_boxes))
+        starts = page_starts(page_boxes[:pages], 0)
+        return ask(PiecePages(pages, _box_anchors(page_boxes), starts))
 
     with folios.numbered_from(first_folio):
         document = source.render(stylesheets=[stylesheet.css], font_config=fonts, **dpi)

@@ -33,6 +33,7 @@ from make_book.render.pdf.layout.protocol import (
     FromWorker,
     LayoutJob,
     Paginated,
+    PiecePages,
     PieceResult,
 )
 from make_book.render.pdf.layout.workers import Pool, Task, Worker, workers
@@ -83,9 +84,9 @@ class _Plan:
     results: dict[int, PieceResult] = field(default_factory=dict)
     queued: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)  # pieces the progress display has
-    anchors: dict[int, dict[str, int]] = field(default_factory=dict)  # told with the count
+    paged: dict[int, PiecePages] = field(default_factory=dict)  # told once paginated
     front_key: str = ""
-    front_pages: int | None = None  # told by its worker once it is paginated
+    front_paged: PiecePages | None = None  # told by its worker once it is paginated
     front_sent: bool = False  # the front matter's task is made (or it came from the cache)
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
@@ -123,10 +124,15 @@ class _Plan:
 
     def placed(self) -> bool:
         """Whether every piece's anchors are known: the contents can be laid out."""
-        return all(i in self.results or i in self.anchors for i in range(len(self.pieces)))
+        return all(i in self.results or i in self.paged for i in range(len(self.pieces)))
 
-    def anchors_of(self, index: int) -> dict[str, int]:
-        return self.results[index].anchors if index in self.results else self.anchors[index]
+    def paged_of(self, index: int) -> PiecePages:
+        return self.results[index].paged if index in self.results else self.paged[index]
+
+    def front_pages(self) -> PiecePages | None:
+        """The front matter's pages, once it is paginated (or came from the cache)."""
+        front = self.results.get(FRONT_MATTER)
+        return front.paged if front is not None else self.front_paged
 
     def folios(self) -> list[int]:
         return [self.folio(i) or 0 for i in range(len(self.pieces))]
@@ -142,17 +148,17 @@ class MainMatterDone:
 
 @dataclass(frozen=True)
 class Counted:
-    """A milestone: every main piece laid out, and the front matter's page count."""
+    """A milestone: every piece paginated, the front matter too (some may still be drawn)."""
 
-    front_pages: int
-    main: list[PieceResult]
+    front: PiecePages
+    main: list[PiecePages]
 
     @property
     def page_count(self) -> int:
-        return self.front_pages + sum(piece.pages for piece in self.main)
+        return self.front.pages + sum(piece.pages for piece in self.main)
 
 
-# What laying out a book yields on its way, in this order, once each (see lay_out_book).
+# What laying out a book yields on its way, once each, in either order (see lay_out_book).
 Milestone = MainMatterDone | Counted
 LayingOut = Generator[Milestone, None, LaidOutBook]
 
@@ -170,9 +176,10 @@ def lay_out_book(
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
     A generator: it yields MainMatterDone once only the front matter is left (a
-    worker may be laying it out), then Counted once the front matter is paginated,
-    and returns the LaidOutBook. Whoever drives it may do other work at each
-    milestone while the workers go on. `sink` is given each main piece as soon as
+    worker may be laying it out), and Counted once every piece, the front matter too,
+    is paginated (pieces may still be drawn: in a rebuild, the edited one), in
+    whichever order they come, and returns the LaidOutBook. Whoever drives it may do
+    other work at each milestone while the workers go on. `sink` is given each main piece as soon as
     it and those before it are done (the join copies it into the book while the
     rest is laid out). `spares`: workers started while the book loaded, taken first."""
     keys = [_key(job, piece) for piece in main]
@@ -239,7 +246,7 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | N
     folios = {
         anchor: (plan.folio(i) or 0) + page
         for i in range(len(plan.pieces))
-        for anchor, page in plan.anchors_of(i).items()
+        for anchor, page in plan.paged_of(i).anchors.items()
     }
     front = make_front(folios)
     key = plan.front_key = _key(job, front)
@@ -277,16 +284,16 @@ def _run_here(
         laid_out += 1
     else:
         progress.advance(plan.results[FRONT_MATTER].pages, laid_out=False)
-    yield _counted(plan, plan.results[FRONT_MATTER].pages)
+    yield _counted(plan)
     return laid_out
 
 
 def _lay_out_here(job: LayoutJob, plan: _Plan, task: Task) -> PieceResult:
     from make_book.render.pdf.layout.piece_layout import lay_out_piece
 
-    def ask(pages: int, _anchors: dict[str, int]) -> int:
+    def ask(paged: PiecePages) -> int:
         if task.folio is None:
-            plan.counts[task.index] = pages
+            plan.counts[task.index] = paged.pages
             task.folio = plan.folio(task.index)
         assert task.folio is not None, "pieces are laid out in page order"
         return task.folio
@@ -341,7 +348,7 @@ def _run_in_pool(
     spares: SpareWorkers | None,
 ) -> Generator[Milestone, None, int]:
     laid_out = 0
-    told = False  # whether the milestones were yielded
+    done = counted = False  # whether MainMatterDone and Counted were yielded
     pending: list[Task] = []
     with workers(job, size, spares) as pool:
         while True:
@@ -350,21 +357,29 @@ def _run_in_pool(
             # The contents go as soon as every piece is paginated, while the last are drawn.
             pending += _front_once_placed(job, plan, make_front, progress)
             _dispatch(pool, plan, pending)
+            if not counted and _all_paginated(plan):
+                yield _counted(plan)  # the EPUB is made while the last pieces are drawn
+                counted = True
             busy = pool.busy()
             if not busy and not pending:
                 break
+            if not done and plan.front_sent and _only_front_left(plan, pool, pending):
+                plan.flush()
+                # A worker whose last piece was just done goes before the build's memory grows.
+                pool.retire_idle()
+                yield MainMatterDone()
+                done = True
+                continue
             # The join copies pieces while the workers lay out, until one has news.
             plan.flush(until=partial(pool.has_news, busy))
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
             pool.recycle(wanted=len(pool.busy()) + len(pending) + (not plan.front_sent))
-            if not told and plan.front_sent and _only_front_left(plan, pool, pending):
-                laid_out += yield from _milestones(plan, pool, progress)
-                told = True
-    if not told:
+    if not done:
         yield MainMatterDone()
-        yield _counted(plan, plan.results[FRONT_MATTER].pages)
+    if not counted:
+        yield _counted(plan)
     return laid_out
 
 
@@ -393,25 +408,16 @@ def _dispatch(pool: Pool, plan: _Plan, pending: list[Task]) -> None:
         pool.retire_idle()  # nothing is left for them: their memory goes now
 
 
-def _milestones(plan: _Plan, pool: Pool, progress: Progress) -> Generator[Milestone, None, int]:
-    """Only the front matter is left: say so, then its count once a worker tells it.
-    Returns how many pieces were laid out meanwhile (the front matter, if done)."""
-    plan.flush()
-    # A worker whose last piece was just done goes before the build's memory grows.
-    pool.retire_idle()
-    yield MainMatterDone()
-    done = 0
-    while plan.front_pages is None and FRONT_MATTER not in plan.results:
-        for worker in pool.ready(pool.busy()):
-            done += _handle(worker, worker.receive(), plan, progress)  # a count, or a failure
-    pages = plan.front_pages if plan.front_pages is not None else plan.results[FRONT_MATTER].pages
-    yield _counted(plan, pages)
-    return done
+def _all_paginated(plan: _Plan) -> bool:
+    """Whether every piece, the front matter too, is paginated or done."""
+    return plan.front_sent and plan.front_pages() is not None and plan.placed()
 
 
-def _counted(plan: _Plan, front_pages: int) -> Counted:
-    """The Counted milestone: the main matter's pieces, all done, and the front's count."""
-    return Counted(front_pages, [plan.results[i] for i in range(len(plan.pieces))])
+def _counted(plan: _Plan) -> Counted:
+    """The Counted milestone: every piece's pages, the front matter's first."""
+    front = plan.front_pages()
+    assert front is not None, "the front matter is paginated"
+    return Counted(front, [plan.paged_of(i) for i in range(len(plan.pieces))])
 
 
 def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
@@ -429,9 +435,11 @@ def _handle(worker: Worker, message: FromWorker, plan: _Plan, progress: Progress
     task = worker.tasks[index]
     if isinstance(message, Paginated):
         if index == FRONT_MATTER:
-            plan.front_pages = message.pages
-        elif task.folio is None:
-            plan.counts[index], plan.anchors[index] = message.pages, message.anchors
+            plan.front_paged = message.paged
+            return 0
+        # Counted now, not once drawn: the pieces after it get their folios sooner.
+        plan.counts[index], plan.paged[index] = message.paged.pages, message.paged
+        if task.folio is None:
             worker.waiting.add(index)
         return 0
     if isinstance(message, Failed):

@@ -86,9 +86,24 @@ class PieceResult:
     passed: list[str] = field(default_factory=list)  # profiles whose preflight its pages passed
     faces: list[str] = field(default_factory=list)  # sha256 of the faces it left out (FACES)
 
+    @property
+    def paged(self) -> PiecePages:
+        return PiecePages(self.pages, self.anchors, self.starts)
 
-# (pages kept, anchor -> page index) -> the folio of the piece's first page
-AskFolio = Callable[[int, dict[str, int]], int]
+
+@dataclass(frozen=True)
+class PiecePages:
+    """What a piece's pagination tells, before the piece is drawn: its pages kept (the
+    end marker's is dropped), and where its anchors and printed pages' starts fall
+    (page indices in the piece). Enough for the contents and the EPUB's page-list."""
+
+    pages: int
+    anchors: dict[str, int]
+    starts: list[PageStart]
+
+
+# A piece's pages, once counted -> the folio of the piece's first page
+AskFolio = Callable[[PiecePages], int]
 
 
 # The build to a worker.
@@ -123,11 +138,10 @@ class Stop:
 
 @dataclass(frozen=True)
 class Paginated:
-    """A piece's pages are counted, and its anchors' pages known (before it is drawn)."""
+    """A piece's pages are counted, its anchors and page starts known (before it is drawn)."""
 
     index: int
-    pages: int
-    anchors: dict[str, int]
+    paged: PiecePages
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from make_book.render.pdf.layout.protocol import (
     Lay,
     LayoutJob,
     Paginated,
+    PiecePages,
     Stop,
 )
 
@@ -92,8 +93,8 @@ class _Server:
         index, folio = lay.index, lay.folio
         from make_book.render.pdf.layout.piece_layout import lay_out_piece
 
-        def ask(pages: int, anchors: dict[str, int]) -> int:
-            self.send(Paginated(index, pages, anchors))  # the build may act on it at once
+        def ask(paged: PiecePages) -> int:
+            self.send(Paginated(index, paged))  # the build may act on it at once
             if folio is not None:
                 return folio
             self.running.release()  # the next piece may run while this one waits
