@@ -147,8 +147,8 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     assert [b.format for b in pooled.built] == formats
     for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
-    assert events.index("epub") < events.index("front matter joined")
-    assert events.index("piece done front") > events.index("piece done 0")
+    # Made once the front matter is paginated, before its worker says it is done.
+    assert events.index("epub") < events.index("piece done front")
 
     def written(name: str) -> int:
         return (tmp_path / "pool" / name).stat().st_mtime_ns
@@ -161,7 +161,7 @@ def test_a_rebuild_makes_the_epub_while_the_edited_piece_is_drawn(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An edit lays out one piece: the EPUB is made as soon as that piece is paginated,
-    while its worker draws and writes it, and is the file a cold build makes."""
+    before its worker says it is done, and is the file a cold build makes."""
     manifest = book_copy("mixed")
     options = replace(in_pool, cache_dir=tmp_path / "cache")
     run_build(manifest, tmp_path / "dist", ["pdf", "epub"], layout=options)
@@ -201,6 +201,61 @@ def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(pool, "_finish", piece_done)
     monkeypatch.setattr(BookJoin, "finish", front_joined)
     return events
+
+
+def test_an_epub_made_while_the_layout_runs_is_not_published_if_it_then_fails(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no PDF to write, the EPUB is still made once every page is counted, while
+    the front matter is drawn: it waits in the staging folder, and a layout that then
+    fails leaves dist/ as it was."""
+    manifest = book_copy("mixed")
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "book.epub").write_bytes(b"the EPUB before")
+    events = record_events(monkeypatch)
+    finish_piece = pool._finish
+
+    def front_fails(plan: Any, task: Any, *args: Any) -> None:
+        if task.index == pool.FRONT_MATTER:
+            raise RenderError("pdf: laying out the front matter failed: as this test wants")
+        finish_piece(plan, task, *args)
+
+    monkeypatch.setattr(pool, "_finish", front_fails)
+    with pytest.raises(RenderError, match="as this test wants"):
+        run_build(manifest, out, ["epub"], layout=in_pool)
+    assert "epub" in events and "piece done front" not in events, "made meanwhile"
+    assert sorted(p.name for p in out.iterdir()) == ["book.epub"]
+    assert (out / "book.epub").read_bytes() == b"the EPUB before"
+
+
+def test_page_starts_told_with_the_count_are_those_of_the_finished_pages(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker tells a piece's page starts when pagination is over, read from the page
+    boxes before the margin boxes are made: the same as read from the finished pages,
+    footnotes and all."""
+    from make_book.render.pdf.layout import piece_layout
+    from make_book.render.pdf.layout.page_starts import page_starts
+    from make_book.render.weasy import patches
+    from make_book.render.weasy.fetch import BookFetcher
+
+    patches.install()
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    told: list[PiecePages] = []
+
+    def ask(paged: PiecePages) -> int:
+        told.append(paged)
+        return 1
+
+    noted = [piece for piece in main if 'class="footnote"' in piece.html]
+    assert noted, "the mixed book has footnotes"
+    for piece in noted:
+        fetcher = BookFetcher(job.book_root, job.font_dirs)
+        document = piece_layout._render(job, piece.html, fetcher, ask)
+        finished = page_starts([page._page_box for page in document.pages[:-1]], 0)
+        assert told[-1].starts == finished
+        assert len(finished) > 1, "a piece of more than one page"
 
 
 def test_a_pdf_that_fails_publishes_nothing_made_meanwhile(

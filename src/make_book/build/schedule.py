@@ -11,10 +11,10 @@ milestone of its layout that gives what the step needs:
   (the wrap cover) or every page start (the EPUB);
 - finished: the PDF.
 
-While a layout writes a PDF, what is made before the PDF is written goes into a
-folder of its own, published once the PDF is in place: a PDF that fails leaves
-the output folder as it was. Steps that need no layout, in a build that runs none,
-come last.
+While a layout runs, what is made before it is finished goes into a folder of its
+own, published once the layout is finished and its PDF, if any, is in place: a
+layout or a PDF that fails leaves the output folder as it was. Steps that need no
+layout, in a build that runs none, come last.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class Schedule:
         # The layout's failures and time are the PDF's, if it is made, else the first user's.
         first = next((i for i in mine if self.steps[i].needs is Needs.INTERIOR), mine[0])
         owner = self.steps[first].renderer.name
-        with PrintLayout(self.book, ctx, writes) as layout, staged(ctx.out_dir, writes) as aside:
+        with PrintLayout(self.book, ctx, writes) as layout, staged(ctx.out_dir) as aside:
             with _errors_named(owner):
                 layout.main_matter_done_or_counted()
             self._make_all(self._to_make(Needs.NOTHING), None, aside)

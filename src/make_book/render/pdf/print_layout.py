@@ -8,7 +8,7 @@ other margins is laid out again (one or two rounds settle it).
 
 The handle has three milestones, each a method that lays out until it is reached:
 `main_matter_done_or_counted()` (only the front matter is left, or every page is
-counted: pieces are still drawn), `counted()` (the final page count and every page
+counted: pieces may still be drawn), `counted()` (the final page count and every page
 start, known once every piece is paginated, while the last are still drawn) and
 `finished()` (the finished interior). The driver alone decides what it makes at
 each; nothing here calls back into the build.
@@ -214,7 +214,7 @@ class PrintLayout:
     def _final_count(
         self, counted: Counted, chosen: PdfSettings, folios: dict[str, str]
     ) -> PrintPages | None:
-        """The count and the main matter's starts, if this round's margins are final."""
+        """The count and every page start, if this round's margins are final."""
         padded = self.profile.padded(counted.page_count)
         if print_settings(self.ctx.manifest.pdf, self.profile, padded) != chosen:
             return None  # another round comes, with a wider gutter

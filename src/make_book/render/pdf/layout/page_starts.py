@@ -51,9 +51,10 @@ class _Reader:
 def page_starts(page_boxes: Sequence[Any], opener: int) -> list[PageStart]:
     """One PageStart per page that has text in the main flow, in page order.
 
-    Read from the paginated page boxes: the flow and its footnotes are placed by then,
-    and only the margin boxes (never read here) are made later, so the starts are
-    known as soon as the pages are counted."""
+    Read from the paginated page boxes, so the starts are known as soon as the pages
+    are counted: the flow and its footnotes are placed by then. What WeasyPrint adds
+    later is not the flow: the margin boxes, and on each page the copies of the
+    other pages' `position: fixed` boxes (text that repeats on every page)."""
     reader = _Reader()
     starts: list[PageStart] = []
     for index, page_box in enumerate(page_boxes):

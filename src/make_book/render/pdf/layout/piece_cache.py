@@ -47,7 +47,7 @@ from make_book.render.pdf.layout.protocol import faces_folder as faces_folder
 from make_book.render.weasy.patches.font_faces import FACE_LIMIT, FACE_SUFFIX
 from make_book.theme import THEMES
 
-FORMAT = 6  # bump when the record or its piece changes shape: older entries are then stale
+FORMAT = 7  # bump when the record or its piece changes shape: older entries are then stale
 MAX_AGE_DAYS = 30
 COPY_SUFFIX = ".join"  # a piece as the join copied it, beside its PDF (join/piece_copy.py)
 # Beside the pieces' folders: whole font files (<sha256>.face) the pieces' faces were cut
