@@ -135,10 +135,11 @@ def test_in_process_and_pool_give_the_same_bytes(
 def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_out(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The front matter goes last, to one worker: this process makes the web edition
-    meanwhile, then, once the front matter is paginated (every page start is known),
-    the cover and the EPUB, before the front matter is joined into the PDF. The files
-    are the ones a layout in one process makes."""
+    """The front matter goes last, to one worker: while it is paginated, this process
+    makes the web edition and the EPUB's essay pages (they need the main matter's page
+    starts only); once it is paginated (every page start is known), the cover and the
+    EPUB, before its worker says it is done. Each essay's EPUB page is made once, and
+    the files are the ones a layout in one process makes."""
     manifest = book_copy("mixed")
     formats = ["pdf", "cover", "epub", "html"]
     run_build(manifest, tmp_path / "here", formats, layout=LayoutOptions(jobs=1))
@@ -147,8 +148,14 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     assert [b.format for b in pooled.built] == formats
     for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
-    # Made once the front matter is paginated, before its worker says it is done.
+    assert events.index("drafted") < events.index("front paginated") < events.index("epub")
     assert events.index("epub") < events.index("piece done front")
+    _config, book = load(manifest)
+    pages = [e.removeprefix("page ") for e in events if e.startswith("page ")]
+    drafting = events[events.index("draft") + 1 : events.index("drafted")]
+    drafted = [e.removeprefix("page ") for e in drafting]
+    assert sorted(drafted) == sorted(e.slug for e in book.essays + book.back)
+    assert sorted(pages) == sorted(e.slug for e in book.all_texts), "each made once"
 
     def written(name: str) -> int:
         return (tmp_path / "pool" / name).stat().st_mtime_ns
@@ -180,14 +187,31 @@ def test_a_rebuild_makes_the_epub_while_the_edited_piece_is_drawn(
 
 
 def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """What the build does, in order: each EPUB written, each piece a worker says is
-    done (its index, or "front"), and the front matter's join into the PDF."""
+    """What the build does, in order: each EPUB drafted and written, each EPUB page
+    made, the front matter paginated, each piece a worker says is done (its index, or
+    "front"), and the front matter's join into the PDF."""
     events: list[str] = []
     write_epub, finish_piece, join_front = epub.write_epub, pool._finish, BookJoin.finish
+    draft, make_page, handle = epub.draft_documents, epub._Pages._essay, pool._handle
 
     def epub_written(*args: Any) -> Any:
         events.append("epub")
         return write_epub(*args)
+
+    def drafted(*args: Any) -> Any:
+        events.append("draft")
+        memo = draft(*args)
+        events.append("drafted")
+        return memo
+
+    def page_made(pages: Any, essay: Any, matter: str) -> bytes:
+        events.append(f"page {essay.slug}")
+        return make_page(pages, essay, matter)
+
+    def handled(worker: Any, message: Any, *args: Any) -> int:
+        if isinstance(message, Paginated) and message.index == pool.FRONT_MATTER:
+            events.append("front paginated")
+        return handle(worker, message, *args)
 
     def piece_done(plan: Any, task: Any, *args: Any) -> None:
         events.append(f"piece done {'front' if task.index == pool.FRONT_MATTER else task.index}")
@@ -198,6 +222,9 @@ def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         join_front(*args)
 
     monkeypatch.setattr(epub, "write_epub", epub_written)
+    monkeypatch.setattr(epub, "draft_documents", drafted)
+    monkeypatch.setattr(epub._Pages, "_essay", page_made)
+    monkeypatch.setattr(pool, "_handle", handled)
     monkeypatch.setattr(pool, "_finish", piece_done)
     monkeypatch.setattr(BookJoin, "finish", front_joined)
     return events

@@ -4,8 +4,9 @@ A step is one output of one print profile. Every print layout a step needs is ru
 once (render/pdf/print_layout.py), and the driver makes each step at the first
 milestone of its layout that gives what the step needs:
 
-- main matter done or every page counted, whichever comes first (a worker may be
-  drawing the front matter): the outputs that need nothing (the web edition);
+- main matter paginated (a worker is paginating the front matter, whose contents
+  print the main matter's folios): the outputs that need nothing (the web edition),
+  and the drafts of those that will need every page start (the EPUB's essay pages);
 - every page counted (the last pieces may still be drawn: in a cold build the front
   matter, in a rebuild the edited essay's piece): the outputs that need the count
   (the wrap cover) or every page start (the EPUB);
@@ -69,6 +70,8 @@ class Schedule:
     page_counts: dict[str, int] = field(default_factory=dict)  # profile -> pages
     # profile -> where its printed pages begin (the preview shows an essay's pages)
     print_pages: dict[str, PrintPages] = field(default_factory=dict)
+    drafts: dict[int, object] = field(default_factory=dict)  # step -> what it drafted
+    drafting: dict[int, float] = field(default_factory=dict)  # step -> seconds it took
 
     def run(self) -> list[Built]:
         """Make every step; return what was built, in the steps' order."""
@@ -96,8 +99,9 @@ class Schedule:
         owner = self.steps[first].renderer.name
         with PrintLayout(self.book, ctx, writes) as layout, staged(ctx.out_dir) as aside:
             with _errors_named(owner):
-                layout.main_matter_done_or_counted()
+                main = layout.main_matter_paged()
             self._make_all(self._to_make(Needs.NOTHING), None, aside)
+            self._draft_all(self._to_make(Needs.PAGE_STARTS, ctx), main)
             with _errors_named(owner):
                 counted = layout.counted()
             self._make_all(self._to_make(Needs.PAGE_COUNT, ctx), counted, aside)
@@ -127,10 +131,19 @@ class Schedule:
             ctx = step.ctx if folder is None else replace(step.ctx, out_dir=folder)
             started = time.perf_counter()
             with _errors_named(step.renderer.name):
-                made = step.renderer.render(self.book, ctx, pages)
-            seconds = time.perf_counter() - started
+                made = step.renderer.render(self.book, ctx, pages, self.drafts.pop(index, None))
+            seconds = time.perf_counter() - started + self.drafting.get(index, 0.0)
             profile = step.ctx.profile.name
             self.built[index] = Built(step.renderer.name, made.path, seconds, profile, made.note)
+
+    def _draft_all(self, indices: list[int], pages: PrintPages) -> None:
+        """Make ahead what these steps can with the main matter's page starts."""
+        for index in indices:
+            step = self.steps[index]
+            started = time.perf_counter()
+            with _errors_named(step.renderer.name):
+                self.drafts[index] = step.renderer.draft(self.book, step.ctx, pages)
+            self.drafting[index] = time.perf_counter() - started
 
     def _charge(self, index: int, seconds: float) -> None:
         """Add the layout's time to the step it was run for first (the PDF, if any)."""

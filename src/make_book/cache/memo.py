@@ -166,18 +166,27 @@ def _made_essay(data: dict[str, Any]) -> MadeEssay:
 
 
 class BlobMemo:
-    """Bytes by key under `folder/namespace` (folder None: nothing is kept)."""
+    """Bytes by key under `folder/namespace` (folder None: nothing is kept), and in this
+    process's memory too with `held` (what one renderer makes or reads ahead, then uses)."""
 
-    def __init__(self, folder: Path | None, namespace: str) -> None:
+    def __init__(self, folder: Path | None, namespace: str, held: bool = False) -> None:
         self.cache = CacheFolder.open(folder)
         self.namespace = namespace
+        self.held: dict[str, bytes] | None = {} if held else None
 
     def get(self, key: str) -> bytes | None:
+        if self.held is not None and key in self.held:
+            return self.held[key]
         if self.cache is None:
             return None
-        return self.cache.read(self._place(key))  # marked in use: not pruned
+        data = self.cache.read(self._place(key))  # marked in use: not pruned
+        if data is not None and self.held is not None:
+            self.held[key] = data  # asked again in this build (drafted, then used)
+        return data
 
     def put(self, key: str, data: bytes) -> None:
+        if self.held is not None:
+            self.held[key] = data
         if self.cache is not None:
             with contextlib.suppress(OSError):  # an entry not kept is only made again
                 self.cache.write(self._place(key), data)

@@ -34,8 +34,10 @@ class Needs(enum.Enum):
 class PrintPages:
     """What laying out the print edition of one profile found out, for other outputs.
 
-    Made twice by the layout: once every page is counted (the last pieces may still be
-    drawn), then when everything is laid out, with the interior PDF if one was made.
+    Made three times by the layout: once the main matter is paginated (its own pages
+    and starts only, numbered from its first page: for drafts), once every page is
+    counted (the last pieces may still be drawn), then when everything is laid out,
+    with the interior PDF if one was made.
     """
 
     profile: str
@@ -104,6 +106,15 @@ class Renderer:
     needs: ClassVar[Needs] = Needs.NOTHING
     per_profile: ClassVar[bool] = False
 
-    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None) -> Rendered:
-        """Write this format's output under ctx.out_dir."""
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
+    ) -> Rendered:
+        """Write this format's output under ctx.out_dir; `draft` is what `draft` made."""
         raise NotImplementedError
+
+    def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
+        """Make ahead what needs only the main matter's page starts (`pages` has those
+        alone, numbered from the main matter's first page), while the front matter is
+        laid out; the driver hands it to `render`. A draft may come from a layout that
+        is then laid out again (another gutter): `render` must check what it takes."""
+        return None

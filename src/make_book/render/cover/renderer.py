@@ -16,7 +16,9 @@ class WrapCoverRenderer(Renderer):
     needs = Needs.PAGE_COUNT  # the spine's width
     per_profile = True
 
-    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None) -> Rendered:
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
+    ) -> Rendered:
         """Lay out the sheet for the interior's page count and write the PDF atomically."""
         from make_book.render.weasy.patches import import_weasyprint_lean
 

@@ -119,9 +119,14 @@ class _PageMarks:
         return mark_pages(body, inside, self.ids) if inside else body
 
     def of(self, slug: str) -> tuple[object, ...]:
-        """Everything about the text's page markers: its starts and their ids."""
+        """Everything about the text's page markers: its starts and their ids, but not
+        their pages' places in the book, which the markers do not show (so a page
+        drafted before the front matter's length was known is the same page)."""
         starts = self.by_text.get(slug, [])
-        return (tuple(starts), tuple(self.ids[s.index] for s in starts))
+        return (
+            tuple(replace(s, index=0) for s in starts),
+            tuple(self.ids[s.index] for s in starts),
+        )
 
     def opening(self, slug: str = "", section: str = "") -> str:
         """Markers for the pages that begin with the document: at a text's heading, or
@@ -191,9 +196,29 @@ class _Pages:
         return self.page(essay.title, content, matter, essay.language)
 
 
-def write_epub(book: Book, ctx: RenderContext, pages: PrintPages) -> Path:
+def draft_documents(book: Book, ctx: RenderContext, pages: PrintPages) -> BlobMemo:
+    """The pages of the essays and the back matter's, and the cover image: all that
+    needs only the main matter's page starts (made while the front matter is laid out).
+
+    Each page is kept under a key that holds its page markers, so a draft from a
+    layout round that is laid out again is never taken: `write_epub` makes that page
+    afresh. The main matter's markers do not depend on the front matter: they are
+    named by their arabic folios (pagelist.page_ids), the front matter's by roman ones."""
+    memo = BlobMemo(ctx.layout.cache_dir, "epub", held=True)
+    documents = _Pages(book, _PageMarks(book, list(pages.starts)), memo)
+    for essay in book.essays:
+        documents.essay(essay, "bodymatter")
+    for essay in book.back:
+        documents.essay(essay, "backmatter")
+    if not book.meta.cover:
+        documents.cover_png()
+    return memo
+
+
+def write_epub(book: Book, ctx: RenderContext, pages: PrintPages, memo: BlobMemo | None) -> Path:
     """Build the EPUB and write it atomically with fixed zip timestamps."""
-    package = _package(book, pages, BlobMemo(ctx.layout.cache_dir, "epub"))
+    memo = memo or BlobMemo(ctx.layout.cache_dir, "epub", held=True)
+    package = _package(book, pages, memo)
     target = ctx.out_dir / "book.epub"
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.out_dir, prefix=".epub-") as scratch:

@@ -18,9 +18,20 @@ class EpubRenderer(Renderer):
     # is paginated, so the EPUB is made while the last pieces are still drawn.
     needs = Needs.PAGE_STARTS
 
-    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None) -> Rendered:
-        """Build the EPUB and write it atomically."""
+    def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
+        """The essays' pages, made while the front matter is paginated."""
+        from make_book.render.epub.package import draft_documents
+
+        return draft_documents(book, ctx, pages)
+
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
+    ) -> Rendered:
+        """Build the EPUB (with the drafted pages, if any) and write it atomically."""
+        from make_book.cache.memo import BlobMemo
         from make_book.render.epub.package import write_epub
 
         assert pages is not None, "the driver gives the print edition's pages"
-        return Rendered(write_epub(book, ctx, pages))
+        assert draft is None or isinstance(draft, BlobMemo), "what `draft` made"
+        memo = draft if isinstance(draft, BlobMemo) else None
+        return Rendered(write_epub(book, ctx, pages, memo))

@@ -28,7 +28,9 @@ class OffprintsRenderer(Renderer):
     needs = Needs.INTERIOR
     per_profile = False
 
-    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None) -> Rendered:
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
+    ) -> Rendered:
         """Write every essay's offprint into a fresh folder, then swap it for dist/offprints/."""
         from make_book.render.weasy.patches import import_weasyprint_lean
 

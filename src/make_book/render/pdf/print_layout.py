@@ -7,8 +7,8 @@ rounds: KDP's gutter grows with the page count, so a round whose count asks for
 other margins is laid out again (one or two rounds settle it).
 
 The handle has three milestones, each a method that lays out until it is reached:
-`main_matter_done_or_counted()` (only the front matter is left, or every page is
-counted: pieces may still be drawn), `counted()` (the final page count and every page
+`main_matter_paged()` (every main piece is paginated: the main matter's page
+starts, the front matter to come), `counted()` (the final page count and every page
 start, known once every piece is paginated, while the last are still drawn) and
 `finished()` (the finished interior). The driver alone decides what it makes at
 each; nothing here calls back into the build.
@@ -50,7 +50,7 @@ from make_book.render.pdf.layout.pool import (
     Counted,
     LaidOutBook,
     LayingOut,
-    MainMatterDone,
+    MainPaged,
     lay_out_book,
 )
 from make_book.render.pdf.layout.protocol import LayoutJob, PiecePages, PieceResult
@@ -81,7 +81,7 @@ class PrintLayout:
         self.interior = temporary_name(target) if write else None  # made when laid out
         self.seconds = 0.0  # spent laying out, milestones' waits only
         self._steps: Generator[None, None, None] | None = None
-        self._main_done = False
+        self._main_paged: PrintPages | None = None
         self._counted: PrintPages | None = None
         self._finished: PrintPages | None = None
         self._referenced = referenced(book)  # anchors whose folio a page reference prints
@@ -98,9 +98,12 @@ class PrintLayout:
             if self.interior is not None:
                 self.interior.unlink(missing_ok=True)  # the PDF took it, or it is not wanted
 
-    def main_matter_done_or_counted(self) -> None:
-        """Lay out until only the front matter is left, or every page is counted."""
-        self._advance(lambda: self._main_done or self._counted is not None)
+    def main_matter_paged(self) -> PrintPages:
+        """Lay out until every main piece is paginated; the main matter's pages alone,
+        numbered from its first page (another round may lay them out again)."""
+        self._advance(lambda: self._main_paged is not None)
+        assert self._main_paged is not None
+        return self._main_paged
 
     def counted(self) -> PrintPages:
         """Lay out until the page count is final; every page start."""
@@ -205,8 +208,11 @@ class PrintLayout:
                     milestone = next(steps)
                 except StopIteration as end:
                     return end.value  # type: ignore[no-any-return]
-                if isinstance(milestone, MainMatterDone):
-                    self._main_done = True
+                if isinstance(milestone, MainPaged):
+                    count = sum(piece.pages for piece in milestone.main)
+                    starts = _numbered_starts(milestone.main, first=0, opener=0)
+                    pages = self._pages(count, starts, chosen)
+                    self._main_paged = replace(pages, page_count=count)  # not padded
                 elif self._counted is None:
                     self._counted = self._final_count(milestone, chosen, folios)
                 yield

@@ -16,7 +16,9 @@ class PdfRenderer(Renderer):
     needs = Needs.INTERIOR
     per_profile = True
 
-    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None) -> Rendered:
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
+    ) -> Rendered:
         """Publish the interior the print layout finished and preflighted."""
         assert pages is not None and pages.interior is not None, "the driver lays it out"
         target = ctx.out_dir / ctx.profile.file_name("book")

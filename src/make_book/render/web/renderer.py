@@ -23,7 +23,9 @@ class WebRenderer(Renderer):
     name = "html"
     suffix = ""
 
-    def render(self, book: Book, ctx: RenderContext, pages: PrintPages | None = None) -> Rendered:
+    def render(
+        self, book: Book, ctx: RenderContext, pages: PrintPages | None = None, draft: object = None
+    ) -> Rendered:
         """Write every page into a fresh folder, then swap it for dist/html/."""
         target = ctx.out_dir / "html"
         ctx.out_dir.mkdir(parents=True, exist_ok=True)

@@ -142,8 +142,11 @@ FrontMaker = Callable[[dict[str, int]], Piece]
 
 
 @dataclass(frozen=True)
-class MainMatterDone:
-    """A milestone: every main piece is laid out; the front matter alone is left."""
+class MainPaged:
+    """A milestone: every main piece is paginated (some may still be drawn); the front
+    matter is not yet, its contents printing their folios."""
+
+    main: list[PiecePages]
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ class Counted:
 
 
 # What laying out a book yields on its way, once each, in either order (see lay_out_book).
-Milestone = MainMatterDone | Counted
+Milestone = MainPaged | Counted
 LayingOut = Generator[Milestone, None, LaidOutBook]
 
 
@@ -175,10 +178,9 @@ def lay_out_book(
 ) -> LayingOut:
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
-    A generator: it yields MainMatterDone once only the front matter is left (a
-    worker may be laying it out), and Counted once every piece, the front matter too,
-    is paginated (pieces may still be drawn: in a rebuild, the edited one), in
-    whichever order they come, and returns the LaidOutBook. Whoever drives it may do
+    A generator: it yields MainPaged once every main piece is paginated, then Counted
+    once the front matter is too (pieces may still be drawn: in a cold build the front
+    matter, in a rebuild the edited piece), and returns the LaidOutBook. Whoever drives it may do
     other work at each milestone while the workers go on. `sink` is given each main piece as soon as
     it and those before it are done (the join copies it into the book while the
     rest is laid out). `spares`: workers started while the book loaded, taken first."""
@@ -277,7 +279,7 @@ def _run_here(
         _finish(plan, task, _lay_out_here(job, plan, task), progress)
         plan.flush()
         laid_out += 1
-    yield MainMatterDone()
+    yield _main_paged(plan)
     front = _front_task(job, plan, make_front)
     if front is not None:
         _finish(plan, front, _lay_out_here(job, plan, front), progress)
@@ -348,7 +350,7 @@ def _run_in_pool(
     spares: SpareWorkers | None,
 ) -> Generator[Milestone, None, int]:
     laid_out = 0
-    done = counted = False  # whether MainMatterDone and Counted were yielded
+    paged = counted = False  # whether MainPaged and Counted were yielded
     pending: list[Task] = []
     with workers(job, size, spares) as pool:
         while True:
@@ -357,27 +359,23 @@ def _run_in_pool(
             # The contents go as soon as every piece is paginated, while the last are drawn.
             pending += _front_once_placed(job, plan, make_front, progress)
             _dispatch(pool, plan, pending)
+            if not paged and plan.placed():
+                yield _main_paged(plan)  # drafts are made while the front matter is paginated
+                paged = True
             if not counted and _all_paginated(plan):
                 yield _counted(plan)  # the EPUB is made while the last pieces are drawn
                 counted = True
             busy = pool.busy()
             if not busy and not pending:
                 break
-            if not done and plan.front_sent and _only_front_left(plan, pool, pending):
-                plan.flush()
-                # A worker whose last piece was just done goes before the build's memory grows.
-                pool.retire_idle()
-                yield MainMatterDone()
-                done = True
-                continue
             # The join copies pieces while the workers lay out, until one has news.
             plan.flush(until=partial(pool.has_news, busy))
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
             pool.recycle(wanted=len(pool.busy()) + len(pending) + (not plan.front_sent))
-    if not done:
-        yield MainMatterDone()
+    if not paged:
+        yield _main_paged(plan)
     if not counted:
         yield _counted(plan)
     return laid_out
@@ -413,20 +411,15 @@ def _all_paginated(plan: _Plan) -> bool:
     return plan.front_sent and plan.front_pages() is not None and plan.placed()
 
 
+def _main_paged(plan: _Plan) -> MainPaged:
+    return MainPaged([plan.paged_of(i) for i in range(len(plan.pieces))])
+
+
 def _counted(plan: _Plan) -> Counted:
     """The Counted milestone: every piece's pages, the front matter's first."""
     front = plan.front_pages()
     assert front is not None, "the front matter is paginated"
     return Counted(front, [plan.paged_of(i) for i in range(len(plan.pieces))])
-
-
-def _only_front_left(plan: _Plan, pool: Pool, pending: list[Task]) -> bool:
-    """Whether every main piece is done, and the front matter is too or is laid out."""
-    return (
-        not pending
-        and all(list(w.tasks) == [FRONT_MATTER] for w in pool.busy())
-        and all(i in plan.results for i in range(len(plan.pieces)))
-    )
 
 
 def _handle(worker: Worker, message: FromWorker, plan: _Plan, progress: Progress) -> int:
