@@ -42,6 +42,30 @@ def test_version_in_a_real_process() -> None:
     assert done.stdout == f"make-book, version {version('make-book')}\n"
 
 
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["build", "missing.yaml"], 2)])
+def test_the_command_leaves_with_its_objects_frozen_and_its_exit_code(
+    args: list[str], code: int, tmp_path: Path
+) -> None:
+    """`make-book` (`cli.run`) freezes what the command made as it leaves, so that the
+    interpreter's last collection does not walk it; the exit code is the command's."""
+    program = (
+        "import atexit, gc, sys; "
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0)); "
+        f"sys.argv = ['make-book', *{args!r}]; "
+        "from make_book.cli import run; run()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stdout.endswith("frozen True\n")
+
+
 def test_help_mentions_exit_codes() -> None:
     for args in ([], ["build"], ["check"], ["new"]):
         result = run(*args, "--help")

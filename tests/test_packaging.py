@@ -101,7 +101,7 @@ def test_wheel_holds_every_theme_and_starter_file(wheel: zipfile.ZipFile) -> Non
 
 def test_wheel_metadata(wheel: zipfile.ZipFile) -> None:
     (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
-    assert "make-book = make_book.cli:main" in wheel.read(entry_points).decode()
+    assert "make-book = make_book.cli:run" in wheel.read(entry_points).decode()
     assert not [n for n in wheel.namelist() if n.startswith(("tests/", "examples/"))]
     # The version is declared once, in the package; the wheel's metadata reads it there.
     (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
