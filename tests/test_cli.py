@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -64,6 +65,26 @@ def test_the_command_leaves_with_its_objects_frozen_and_its_exit_code(
     )
     assert done.returncode == code, done.stderr
     assert done.stdout.endswith("frozen True\n")
+
+
+def test_a_build_leaves_no_copies_of_its_fonts_behind(book_copy: BookCopy, tmp_path: Path) -> None:
+    """WeasyPrint copies the book's @font-face files into a temporary folder for
+    Fontconfig; the command removes it as it leaves (render/weasy/session.py), though
+    it freezes its objects (`cli.run`). Laid out in the command's own process here."""
+    manifest = book_copy("sample")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "make_book", "build", str(manifest), "-q", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert (manifest.parent / "dist" / "book.pdf").exists()
+    assert list(temporary.iterdir()) == []
 
 
 def test_help_mentions_exit_codes() -> None:

@@ -325,6 +325,27 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
     assert given == (made if pages <= 150 else None)
 
 
+def test_a_worker_leaves_no_copies_of_the_fonts_behind(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker leaves with os._exit, past WeasyPrint's removal of the copies of the
+    book's @font-face files it made for Fontconfig: it removes them itself first."""
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))  # the worker's, not this process's
+    pool = workers.Pool(job, 1)
+    try:
+        conn = pool.workers[0].conn
+        conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1))
+        assert isinstance(receive(conn), Paginated)
+        receive(conn)  # done
+        assert [p.name[:11] for p in temporary.iterdir()] == ["weasyprint-"], "made"
+    finally:
+        pool.close()
+    assert list(temporary.iterdir()) == []
+
+
 def test_workers_replaced_after_each_piece_give_the_same_bytes(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:

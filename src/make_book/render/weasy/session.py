@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import shutil
 from typing import TYPE_CHECKING
 
 from make_book.render.weasy.urls import FONTS_URL
@@ -54,14 +55,25 @@ def font_config() -> FontConfiguration:
         from weasyprint.text.fonts import FontConfiguration
 
         _FONT_CONFIG = FontConfiguration()
-        # Dropped before the interpreter's teardown, whose cleared modules its __del__ needs.
-        atexit.register(_forget_font_config)
+        atexit.register(release_font_config)
     return _FONT_CONFIG
 
 
-def _forget_font_config() -> None:
+def release_font_config() -> None:
+    """Drop the process's FontConfiguration and remove the copies of the @font-face files
+    WeasyPrint made for Fontconfig (1.7 MB a process with the default theme's faces).
+
+    WeasyPrint removes them in the configuration's __del__, which never ran in a layout
+    worker (it leaves with os._exit) nor for a configuration that WeasyPrint's styles
+    hold in reference cycles when the command freezes its objects on leaving (cli.run):
+    each build left a folder in the temporary directory. Run at exit, and by a worker
+    before it leaves; tested (tests/test_cli.py) so that a WeasyPrint that keeps them
+    elsewhere is noticed."""
     global _FONT_CONFIG
-    _FONT_CONFIG = None
+    config, _FONT_CONFIG = _FONT_CONFIG, None
+    folder = getattr(config, "_folder", None)  # WeasyPrint 70's FontConfiguration
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class captured_weasyprint_log:  # noqa: N801 - used like a function: `with captured_…():`

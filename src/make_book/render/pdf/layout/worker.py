@@ -60,7 +60,11 @@ def main(fd: int) -> None:
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
     # Told to stop, the worker has no piece left: each was written before it was said
-    # done. Skip the interpreter's teardown of WeasyPrint's objects (0.1 s or more).
+    # done. Skip the interpreter's teardown of WeasyPrint's objects (0.1 s or more), but
+    # not the removal of its copies of the book's fonts, which that teardown would do.
+    from make_book.render.weasy.session import release_font_config
+
+    release_font_config()
     sys.stdout.flush()
     os._exit(0)
 
