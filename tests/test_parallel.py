@@ -148,6 +148,7 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     assert [b.format for b in pooled.built] == formats
     for name in ("book.pdf", "cover.pdf", "book.epub", "html/index.html"):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    assert events.index("front sent") < events.index("draft")
     assert events.index("drafted") < events.index("front paginated") < events.index("epub")
     assert events.index("epub") < events.index("piece done front")
     _config, book = load(manifest)
@@ -156,12 +157,6 @@ def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_
     drafted = [e.removeprefix("page ") for e in drafting]
     assert sorted(drafted) == sorted(e.slug for e in book.essays + book.back)
     assert sorted(pages) == sorted(e.slug for e in book.all_texts), "each made once"
-
-    def written(name: str) -> int:
-        return (tmp_path / "pool" / name).stat().st_mtime_ns
-
-    for early in ("cover.pdf", "html/index.html"):
-        assert written(early) < written("book.epub") < written("book.pdf")
 
 
 def test_a_rebuild_makes_the_epub_while_the_edited_piece_is_drawn(
@@ -193,6 +188,7 @@ def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     events: list[str] = []
     write_epub, finish_piece, join_front = epub.write_epub, pool._finish, BookJoin.finish
     draft, make_page, handle = epub.draft_documents, epub._Pages._essay, pool._handle
+    send = workers.Worker.send
 
     def epub_written(*args: Any) -> Any:
         events.append("epub")
@@ -207,6 +203,11 @@ def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def page_made(pages: Any, essay: Any, matter: str) -> bytes:
         events.append(f"page {essay.slug}")
         return make_page(pages, essay, matter)
+
+    def sent(worker: Any, task: Any, *args: Any) -> None:
+        if task.index == pool.FRONT_MATTER:
+            events.append("front sent")
+        send(worker, task, *args)
 
     def handled(worker: Any, message: Any, *args: Any) -> int:
         if isinstance(message, Paginated) and message.index == pool.FRONT_MATTER:
@@ -225,9 +226,35 @@ def record_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(epub, "draft_documents", drafted)
     monkeypatch.setattr(epub._Pages, "_essay", page_made)
     monkeypatch.setattr(pool, "_handle", handled)
+    monkeypatch.setattr(workers.Worker, "send", sent)
     monkeypatch.setattr(pool, "_finish", piece_done)
     monkeypatch.setattr(BookJoin, "finish", front_joined)
     return events
+
+
+def test_the_epub_is_drafted_in_the_round_whose_page_references_settle(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A book with page references is laid out twice: the first round prints
+    placeholders, so its main matter's page starts are not drafted from; the second's
+    are, each page once, and the EPUB is the file a layout in one process makes."""
+    manifest = book_copy("mixed")
+    essay = manifest.parent / "chapters" / "alpha.md"
+    linked = " See [Delta's second part](delta.html#part2){.page-ref}."
+    text = essay.read_text("utf-8")
+    sentence = "This sentence carries a note."
+    essay.write_text(text.replace(sentence, sentence + linked, 1), "utf-8")
+    run_build(manifest, tmp_path / "here", ["pdf", "epub"], layout=LayoutOptions(jobs=1))
+    events = record_events(monkeypatch)
+    run_build(manifest, tmp_path / "pool", ["pdf", "epub"], layout=in_pool)
+    assert events.count("front sent") == 2, "two rounds"
+    second = [i for i, e in enumerate(events) if e == "front sent"][1]
+    assert events.count("draft") == 1 and events.index("draft") > second
+    _config, book = load(manifest)
+    pages = sorted(e.removeprefix("page ") for e in events if e.startswith("page "))
+    assert pages == sorted(e.slug for e in book.all_texts), "each made once"
+    for name in ("book.pdf", "book.epub"):
+        assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
 
 
 def test_an_epub_made_while_the_layout_runs_is_not_published_if_it_then_fails(
@@ -251,7 +278,7 @@ def test_an_epub_made_while_the_layout_runs_is_not_published_if_it_then_fails(
     monkeypatch.setattr(pool, "_finish", front_fails)
     with pytest.raises(RenderError, match="as this test wants"):
         run_build(manifest, out, ["epub"], layout=in_pool)
-    assert "epub" in events and "piece done front" not in events, "made meanwhile"
+    assert events.index("front paginated") < events.index("epub"), "made meanwhile"
     assert sorted(p.name for p in out.iterdir()) == ["book.epub"]
     assert (out / "book.epub").read_bytes() == b"the EPUB before"
 
@@ -288,8 +315,8 @@ def test_page_starts_told_with_the_count_are_those_of_the_finished_pages(
 def test_a_pdf_that_fails_publishes_nothing_made_meanwhile(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cover and web edition made while the front matter is laid out wait in a
-    folder of their own: a PDF that then fails its preflight leaves dist/ as it was."""
+    """The cover, web edition and EPUB made while the front matter is laid out wait in
+    a folder of their own: a PDF that then fails its preflight leaves dist/ as it was."""
     manifest = book_copy("mixed")
     out = tmp_path / "dist"
     out.mkdir()
@@ -310,7 +337,7 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
     book_copy: BookCopy, tmp_path: Path, pages: int, made: int
 ) -> None:
     """KDP's gutter grows with the page count: a count that wants another gutter than
-    the round was laid out with means another round, so nothing is made meanwhile."""
+    the round was laid out with means another round: nothing needing the count is made."""
     loaded, book = load(book_copy("mixed"))
     manifest = replace(loaded, pdf=replace(loaded.pdf, margin_inside=0.5))
     kdp = PROFILES["kdp"]

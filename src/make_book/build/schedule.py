@@ -101,7 +101,8 @@ class Schedule:
             with _errors_named(owner):
                 main = layout.main_matter_paged()
             self._make_all(self._to_make(Needs.NOTHING), None, aside)
-            self._draft_all(self._to_make(Needs.PAGE_STARTS, ctx), main)
+            if main is not None:
+                self._draft_all(self._to_make(Needs.PAGE_STARTS, ctx), main)
             with _errors_named(owner):
                 counted = layout.counted()
             self._make_all(self._to_make(Needs.PAGE_COUNT, ctx), counted, aside)

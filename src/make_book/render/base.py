@@ -41,8 +41,8 @@ class PrintPages:
     """
 
     profile: str
-    page_count: int  # padded to the profile's minimum and parity
-    starts: tuple[PageStart, ...]  # numbered in the joined book
+    page_count: int  # padded to the profile's minimum and parity (a draft's: not)
+    starts: tuple[PageStart, ...]  # numbered in the joined book (a draft's: in its own)
     source: str  # what the EPUB's page-list cites (dc:source)
     interior: Path | None = None  # the finished PDF, a temporary file beside its target
 

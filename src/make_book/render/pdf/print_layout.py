@@ -98,11 +98,11 @@ class PrintLayout:
             if self.interior is not None:
                 self.interior.unlink(missing_ok=True)  # the PDF took it, or it is not wanted
 
-    def main_matter_paged(self) -> PrintPages:
-        """Lay out until every main piece is paginated; the main matter's pages alone,
-        numbered from its first page (another round may lay them out again)."""
-        self._advance(lambda: self._main_paged is not None)
-        assert self._main_paged is not None
+    def main_matter_paged(self) -> PrintPages | None:
+        """Lay out until every main piece is paginated in a round that may be the last;
+        the main matter's pages alone, numbered from its first page. None when the page
+        count is final first (every round before was sure to be laid out again)."""
+        self._advance(lambda: self._main_paged is not None or self._counted is not None)
         return self._main_paged
 
     def counted(self) -> PrintPages:
@@ -155,10 +155,11 @@ class PrintLayout:
         manifest_pdf = self.ctx.manifest.pdf
         chosen = print_settings(manifest_pdf, self.profile, pages=0)
         folios = placeholder_folios(self._referenced)
-        for _ in range(ROUNDS):
+        for round_number in range(ROUNDS):
             with self._joined(chosen) as (join, check):
                 sink = check.then(join.add) if join is not None else None
-                laid = yield from self._round(chosen, folios, cache, sink)
+                first = round_number == 0
+                laid = yield from self._round(chosen, folios, cache, sink, first)
                 # A piece a later round takes again is marked passed in memory already.
                 self._fresh_passes |= check.fresh
                 wanted = print_settings(manifest_pdf, self.profile, self._padded(laid))
@@ -196,6 +197,7 @@ class PrintLayout:
         folios: dict[str, str],
         cache: PieceCache,
         sink: Callable[[PieceResult], None] | None,
+        first: bool,
     ) -> Generator[None, None, LaidOutBook]:
         """One round; its milestones count only when its margins suit its page count
         and its page references print the folios its layout gives their targets."""
@@ -209,13 +211,27 @@ class PrintLayout:
                 except StopIteration as end:
                     return end.value  # type: ignore[no-any-return]
                 if isinstance(milestone, MainPaged):
-                    count = sum(piece.pages for piece in milestone.main)
-                    starts = _numbered_starts(milestone.main, first=0, opener=0)
-                    pages = self._pages(count, starts, chosen)
-                    self._main_paged = replace(pages, page_count=count)  # not padded
+                    if self._main_paged is None and self._counted is None:
+                        self._main_paged = self._main_pages(milestone, chosen, folios, first)
                 elif self._counted is None:
                     self._counted = self._final_count(milestone, chosen, folios)
                 yield
+
+    def _main_pages(
+        self, paged: MainPaged, chosen: PdfSettings, folios: dict[str, str], first: bool
+    ) -> PrintPages | None:
+        """The main matter's pages and starts, numbered from its first page, unless this
+        round is sure to be laid out again: its page references print other folios, or,
+        in the first round (laid out for no pages), the main matter alone asks for a
+        wider gutter (KDP's only grows with the count). Else None: no drafts now."""
+        if folios_of(self._referenced, 0, paged.main) != folios:
+            return None
+        count = sum(piece.pages for piece in paged.main)
+        wanted = print_settings(self.ctx.manifest.pdf, self.profile, self.profile.padded(count))
+        if first and wanted != chosen:
+            return None
+        starts = _numbered_starts(paged.main, first=0, opener=0)
+        return replace(self._pages(count, starts, chosen), page_count=count)  # not padded
 
     def _final_count(
         self, counted: Counted, chosen: PdfSettings, folios: dict[str, str]

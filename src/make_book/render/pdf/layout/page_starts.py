@@ -53,8 +53,9 @@ def page_starts(page_boxes: Sequence[Any], opener: int) -> list[PageStart]:
 
     Read from the paginated page boxes, so the starts are known as soon as the pages
     are counted: the flow and its footnotes are placed by then. What WeasyPrint adds
-    later is not the flow: the margin boxes, and on each page the copies of the
-    other pages' `position: fixed` boxes (text that repeats on every page)."""
+    later is not the flow, and is not read: the margin boxes, and the copies of the
+    pages' `position: fixed` boxes it puts on every page (some before the pages are
+    counted)."""
     reader = _Reader()
     starts: list[PageStart] = []
     for index, page_box in enumerate(page_boxes):
@@ -87,6 +88,8 @@ def _flow_text(page_box: Any) -> Iterator[tuple[_Where, Any, str]]:
 
 
 def _walk(box: Any, where: _Where, line: Any) -> Iterator[tuple[_Where, Any, str]]:
+    if box.style["position"] == "fixed":
+        return  # repeated on every page (WeasyPrint copies it to each): not the flow
     where = _enter(box, where)
     if where.skip:
         return

@@ -161,7 +161,7 @@ class Counted:
         return self.front.pages + sum(piece.pages for piece in self.main)
 
 
-# What laying out a book yields on its way, once each, in either order (see lay_out_book).
+# What laying out a book yields on its way, once each, in this order (see lay_out_book).
 Milestone = MainPaged | Counted
 LayingOut = Generator[Milestone, None, LaidOutBook]
 
@@ -359,7 +359,7 @@ def _run_in_pool(
             # The contents go as soon as every piece is paginated, while the last are drawn.
             pending += _front_once_placed(job, plan, make_front, progress)
             _dispatch(pool, plan, pending)
-            if not paged and plan.placed():
+            if not paged and plan.placed() and _front_gone(plan, pending):
                 yield _main_paged(plan)  # drafts are made while the front matter is paginated
                 paged = True
             if not counted and _all_paginated(plan):
@@ -409,6 +409,12 @@ def _dispatch(pool: Pool, plan: _Plan, pending: list[Task]) -> None:
 def _all_paginated(plan: _Plan) -> bool:
     """Whether every piece, the front matter too, is paginated or done."""
     return plan.front_sent and plan.front_pages() is not None and plan.placed()
+
+
+def _front_gone(plan: _Plan, pending: list[Task]) -> bool:
+    """Whether the front matter went to a worker (or came from the cache): it is the
+    book's last piece to lay out, and nothing this process makes should hold it back."""
+    return plan.front_sent and all(task.index != FRONT_MATTER for task in pending)
 
 
 def _main_paged(plan: _Plan) -> MainPaged:
