@@ -34,7 +34,7 @@ from make_book.render.pdf import page_css, print_layout
 from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
-from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated, PiecePages
+from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated, PiecePages, Stop
 
 
 def pieces_pdf(manifest: Path, out: Path, options: LayoutOptions) -> Path:
@@ -350,6 +350,27 @@ def test_the_cover_waits_for_the_layout_round_whose_margins_suit_the_count(
         counted = layout._final_count(pool.Counted(front, main=[]), chosen, {})
     given = counted.page_count if counted is not None else None
     assert given == (made if pages <= 150 else None)
+
+
+def test_a_worker_told_to_stop_finishes_its_piece_then_leaves(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the front matter has gone, the other workers are told to stop while they
+    still draw their last pieces: each piece is written and said done, then the worker
+    leaves by itself, though the build reads nothing from it meanwhile."""
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    pool = workers.Pool(job, 1)
+    try:
+        worker = pool.workers[0]
+        worker.conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1))
+        worker.conn.send(Stop())
+        assert worker.process.wait(timeout=120) == 0, "it left by itself"
+        assert isinstance(receive(worker.conn), Paginated)
+        done = receive(worker.conn)
+        assert done.index == 0 and done.result.pdf == tmp_path / "a.pdf"
+        assert (tmp_path / "a.pdf").stat().st_size > 0
+    finally:
+        pool.close()
 
 
 def test_a_worker_leaves_no_copies_of_the_fonts_behind(

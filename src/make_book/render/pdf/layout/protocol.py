@@ -130,7 +130,8 @@ class Folio:
 
 @dataclass(frozen=True)
 class Stop:
-    """No more pieces: the worker ends."""
+    """No more pieces: the worker ends once the pieces it holds are done (each of them
+    has its folio by then, or was sent it before this)."""
 
 
 # A worker to the build.

@@ -59,6 +59,7 @@ def main(fd: int) -> None:
         server = _Server(conn, conn.recv())
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
+        server.finish()
     # Told to stop, the worker has no piece left: each was written before it was said
     # done. Skip the interpreter's teardown of WeasyPrint's objects (0.1 s or more), but
     # not the removal of its copies of the book's fonts, which that teardown would do.
@@ -81,13 +82,22 @@ class _Server:
         self.conn, self.job = conn, job
         self.sending, self.running = threading.Lock(), threading.Lock()
         self.folios: dict[int, queue.SimpleQueue[int]] = {}
+        self.threads: list[threading.Thread] = []
 
     def take(self, message: Lay | Folio) -> None:
         if isinstance(message, Folio):
             self.folios[message.index].put(message.folio)
             return
         self.folios[message.index] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, args=(message,), daemon=True).start()
+        thread = threading.Thread(target=self._serve, args=(message,), daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def finish(self) -> None:
+        """Wait for the pieces this worker holds: told to stop while it draws its last
+        piece, it leaves once that piece is written and said done."""
+        for thread in self.threads:
+            thread.join()
 
     def send(self, message: FromWorker) -> None:
         with self.sending, suppress(BrokenPipeError, ConnectionResetError):

@@ -65,10 +65,13 @@ class Worker:
     tasks: dict[int, Task] = field(default_factory=dict)  # sent, not done yet
     waiting: set[int] = field(default_factory=set)  # of those, counted and given no folio
     has_job: bool = False
+    told_to_stop: bool = False  # it leaves once its pieces are done (protocol.Stop)
 
     @property
     def free(self) -> bool:
         """Whether it can take a piece: it has none, or its pieces only wait (worker.py)."""
+        if self.told_to_stop:
+            return False
         return not self.tasks or (len(self.tasks) < IN_FLIGHT and self.waiting == set(self.tasks))
 
     def send(self, task: Task, out: Path) -> None:
@@ -170,6 +173,19 @@ class Pool:
         for worker in self.idle():
             stop(worker)
         self.workers = [w for w in self.workers if w.tasks]
+
+    def retire_when_done(self, keep: int) -> None:
+        """No piece is left to send: each busy worker but the one holding piece `keep`
+        (the front matter) is told to leave once its pieces are done, which it does even
+        while the build is busy making other outputs and reads nothing from it. A worker
+        with a piece whose folio it was not sent yet is told later (it would wait for
+        that folio after it stopped reading)."""
+        for worker in self.busy():
+            unsent = any(task.folio is None for task in worker.tasks.values())
+            if not (worker.told_to_stop or unsent or keep in worker.tasks):
+                with suppress(OSError):
+                    worker.conn.send(Stop())
+                worker.told_to_stop = True
 
     def close(self) -> None:
         for worker in self.workers:
