@@ -373,6 +373,31 @@ def test_a_worker_told_to_stop_finishes_its_piece_then_leaves(
         pool.close()
 
 
+def test_workers_are_told_to_stop_once_nothing_is_left_to_send_them(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the front matter has gone, each busy worker is told to stop (and leaves
+    when its pieces are done), but only once every piece it holds has its folio: a
+    piece still waiting for one would wait forever. The book is the same."""
+    manifest = book_copy("mixed")
+    here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
+    told: list[list[int | None]] = []  # the folios of each told worker's pieces
+    retire = workers.Pool.retire_when_done
+
+    def retire_when_done(pool_: workers.Pool) -> None:
+        before = {id(w) for w in pool_.workers if w.told_to_stop}
+        retire(pool_)
+        for worker in pool_.workers:
+            if worker.told_to_stop and id(worker) not in before:
+                told.append([task.folio for task in worker.tasks.values()])
+
+    monkeypatch.setattr(workers.Pool, "retire_when_done", retire_when_done)
+    pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
+    assert pooled.read_bytes() == here.read_bytes()
+    assert told, "the front matter's worker, at least"
+    assert all(folios and None not in folios for folios in told)
+
+
 def test_a_worker_leaves_no_copies_of_the_fonts_behind(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -404,7 +404,7 @@ def _dispatch(pool: Pool, plan: _Plan, pending: list[Task]) -> None:
     del pending[: len(free)]
     if plan.front_sent and not pending:
         pool.retire_idle()  # nothing is left for them: their memory goes now
-        pool.retire_when_done(keep=FRONT_MATTER)
+        pool.retire_when_done()
 
 
 def _all_paginated(plan: _Plan) -> bool:

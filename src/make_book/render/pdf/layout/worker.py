@@ -59,6 +59,8 @@ def main(fd: int) -> None:
         server = _Server(conn, conn.recv())
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
+        # Its pieces finish even if the build goes away meanwhile: each PDF is written
+        # atomically, and the worker leaves after them.
         server.finish()
     # Told to stop, the worker has no piece left: each was written before it was said
     # done. Skip the interpreter's teardown of WeasyPrint's objects (0.1 s or more), but

@@ -75,6 +75,7 @@ class Worker:
         return not self.tasks or (len(self.tasks) < IN_FLIGHT and self.waiting == set(self.tasks))
 
     def send(self, task: Task, out: Path) -> None:
+        assert not self.told_to_stop, "a worker told to stop takes no more pieces"
         self.tasks[task.index] = task
         piece = task.piece
         self.conn.send(Lay(task.index, piece.html, piece.borrowed, out, task.folio))
@@ -161,7 +162,11 @@ class Pool:
         """Stop the idle workers whose memory has grown past the limit, and start new
         ones while fewer than `wanted` are left: one with no piece to come would cost
         a second of a core to start, and its memory."""
-        spent = [w for w in self.workers if not w.tasks and w.held_mb > WORKER_MEMORY_MB]
+        spent = [
+            w
+            for w in self.workers
+            if not w.tasks and (w.told_to_stop or w.held_mb > WORKER_MEMORY_MB)
+        ]
         for worker in spent:
             stop(worker)
         self.workers = [w for w in self.workers if w not in spent]
@@ -174,15 +179,15 @@ class Pool:
             stop(worker)
         self.workers = [w for w in self.workers if w.tasks]
 
-    def retire_when_done(self, keep: int) -> None:
-        """No piece is left to send: each busy worker but the one holding piece `keep`
-        (the front matter) is told to leave once its pieces are done, which it does even
-        while the build is busy making other outputs and reads nothing from it. A worker
-        with a piece whose folio it was not sent yet is told later (it would wait for
-        that folio after it stopped reading)."""
+    def retire_when_done(self) -> None:
+        """No piece is left to send: each busy worker is told to leave once its pieces
+        are done, which it does even while the build is busy making other outputs and
+        reads nothing from it (as long as what it says fits in the socket's buffer, as a
+        piece's messages do on Linux). A worker with a piece whose folio it was not sent
+        yet is told later (it would wait for that folio after it stopped reading)."""
         for worker in self.busy():
             unsent = any(task.folio is None for task in worker.tasks.values())
-            if not (worker.told_to_stop or unsent or keep in worker.tasks):
+            if not (worker.told_to_stop or unsent):
                 with suppress(OSError):
                     worker.conn.send(Stop())
                 worker.told_to_stop = True
@@ -193,9 +198,10 @@ class Pool:
 
 
 def stop(worker: Worker) -> None:
-    """Tell a worker to stop and wait for it; one never given a job has nothing to
-    finish (it may still be importing): it is ended at once."""
-    if not worker.has_job:
+    """Tell a worker to stop and wait for it. One never given a job has nothing to
+    finish (it may still be importing), and one still holding pieces would finish them
+    first (protocol.Stop), or wait for a folio forever: either is ended at once."""
+    if not worker.has_job or worker.tasks:
         worker.process.kill()
     with suppress(OSError):
         worker.conn.send(Stop())
