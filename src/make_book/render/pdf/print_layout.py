@@ -144,8 +144,7 @@ class PrintLayout:
             laid, settings = yield from self._rounds(cache)
             if self.interior is not None:
                 self._finish(laid, settings, cache)
-        pieces = [piece.paged for piece in laid.pieces]
-        starts = _numbered_starts(pieces, first=0, opener=laid.front.pages)
+        starts = _book_starts(laid.front.paged, [piece.paged for piece in laid.main])
         self._finished = self._pages(laid.page_count, starts, settings, self.interior)
         yield  # never resumed past here: `finished()` stops at the line above
 
@@ -243,8 +242,7 @@ class PrintLayout:
         front = counted.front.pages
         if folios_of(self._referenced, front, counted.main) != folios:
             return None  # another round comes, its page references printing other folios
-        starts = _numbered_starts([counted.front, *counted.main], first=0, opener=front)
-        return self._pages(counted.page_count, starts, chosen)
+        return self._pages(counted.page_count, _book_starts(counted.front, counted.main), chosen)
 
     def _finish(self, laid: LaidOutBook, settings: PdfSettings, cache: PieceCache) -> None:
         """Finish the joined interior for its profile, preflight it, say which glyphs fell back."""
@@ -333,6 +331,11 @@ def layout_job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob
         identifier=book.meta.identifier,
         profile=profile.name,
     )
+
+
+def _book_starts(front: PiecePages, main: list[PiecePages]) -> list[PageStart]:
+    """Every page start of the book, the front matter's first."""
+    return _numbered_starts([front, *main], first=0, opener=front.pages)
 
 
 def _numbered_starts(pieces: list[PiecePages], first: int, opener: int) -> list[PageStart]:

@@ -129,6 +129,10 @@ class _Plan:
     def paged_of(self, index: int) -> PiecePages:
         return self.results[index].paged if index in self.results else self.paged[index]
 
+    def main_paged(self) -> list[PiecePages]:
+        """Every main piece's pages, once `placed()`."""
+        return [self.paged_of(i) for i in range(len(self.pieces))]
+
     def front_pages(self) -> PiecePages | None:
         """The front matter's pages, once it is paginated (or came from the cache)."""
         front = self.results.get(FRONT_MATTER)
@@ -180,10 +184,11 @@ def lay_out_book(
 
     A generator: it yields MainPaged once every main piece is paginated, then Counted
     once the front matter is too (pieces may still be drawn: in a cold build the front
-    matter, in a rebuild the edited piece), and returns the LaidOutBook. Whoever drives it may do
-    other work at each milestone while the workers go on. `sink` is given each main piece as soon as
-    it and those before it are done (the join copies it into the book while the
-    rest is laid out). `spares`: workers started while the book loaded, taken first."""
+    matter, in a rebuild the edited piece), and returns the LaidOutBook. Whoever
+    drives it may do other work at each milestone while the workers go on. `sink` is
+    given each main piece as soon as it and those before it are done (the join copies
+    it into the book while the rest is laid out). `spares`: workers started while the
+    book loaded, taken first."""
     keys = [_key(job, piece) for piece in main]
     plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
@@ -409,7 +414,7 @@ def _dispatch(pool: Pool, plan: _Plan, pending: list[Task]) -> None:
 
 def _all_paginated(plan: _Plan) -> bool:
     """Whether every piece, the front matter too, is paginated or done."""
-    return plan.front_sent and plan.front_pages() is not None and plan.placed()
+    return plan.front_pages() is not None and plan.placed()
 
 
 def _front_gone(plan: _Plan, pending: list[Task]) -> bool:
@@ -419,14 +424,14 @@ def _front_gone(plan: _Plan, pending: list[Task]) -> bool:
 
 
 def _main_paged(plan: _Plan) -> MainPaged:
-    return MainPaged([plan.paged_of(i) for i in range(len(plan.pieces))])
+    return MainPaged(plan.main_paged())
 
 
 def _counted(plan: _Plan) -> Counted:
     """The Counted milestone: every piece's pages, the front matter's first."""
     front = plan.front_pages()
     assert front is not None, "the front matter is paginated"
-    return Counted(front, [plan.paged_of(i) for i in range(len(plan.pieces))])
+    return Counted(front, plan.main_paged())
 
 
 def _handle(worker: Worker, message: FromWorker, plan: _Plan, progress: Progress) -> int:

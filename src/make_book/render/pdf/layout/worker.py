@@ -92,7 +92,7 @@ class _Server:
             return
         self.folios[message.index] = queue.SimpleQueue()
         thread = threading.Thread(target=self._serve, args=(message,), daemon=True)
-        self.threads.append(thread)
+        self.threads = [*(t for t in self.threads if t.is_alive()), thread]  # unfinished only
         thread.start()
 
     def finish(self) -> None:
