@@ -727,3 +727,58 @@ def test_a_rebuild_of_a_big_book_starts_its_worker_first(
         processes = [w.process for w in spares.workers] if spares is not None else []
     assert len(processes) == spare
     assert all(process.poll() is not None for process in processes), "stopped"
+
+
+def test_workers_started_early_are_sent_their_job_before_the_pieces(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build sends the early workers their job as soon as it knows it, while it
+    still renders the pieces' HTML; the pool that takes them sends it no second time
+    (a worker takes one job, its first message), and a worker prepared for another
+    job is not given this one's pieces but replaced."""
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    given: list[tuple[int, Any]] = []
+    give_job = workers.give_job
+
+    def counted_give_job(worker: workers.Worker, job_: Any) -> None:
+        given.append((id(worker), job_))
+        give_job(worker, job_)
+
+    monkeypatch.setattr(workers, "give_job", counted_give_job)
+    with workers.EarlyWorkers(2) as spares:
+        prepared, other = spares.workers
+        workers.give_job(other, replace(job, dpi=job.dpi + 1))  # prepared for another job
+        spares.prepare(job)
+        assert prepared.job == job
+        assert given == [(id(other), ANY), (id(prepared), job)], "each sent one job"
+        pool_ = workers.Pool(job, 2, spares)
+        try:
+            assert prepared in pool_.workers and other not in pool_.workers
+            assert other.process.poll() is not None, "the stale one is stopped"
+            assert len(given) == 3, "only the new worker is sent the job"
+            conn = prepared.conn
+            conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1))
+            assert isinstance(receive(conn), Paginated)
+            assert receive(conn).result.pdf == tmp_path / "a.pdf"
+        finally:
+            pool_.close()
+
+
+def test_a_worker_prepares_its_job_as_it_is_sent(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker parses the job's stylesheet (and loads its fonts) when the job comes,
+    before its first piece; a preparation that fails says nothing (the first piece
+    then reports it)."""
+    from make_book.render.pdf.layout import piece_layout, worker
+
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    monkeypatch.setattr(piece_layout, "_STYLESHEETS", {})
+    assert worker._prepared(job) is job
+    assert list(piece_layout._STYLESHEETS) == [job]
+
+    def fails(_: Any) -> None:
+        raise ValueError("no stylesheet")
+
+    monkeypatch.setattr(piece_layout, "prepare", fails)
+    assert worker._prepared(job) is job

@@ -56,6 +56,10 @@ class SpareWorkers(Protocol):
 
     def __len__(self) -> int: ...
 
+    def prepare(self, job: Any) -> None:
+        """Send them the job they will lay out (a LayoutJob), before their pieces."""
+        ...
+
 
 @dataclass(frozen=True)
 class LayoutOptions:

@@ -98,6 +98,9 @@ class NoSpareWorkers:
     def __len__(self) -> int:
         return 0
 
+    def prepare(self, job: Any) -> None:
+        pass
+
 
 class Preview:
     """Builds the book into the preview folder, publishing each outcome to `status`."""

@@ -298,6 +298,9 @@ def lay_out(
 
     `references`: the folio each page reference prints (layout/page_refs.py)."""
     printed = references or {}
+    job = layout_job(book, settings, profile)
+    if options.spares is not None:  # before the pieces' HTML: see EarlyWorkers.prepare
+        options.spares.prepare(job)
     template = piece_template(book, options.cache_dir)
     context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
     specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
@@ -310,7 +313,6 @@ def lay_out(
         piece = render_piece(template, PieceSpec("front", "front"), context, folios)
         return with_folios(piece, printed)
 
-    job = layout_job(book, settings, profile)
     jobs, progress, spares = options.jobs, options.progress, options.spares
     return lay_out_book(job, main, front, cache, jobs, progress, sink, spares)
 

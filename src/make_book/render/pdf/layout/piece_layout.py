@@ -90,6 +90,12 @@ def lay_out_piece(
     )
 
 
+def prepare(job: LayoutJob) -> None:
+    """Parse the job's stylesheet and load its fonts, as the first piece would."""
+    patches.install()
+    _stylesheet(job)
+
+
 def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> weasyprint.Document:
     patches.install()  # once per process (a no-op after the first piece)
     fonts = font_config()

@@ -56,7 +56,7 @@ def main(fd: int) -> None:
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         _warm_up()  # a Ctrl-C meanwhile (the terminal's, sent to the build too) says nothing
-        server = _Server(conn, conn.recv())
+        server = _Server(conn, _prepared(conn.recv()))
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
         # Its pieces finish even if the build goes away meanwhile: each PDF is written
@@ -154,6 +154,17 @@ def _warm_up() -> None:
 
     with suppress(Exception):
         weasyprint.HTML(string=WARM_UP).render(font_config=font_config()).write_pdf()
+
+
+def _prepared(job: LayoutJob) -> LayoutJob:
+    """The job, its stylesheet parsed and its fonts loaded now: the build sends it
+    while it still renders the pieces' HTML, so the first piece does not wait for
+    them. A failure here is the first piece's to report (piece_layout.py)."""
+    from make_book.render.pdf.layout.piece_layout import prepare
+
+    with suppress(Exception):
+        prepare(job)
+    return job
 
 
 def _give_back_free_memory() -> None:
