@@ -25,6 +25,7 @@ import pytest
 
 from helpers import BookCopy, one_document_pdf
 from make_book.build.driver import load, run_build
+from make_book.build.later_imports import LaterImports
 from make_book.errors import RenderError
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
@@ -35,6 +36,7 @@ from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated, PiecePages, Stop
+from make_book.render.pdf.renderer import PdfRenderer
 
 
 def pieces_pdf(manifest: Path, out: Path, options: LayoutOptions) -> Path:
@@ -124,12 +126,42 @@ def test_the_joined_file_is_one_whole_tagged_pdf(
 
 
 def test_in_process_and_pool_give_the_same_bytes(
-    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The same book either way; a pooled layout tells the build once, the first time
+    it waits for its workers (the build then imports what it needs afterwards)."""
+    waits: list[int] = []
+    monkeypatch.setattr(LaterImports, "__call__", lambda self: waits.append(len(self.modules)))
     manifest = book_copy("mixed")
     here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
+    assert waits == [], "no workers to wait for"
     pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
     assert here.read_bytes() == pooled.read_bytes()
+    assert waits == [len(PdfRenderer.later_imports)], "once, though it waited often"
+
+
+def test_what_a_renderer_imports_later_is_imported_in_a_thread() -> None:
+    """Each renderer's `later_imports` names modules there are; the build imports them in
+    a thread of their own, which it joins, and one that fails to import says nothing."""
+    import importlib.util
+
+    from make_book.build.driver import RENDERERS
+
+    named = [name for renderer in RENDERERS.values() for name in renderer.later_imports]
+    assert named and all(importlib.util.find_spec(name) for name in named)
+    code = (
+        "import sys, threading\n"
+        "from make_book.build.later_imports import LaterImports\n"
+        "imports = LaterImports(['colorsys', 'no_such_module', 'colorsys'])\n"
+        "assert 'colorsys' not in sys.modules\n"
+        "imports(); imports()  # a second call starts nothing more\n"
+        "assert imports.thread is not None and imports.thread.name == 'make-book-imports'\n"
+        "imports.join()\n"
+        "assert 'colorsys' in sys.modules and threading.active_count() == 1\n"
+        "print('imported')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "imported\n", "")
 
 
 def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_out(

@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from make_book.build.later_imports import LaterImports
 from make_book.build.overlap import output_names, refuse_overlaps
 from make_book.build.schedule import Built, Schedule, Step
 from make_book.build.warnings_log import collected_warnings
@@ -110,6 +111,9 @@ def run_build(
         manifest = load_manifest(manifest_path)
         if layout.spares is None and any(_per(name) for name in formats):
             layout = meanwhile.enter_context(_early_workers(manifest, layout))
+        later = LaterImports(m for name in formats for m in RENDERERS[name].later_imports)
+        meanwhile.callback(later.join)
+        layout = replace(layout, waiting=later)
         book = _read(manifest, memo)
         outputs = output_names(formats, profiles or [manifest.pdf.profile])
         refuse_overlaps(manifest, book, out_dir, outputs, report)

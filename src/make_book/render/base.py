@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -69,6 +70,8 @@ class LayoutOptions:
     cache_dir: Path | None = None  # None: no cache kept between builds
     progress: Progress = field(default_factory=Progress)
     spares: SpareWorkers | None = None  # started while the book loaded (build/driver.py)
+    # Called when the layout first waits for its workers (build/later_imports.py).
+    waiting: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,15 @@ class Renderer:
     `needs`: what it needs from its profile's print layout; the driver passes it in
     as `pages` (None when it needs nothing). `per_profile`: made once for each print
     profile the build asks for (else once, for the book's own profile).
+    `later_imports`: modules `render` imports that the build has not before it (the
+    heavy ones), imported while the layout waits for its workers.
     """
 
     name: ClassVar[str] = ""
     suffix: ClassVar[str] = ""
     needs: ClassVar[Needs] = Needs.NOTHING
     per_profile: ClassVar[bool] = False
+    later_imports: ClassVar[tuple[str, ...]] = ()
 
     def render(
         self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None

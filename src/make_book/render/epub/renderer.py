@@ -17,6 +17,7 @@ class EpubRenderer(Renderer):
     # formats and profiles were asked for. Every page start is known once every piece
     # is paginated, so the EPUB is made while the last pieces are still drawn.
     needs = Needs.PAGE_STARTS
+    later_imports = ("make_book.render.epub.package",)  # ebooklib, Pillow for the cover
 
     def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
         """The essays' pages, made while the front matter is paginated."""

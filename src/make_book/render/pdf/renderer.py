@@ -15,6 +15,8 @@ class PdfRenderer(Renderer):
     suffix = ".pdf"
     needs = Needs.INTERIOR
     per_profile = True
+    # The fallback-glyph warning reads the faces' cmaps; the join cuts them with HarfBuzz.
+    later_imports = ("fontTools.ttLib", "uharfbuzz")
 
     def render(
         self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None

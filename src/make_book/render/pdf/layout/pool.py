@@ -22,7 +22,7 @@ from pathlib import Path
 from make_book.cache.memo import key_of
 from make_book.errors import RenderError
 from make_book.progress import Progress
-from make_book.render.base import SpareWorkers
+from make_book.render.base import LayoutOptions, SpareWorkers
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
 from make_book.render.pdf.layout.protocol import (
@@ -175,10 +175,8 @@ def lay_out_book(
     main: list[Piece],
     make_front: FrontMaker,
     cache: PieceCache,
-    jobs: int,
-    progress: Progress,
+    options: LayoutOptions,
     sink: Callable[[PieceResult], None] | None = None,
-    spares: SpareWorkers | None = None,
 ) -> LayingOut:
     """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
 
@@ -187,15 +185,17 @@ def lay_out_book(
     matter, in a rebuild the edited piece), and returns the LaidOutBook. Whoever
     drives it may do other work at each milestone while the workers go on. `sink` is
     given each main piece as soon as it and those before it are done (the join copies
-    it into the book while the rest is laid out). `spares`: workers started while the
-    book loaded, taken first."""
+    it into the book while the rest is laid out). `options.spares`: workers started
+    while the book loaded, taken first; `options.waiting`: called the first time this
+    process waits for its workers."""
+    progress, spares = options.progress, options.spares
     keys = [_key(job, piece) for piece in main]
     plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
     progress.start(len(main) + 1)
     words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
-    size = _pool_size(jobs, words, spares)
+    size = _pool_size(options.jobs, words, spares)
     if size:
-        laid_out = yield from _run_in_pool(job, plan, make_front, progress, size, spares)
+        laid_out = yield from _run_in_pool(job, plan, make_front, size, options)
     else:
         laid_out = yield from _run_here(job, plan, make_front, progress)
     plan.flush()
@@ -350,14 +350,14 @@ def _run_in_pool(
     job: LayoutJob,
     plan: _Plan,
     make_front: FrontMaker,
-    progress: Progress,
     size: int,
-    spares: SpareWorkers | None,
+    options: LayoutOptions,
 ) -> Generator[Milestone, None, int]:
+    progress, waiting = options.progress, options.waiting
     laid_out = 0
     paged = counted = False  # whether MainPaged and Counted were yielded
     pending: list[Task] = []
-    with workers(job, size, spares) as pool:
+    with workers(job, size, options.spares) as pool:
         while True:
             pending += plan.ready()
             _advance_hits(plan, progress)
@@ -375,6 +375,9 @@ def _run_in_pool(
                 break
             # The join copies pieces while the workers lay out, until one has news.
             plan.flush(until=partial(pool.has_news, busy))
+            if waiting is not None and not pool.has_news(busy):
+                waiting()  # once: the build may use this wait (an edit's longest)
+                waiting = None
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
             _answer_folios(plan, pool.workers)
