@@ -246,3 +246,29 @@ def test_lines_are_found_as_written_or_as_entities(tmp_path: Path) -> None:
     word = tmp_path / "e.docx"
     word.write_bytes(b"PK\x03\x04 " + "⸺".encode())
     assert glyphs.find_lines(word, ["⸺"]) == {}
+
+
+def test_the_pdf_reads_the_books_characters_and_faces_once_and_meanwhile(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PDF renderer's chore (done while the layout waits for its workers) reads the
+    book's characters and its faces; the warning then takes them as they were read, for
+    that book; a book loaded again is read again."""
+    from make_book.render.base import RenderContext
+    from make_book.render.pdf.renderer import PdfRenderer
+
+    config, book = load(built.manifest)
+    PdfRenderer().meanwhile(book, RenderContext(config, built.manifest.parent / "dist"))
+
+    def unread(*_: object) -> None:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(glyphs, "_chars", unread)
+    monkeypatch.setattr(glyphs, "_book_faces", unread)
+    faces = glyphs.book_faces(book, config.pdf.font_family)
+    covered = glyphs.coverage(file for files in faces.values() for file in files)
+    missing = glyphs.missing_glyphs(book, built.manifest, covered)
+    assert [glyph.char for glyph in missing] == ["漢"]
+    _, again = load(built.manifest)
+    with pytest.raises(AssertionError, match="read again"):
+        glyphs.missing_glyphs(again, built.manifest, covered)

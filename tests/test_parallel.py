@@ -25,7 +25,7 @@ import pytest
 
 from helpers import BookCopy, one_document_pdf
 from make_book.build.driver import load, run_build
-from make_book.build.later_imports import LaterImports
+from make_book.build.meanwhile import Meanwhile
 from make_book.errors import RenderError
 from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
@@ -129,20 +129,22 @@ def test_in_process_and_pool_give_the_same_bytes(
     book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same book either way; a pooled layout tells the build once, the first time
-    it waits for its workers (the build then imports what it needs afterwards)."""
+    it waits for its workers (the build then does its chores meanwhile)."""
     waits: list[int] = []
-    monkeypatch.setattr(LaterImports, "__call__", lambda self: waits.append(len(self.modules)))
+    monkeypatch.setattr(Meanwhile, "__call__", lambda self: waits.append(len(self.chores)))
     manifest = book_copy("mixed")
     here = pieces_pdf(manifest, tmp_path / "here", LayoutOptions(jobs=1))
     assert waits == [], "no workers to wait for"
     pooled = pieces_pdf(manifest, tmp_path / "pool", in_pool)
     assert here.read_bytes() == pooled.read_bytes()
-    assert waits == [len(PdfRenderer.later_imports)], "once, though it waited often"
+    chores = len(PdfRenderer.later_imports) + 1  # its imports, then its `meanwhile`
+    assert waits == [chores], "once, though it waited often"
 
 
-def test_what_a_renderer_imports_later_is_imported_in_a_thread() -> None:
-    """Each renderer's `later_imports` names modules there are; the build imports them in
-    a thread of their own, which it joins, and one that fails to import says nothing."""
+def test_the_build_does_its_chores_in_a_thread_while_it_waits() -> None:
+    """Each renderer's `later_imports` names modules there are; the build imports them
+    and runs the renderers' chores in a thread of its own, which it joins; a chore
+    that fails says nothing and the next still runs."""
     import importlib.util
 
     from make_book.build.driver import RENDERERS
@@ -151,17 +153,21 @@ def test_what_a_renderer_imports_later_is_imported_in_a_thread() -> None:
     assert named and all(importlib.util.find_spec(name) for name in named)
     code = (
         "import sys, threading\n"
-        "from make_book.build.later_imports import LaterImports\n"
-        "imports = LaterImports(['colorsys', 'no_such_module', 'colorsys'])\n"
-        "assert 'colorsys' not in sys.modules\n"
-        "imports(); imports()  # a second call starts nothing more\n"
-        "assert imports.thread is not None and imports.thread.name == 'make-book-imports'\n"
-        "imports.join()\n"
-        "assert 'colorsys' in sys.modules and threading.active_count() == 1\n"
-        "print('imported')\n"
+        "from make_book.build.meanwhile import Meanwhile\n"
+        "done = []\n"
+        "chores = Meanwhile()\n"
+        "chores.imports(['colorsys', 'no_such_module', 'colorsys'])\n"
+        "chores.add(lambda: 1 / 0)\n"
+        "chores.add(lambda: done.append(threading.current_thread().name))\n"
+        "assert 'colorsys' not in sys.modules and len(chores.chores) == 4\n"
+        "chores(); chores()  # a second call starts nothing more\n"
+        "chores.join()\n"
+        "assert 'colorsys' in sys.modules and done == ['make-book-meanwhile']\n"
+        "assert threading.active_count() == 1\n"
+        "print('done')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "imported\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "done\n", "")
 
 
 def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_out(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +58,13 @@ class Essay:
     def byline(self) -> str:
         """The authors as printed under the title."""
         return join_names(self.authors)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The sha256 of everything the essay holds (its repr), made once: what the keys
+        of pages made from it take (a dataclass's repr is slow, and an edit's EPUB keys
+        every essay twice). Frozen, the essay cannot change under it."""
+        return hashlib.sha256(repr(self).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

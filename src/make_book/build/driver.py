@@ -12,9 +12,10 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
-from make_book.build.later_imports import LaterImports
+from make_book.build.meanwhile import Meanwhile
 from make_book.build.overlap import output_names, refuse_overlaps
 from make_book.build.schedule import Built, Schedule, Step
 from make_book.build.warnings_log import collected_warnings
@@ -111,9 +112,10 @@ def run_build(
         manifest = load_manifest(manifest_path)
         if layout.spares is None and any(_per(name) for name in formats):
             layout = meanwhile.enter_context(_early_workers(manifest, layout))
-        later = LaterImports(m for name in formats for m in RENDERERS[name].later_imports)
-        meanwhile.callback(later.join)
-        layout = replace(layout, waiting=later)
+        waiting = Meanwhile()
+        waiting.imports(m for name in formats for m in RENDERERS[name].later_imports)
+        meanwhile.callback(waiting.join)
+        layout = replace(layout, waiting=waiting)
         book = _read(manifest, memo)
         outputs = output_names(formats, profiles or [manifest.pdf.profile])
         refuse_overlaps(manifest, book, out_dir, outputs, report)
@@ -125,6 +127,8 @@ def run_build(
             names = list(dict.fromkeys(profiles or [manifest.pdf.profile]))
             formats = list(dict.fromkeys(formats))  # `--format pdf,pdf` makes one PDF
             contexts, steps = _steps(manifest, out_dir, folder, formats, names, layout)
+            for step in steps:  # chores with the book, for the same wait
+                waiting.add(partial(step.renderer.meanwhile, book, step.ctx))
             schedule = Schedule(book, steps)
             run.built = schedule.run()
             _stop_if_strict(strict, warnings)

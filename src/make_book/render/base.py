@@ -107,7 +107,7 @@ class Renderer:
     as `pages` (None when it needs nothing). `per_profile`: made once for each print
     profile the build asks for (else once, for the book's own profile).
     `later_imports`: modules `render` imports that the build has not before it (the
-    heavy ones), imported while the layout waits for its workers.
+    heavy ones), imported while the layout waits for its workers (build/meanwhile.py).
     """
 
     name: ClassVar[str] = ""
@@ -121,6 +121,11 @@ class Renderer:
     ) -> Rendered:
         """Write this format's output under ctx.out_dir; `draft` is what `draft` made."""
         raise NotImplementedError
+
+    def meanwhile(self, book: Book, ctx: RenderContext) -> None:
+        """Fill, in a thread while the layout waits for its workers, the caches `render`
+        reads that need nothing from the layout. Say nothing and write nothing: what
+        fails here is done again by `render`, and said there."""
 
     def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
         """Make ahead what needs only the main matter's page starts (`pages` has those

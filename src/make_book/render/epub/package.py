@@ -172,7 +172,12 @@ class _Pages:
     def essay(self, essay: Essay, matter: str) -> bytes:
         """The essay's page; the same page as a build before is taken from the memo."""
         key = key_of(
-            essay, matter, self.meta, self.marks.of(essay.slug), self.theme, self.structure
+            essay.fingerprint,
+            matter,
+            self.meta,
+            self.marks.of(essay.slug),
+            self.theme,
+            self.structure,
         )
         page = self.memo.get(key)
         if page is None:

@@ -19,6 +19,11 @@ class EpubRenderer(Renderer):
     needs = Needs.PAGE_STARTS
     later_imports = ("make_book.render.epub.package",)  # ebooklib, Pillow for the cover
 
+    def meanwhile(self, book: Book, ctx: RenderContext) -> None:
+        """Each essay's fingerprint, which every page's key takes (model.py)."""
+        for essay in book.all_texts:
+            _ = essay.fingerprint
+
     def draft(self, book: Book, ctx: RenderContext, pages: PrintPages) -> object:
         """The essays' pages, made while the front matter is paginated."""
         from make_book.render.epub.package import draft_documents

@@ -15,10 +15,13 @@ import html
 import os
 import re
 import subprocess
+import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 import tinycss2
@@ -29,6 +32,7 @@ from make_book.render.weasy.session import font_faces_css
 from make_book.render.weasy.urls import BOOK_URL, FONTS_URL
 from make_book.theme import find_file, search_path
 
+T = TypeVar("T")
 LINES_SHOWN = 3  # lines named per file and character, then "and N more"
 FILES_SHOWN = 4  # files named per character, then "and N more files"
 CHARACTERS_SHOWN = 40  # characters with a warning each; the rest in one more warning
@@ -120,7 +124,12 @@ def warning_lines(missing: list[MissingGlyph]) -> list[str]:
 def book_faces(book: Book, font_family: str = "") -> dict[str, tuple[Path, ...]]:
     """Each family the PDF's stylesheets declare (the bundled face's, the theme's
     `print.css`), with its font files; then `font_family` if it is not one of them,
-    with its installed files (fontconfig). A family with no file found has none."""
+    with its installed files (fontconfig). A family with no file found has none.
+    Found once per book (object) and family."""
+    return dict(_per_book(book, ("faces", font_family), lambda: _book_faces(book, font_family)))
+
+
+def _book_faces(book: Book, font_family: str) -> dict[str, tuple[Path, ...]]:
     css = font_faces_css() + find_file(book, "print.css").read_text("utf-8")
     faces = declared_faces(css, book)
     if font_family and font_key(font_family) not in {font_key(f) for f in faces}:
@@ -266,11 +275,7 @@ def missing_glyphs(
     point, each with the files it is in and, for the first `located` (those with a
     warning of their own), the lines. A character not found in its essay's file (a
     title given in book.yaml) is looked for in book.yaml."""
-    manifest = _Text(_display(book, manifest_path), manifest_path, _chars(_book_texts(book)))
-    essays = [
-        _Text(_display(book, e.source_path), e.source_path, _chars(_essay_texts(e)))
-        for e in book.all_texts
-    ]
+    manifest, *essays = printed_texts(book, manifest_path)
     every = manifest.chars.union(*(t.chars for t in essays))
     missing = sorted(ch for ch in every if not _covered(ch, covered))
     if not missing:
@@ -296,6 +301,45 @@ def missing_glyphs(
         elif not any(p.file == manifest.file for p in places[ch]):
             places[ch].insert(0, _place(manifest.file, found[ch]))
     return [MissingGlyph(ch, tuple(places[ch])) for ch in missing]
+
+
+def printed_texts(book: Book, manifest_path: Path) -> list[_Text]:
+    """What the book prints, file by file, book.yaml's first: read once per book (the
+    build reads it in a thread while the layout waits for its workers)."""
+
+    def read() -> list[_Text]:
+        manifest = _Text(_display(book, manifest_path), manifest_path, _chars(_book_texts(book)))
+        return [manifest] + [
+            _Text(_display(book, e.source_path), e.source_path, _chars(_essay_texts(e)))
+            for e in book.all_texts
+        ]
+
+    return list(_per_book(book, ("texts", manifest_path), read))
+
+
+class _PerBook:
+    """What was found for one book: a new build's book is a new object, found anew."""
+
+    def __init__(self, book: Book) -> None:
+        self.book = weakref.ref(book)
+        self.found: dict[tuple[str, object], Any] = {}
+
+
+_PER_BOOK: list[_PerBook] = []
+_PER_BOOK_LOCK = threading.Lock()
+
+
+def _per_book(book: Book, key: tuple[str, object], find: Callable[[], T]) -> T:
+    """`find()`, once per book and key (from two threads at once, perhaps twice)."""
+    with _PER_BOOK_LOCK:
+        if not _PER_BOOK or _PER_BOOK[0].book() is not book:
+            _PER_BOOK[:] = [_PerBook(book)]
+        record = _PER_BOOK[0]
+        if key in record.found:
+            return record.found[key]  # type: ignore[no-any-return]
+    found = find()  # not under the lock: the other thread may find its own meanwhile
+    record.found[key] = found
+    return found
 
 
 def _place(file: str, lines: list[int]) -> Place:

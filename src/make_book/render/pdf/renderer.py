@@ -18,6 +18,15 @@ class PdfRenderer(Renderer):
     # The fallback-glyph warning reads the faces' cmaps; the join cuts them with HarfBuzz.
     later_imports = ("fontTools.ttLib", "uharfbuzz")
 
+    def meanwhile(self, book: Book, ctx: RenderContext) -> None:
+        """What the fallback-glyph warning reads (preflight_gate.py): the book's
+        characters, and the cmaps of the faces it declares."""
+        from make_book.render.pdf.glyphs import book_faces, coverage, printed_texts
+
+        printed_texts(book, ctx.manifest.path)
+        for files in book_faces(book, ctx.manifest.pdf.font_family).values():
+            coverage(files)
+
     def render(
         self, book: Book, ctx: RenderContext, pages: PrintPages | None, draft: object = None
     ) -> Rendered:
