@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 STARTER = Path(__file__).parent / "starter"
 MANIFEST = "book.yaml"
 SCHEMA_FILE = "book.schema.json"
@@ -140,6 +138,10 @@ def _key_line(key: str, value: str | None) -> str:
 def yaml_scalar(value: str) -> str:
     """`value` as a YAML string on one line: plain when YAML reads it back as the same
     string, else quoted (a title with `: `, `#`, quotes, a leading dash; `no`, `1984`)."""
+    # Imported here: every command imports this module (cli/create.py), and a build
+    # starts its layout worker only once the command line is imported.
+    import yaml
+
     dumped = yaml.safe_dump([value], allow_unicode=True, width=_NO_FOLDING)
     line = dumped.removeprefix("- ").removesuffix("\n")
     if not _LINE_BREAKS.search(line):
