@@ -490,8 +490,8 @@ def job_and_pieces(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
     profile = PROFILES[config.pdf.profile]
     handed: dict[str, Any] = {}
 
-    def take(job: Any, main: list[Any], *_: Any, **__: Any) -> Any:
-        handed.update(job=job, main=main)
+    def take(job: Any, specs: list[Any], make: Any, *_: Any, **__: Any) -> Any:
+        handed.update(job=job, main=[make(spec) for spec in specs])
         raise StopIteration
 
     monkeypatch.setattr(print_layout, "lay_out_book", take)
@@ -820,3 +820,60 @@ def test_a_worker_prepares_its_job_as_it_is_sent(
 
     monkeypatch.setattr(piece_layout, "prepare", fails)
     assert worker._prepared(job) is job
+
+
+def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A piece's HTML is rendered, keyed and looked up in the cache only as the layout
+    reaches it: in a cold build the first piece goes to a worker before the last is
+    made; in a rebuild with a worker started early, the edited piece goes before the
+    pieces after it are made. Either way the book is the one laid out in one process."""
+    events: list[str] = []
+    make_next, send = pool._Plan.make_next, workers.Worker.send
+
+    def made(plan: Any) -> None:
+        events.append(f"made {len(plan.pieces)}")
+        make_next(plan)
+
+    def sent(worker: workers.Worker, task: workers.Task, out: Path) -> None:
+        events.append(f"sent {task.index}")
+        send(worker, task, out)
+
+    monkeypatch.setattr(pool._Plan, "make_next", made)
+    monkeypatch.setattr(workers.Worker, "send", sent)
+    monkeypatch.setattr(pool, "POOL_FROM_WORDS", 1)  # workers for this small book
+    manifest = book_copy("mixed")
+    cache = tmp_path / "cache"
+    cold = pieces_pdf(manifest, tmp_path / "a", LayoutOptions(jobs=2, cache_dir=cache))
+    last = max(int(e.split()[1]) for e in events if e.startswith("made"))
+    assert last >= 2 and events.index("sent 0") < events.index(f"made {last}")
+    essay = manifest.parent / "chapters" / "gamma.txt"
+    essay.write_text(essay.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
+    events.clear()
+    with workers.EarlyWorkers(1) as spares:
+        options = LayoutOptions(jobs=2, cache_dir=cache, spares=spares)
+        edited = pieces_pdf(manifest, tmp_path / "b", options)
+    sends = [e for e in events if e.startswith("sent") and e != "sent -1"]
+    assert len(sends) == 1, events
+    index = int(sends[0].split()[1])
+    assert 0 < index < last, "an essay in the middle"
+    assert events.index(sends[0]) < events.index(f"made {index + 1}"), events
+    alone = pieces_pdf(manifest, tmp_path / "c", LayoutOptions(jobs=1))
+    assert edited.read_bytes() == alone.read_bytes() != cold.read_bytes()
+
+
+def test_a_rebuild_started_on_its_spare_worker_takes_every_job_once_words_enough_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool of a rebuild starts with the worker started early, when the first piece
+    to lay out is made; if the pieces made after it have words enough (every piece of a
+    restyled book), it takes every job, as a build that knew all its pieces at once."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(pool, "POOL_FROM_WORDS", 100)
+    rebuild = SimpleNamespace(size=1)
+    pool._grown(rebuild, SimpleNamespace(words=99), jobs=2)  # type: ignore[arg-type]
+    assert rebuild.size == 1
+    pool._grown(rebuild, SimpleNamespace(words=100), jobs=2)  # type: ignore[arg-type]
+    assert rebuild.size == 2

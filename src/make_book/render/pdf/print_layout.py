@@ -307,13 +307,15 @@ def lay_out(
     # The book's date is the front matter's (the joined PDF's metadata): without it a
     # piece does not change when the date follows the newest essay (see piece_layout.py).
     undated = {**context, "meta": replace(book.meta, modified="")}
-    main = [with_folios(render_piece(template, spec, undated), printed) for spec in specs]
+
+    def piece(spec: PieceSpec) -> Piece:  # made by the pool, in page order (pool.py)
+        return with_folios(render_piece(template, spec, undated), printed)
 
     def front(folios: dict[str, int]) -> Piece:
         piece = render_piece(template, PieceSpec("front", "front"), context, folios)
         return with_folios(piece, printed)
 
-    return lay_out_book(job, main, front, cache, options, sink)
+    return lay_out_book(job, specs, piece, front, cache, options, sink)
 
 
 def layout_job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob:

@@ -1,6 +1,8 @@
 """Laying out a book's pieces: from the cache, in this process, or in worker processes.
 
-Pieces are taken in page order. A piece whose page count is unknown is laid out;
+Pieces are made (their HTML rendered, keyed and looked up in the cache) in page order,
+only as far as needed to decide how many workers to start: the first goes to a worker
+while the rest are made. A piece whose page count is unknown is laid out;
 its worker reports the count as soon as pagination ends and waits for its first
 folio, which is known once every piece before it has a count (see piece_layout.py).
 A piece whose count the cache knows waits for its folio, then comes from the
@@ -22,7 +24,7 @@ from pathlib import Path
 from make_book.cache.memo import key_of
 from make_book.errors import RenderError
 from make_book.progress import Progress
-from make_book.render.base import LayoutOptions, SpareWorkers
+from make_book.render.base import LayoutOptions
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
 from make_book.render.pdf.layout.protocol import (
@@ -73,14 +75,21 @@ class LaidOutBook:
         return frozenset(pages)
 
 
+PieceMaker = Callable[[PieceSpec], Piece]
+
+
 @dataclass
 class _Plan:
-    """Which pieces are counted, which have their folio, which are done."""
+    """Which pieces are made, which are counted, which have their folio, which are done."""
 
-    pieces: list[Piece]
-    keys: list[str]
+    specs: list[PieceSpec]  # every main piece, in page order
+    make: PieceMaker
+    job: LayoutJob
     cache: PieceCache
-    counts: list[int | None]
+    pieces: list[Piece] = field(default_factory=list)  # made so far, in page order
+    keys: list[str] = field(default_factory=list)
+    counts: list[int | None] = field(default_factory=list)  # from the cache, or counted
+    words: int = 0  # of the pieces made so far that the cache had no count of
     results: dict[int, PieceResult] = field(default_factory=dict)
     queued: set[int] = field(default_factory=set)
     reported: set[int] = field(default_factory=set)  # pieces the progress display has
@@ -90,6 +99,26 @@ class _Plan:
     front_sent: bool = False  # the front matter's task is made (or it came from the cache)
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
+
+    def made_all(self) -> bool:
+        return len(self.pieces) == len(self.specs)
+
+    def make_next(self) -> None:
+        """Render the next piece's HTML, key it, and find its page count in the cache."""
+        piece = self.make(self.specs[len(self.pieces)])
+        key = _key(self.job, piece)
+        self.pieces.append(piece)
+        self.keys.append(key)
+        self.counts.append(self.cache.pages(key))
+        self.words += piece.spec.words if self.counts[-1] is None else 0
+
+    def make_more(self, until: Callable[[], bool] = lambda: False) -> None:
+        """Make pieces (one at least, if any is left) until every one is made or
+        `until()` says so."""
+        while not self.made_all():
+            self.make_next()
+            if until():
+                return
 
     def flush(self, until: Callable[[], bool] = lambda: False) -> None:
         """Hand the sink every piece whose predecessors it has had, or stop early once
@@ -124,7 +153,8 @@ class _Plan:
 
     def placed(self) -> bool:
         """Whether every piece's anchors are known: the contents can be laid out."""
-        return all(i in self.results or i in self.paged for i in range(len(self.pieces)))
+        pieces = range(len(self.pieces))
+        return self.made_all() and all(i in self.results or i in self.paged for i in pieces)
 
     def paged_of(self, index: int) -> PiecePages:
         return self.results[index].paged if index in self.results else self.paged[index]
@@ -172,13 +202,15 @@ LayingOut = Generator[Milestone, None, LaidOutBook]
 
 def lay_out_book(
     job: LayoutJob,
-    main: list[Piece],
+    main: list[PieceSpec],
+    make: PieceMaker,
     make_front: FrontMaker,
     cache: PieceCache,
     options: LayoutOptions,
     sink: Callable[[PieceResult], None] | None = None,
 ) -> LayingOut:
-    """Lay out (or find) every piece; `make_front(folios)` renders the front matter.
+    """Lay out (or find) every main piece, `make(spec)` rendering each; `make_front(folios)`
+    renders the front matter.
 
     A generator: it yields MainPaged once every main piece is paginated, then Counted
     once the front matter is too (pieces may still be drawn: in a cold build the front
@@ -188,15 +220,14 @@ def lay_out_book(
     it into the book while the rest is laid out). `options.spares`: workers started
     while the book loaded, taken first; `options.waiting`: called the first time this
     process waits for its workers."""
-    progress, spares = options.progress, options.spares
-    keys = [_key(job, piece) for piece in main]
-    plan = _Plan(main, keys, cache, [cache.pages(key) for key in keys], sink=sink)
+    progress = options.progress
+    plan = _Plan(main, make, job, cache, sink=sink)
     progress.start(len(main) + 1)
-    words = sum(p.spec.words for i, p in enumerate(main) if plan.counts[i] is None)
-    size = _pool_size(options.jobs, words, spares)
+    size = _pool_size(plan, options)
     if size:
         laid_out = yield from _run_in_pool(job, plan, make_front, size, options)
     else:
+        plan.make_more()
         laid_out = yield from _run_here(job, plan, make_front, progress)
     plan.flush()
     front = plan.results.pop(FRONT_MATTER)
@@ -204,7 +235,7 @@ def lay_out_book(
     warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
     progress.finish()
     folios = plan.folios()
-    entries = [(plan.front_key, 1), *zip(keys, folios, strict=True)]
+    entries = [(plan.front_key, 1), *zip(plan.keys, folios, strict=True)]
     return LaidOutBook(front, ordered, folios, warnings, laid_out, entries)
 
 
@@ -223,15 +254,34 @@ def early_workers(manifest: Manifest, jobs: int, cache_dir: Path | None) -> int:
     return 1 if PieceCache.has_pieces(cache_dir) else jobs
 
 
-def _pool_size(jobs: int, words: int, spares: SpareWorkers | None) -> int:
+def _pool_size(plan: _Plan, options: LayoutOptions) -> int:
     """How many workers lay out (0: this process does). Below POOL_FROM_WORDS a worker
     costs more than it saves, unless it was started while the book loaded: then it
-    has imported WeasyPrint already, and this process has not."""
+    has imported WeasyPrint already, and this process has not. Pieces are made only
+    until that is known (the pool grows later if a rebuild turns out to have words
+    enough for every job: `_grown`)."""
+    jobs, spares = options.jobs, options.spares
     if jobs < 2:
         return 0
-    if words >= POOL_FROM_WORDS:
-        return jobs
-    return min(len(spares), jobs) if spares is not None else 0
+    spare = min(len(spares), jobs) if spares is not None else 0
+    while True:
+        if plan.words >= POOL_FROM_WORDS:
+            return jobs
+        if (spare and plan.words) or plan.made_all():
+            return spare
+        plan.make_next()
+
+
+def _free_or_news(pool: Pool, busy: list[Worker]) -> bool:
+    """Whether a worker can take a piece, or has something to say."""
+    return bool(pool.free()) or pool.has_news(busy)
+
+
+def _grown(pool: Pool, plan: _Plan, jobs: int) -> None:
+    """A pool started with the spare workers of a rebuild takes every job once the pieces
+    made since have words enough (a new stylesheet: every piece laid out again)."""
+    if pool.size < jobs and plan.words >= POOL_FROM_WORDS:
+        pool.size = jobs
 
 
 def _key(job: LayoutJob, piece: Piece) -> str:
@@ -275,11 +325,11 @@ def _run_here(
 
     patches.install()
     laid_out = 0
-    while len(plan.results) < len(plan.pieces):
+    while len(plan.results) < len(plan.specs):
         task = next(plan.ready(), None)  # one at a time: each settles the next folio
         _advance_hits(plan, progress)
         if task is None:
-            assert len(plan.results) == len(plan.pieces), "a piece with no folio, in order"
+            assert len(plan.results) == len(plan.specs), "a piece with no folio, in order"
             break
         _finish(plan, task, _lay_out_here(job, plan, task), progress)
         plan.flush()
@@ -371,7 +421,12 @@ def _run_in_pool(
                 yield _counted(plan)  # the EPUB is made while the last pieces are drawn
                 counted = True
             busy = pool.busy()
-            if not busy and not pending:
+            if not plan.made_all():  # the rest are made while the workers lay out
+                plan.make_more(until=partial(_free_or_news, pool, busy))
+                _grown(pool, plan, options.jobs)
+                if not pool.has_news(busy):
+                    continue  # a worker is free for what was made, or more is to be made
+            elif not busy and not pending:
                 break
             # The join copies pieces while the workers lay out, until one has news.
             plan.flush(until=partial(pool.has_news, busy))
