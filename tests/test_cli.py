@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -83,6 +84,33 @@ def test_a_build_in_a_log_imports_no_progress_bar(book_copy: BookCopy) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith("rich False\n")
+
+
+def test_a_command_loads_no_other_commands_module() -> None:
+    """Each command's module is imported when the command is asked for: `build` starts its
+    layout worker without first importing `serve`, `check` or `new`; its options are
+    still named in the environment (MAKE_BOOK_BUILD_FORMAT)."""
+    program = (
+        "import atexit, sys; "
+        "atexit.register(lambda: print(sorted(m for m in sys.modules "
+        "if m.startswith('make_book.cli.')))); "
+        "sys.argv = ['make-book', 'build', '--help']; "
+        "from make_book.cli import run; run()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.splitlines()[-1]
+    assert "'make_book.cli.build'" in loaded
+    others = ("check", "clean", "create", "schema", "serve", "themes")
+    assert not any(f"'make_book.cli.{name}'" in loaded for name in others), loaded
+    from make_book.cli import main
+
+    build = main.get_command(click.Context(main), "build")
+    assert build is not None
+    formats = next(p for p in build.params if p.name == "formats")
+    assert formats.envvar == "MAKE_BOOK_BUILD_FORMAT"
 
 
 def test_a_build_leaves_no_copies_of_its_fonts_behind(book_copy: BookCopy, tmp_path: Path) -> None:
@@ -373,7 +401,7 @@ INTERRUPTED = "error: interrupted by SIGINT; outputs not yet finished were disca
 CHILD = """
 import os, runpy, signal, sys
 
-module, how = sys.argv[1:]
+module, how, *args = sys.argv[1:]
 
 class InterruptAt:
     def find_spec(self, name, path=None, target=None):
@@ -382,7 +410,7 @@ class InterruptAt:
         return None
 
 sys.meta_path.insert(0, InterruptAt())
-sys.argv = ["make-book", "--version"]
+sys.argv = ["make-book", *args]
 if how == "console-script":
     from make_book.cli import main
     sys.exit(main())
@@ -391,16 +419,20 @@ runpy.run_module("make_book", run_name="__main__", alter_sys=True)
 
 
 @pytest.mark.parametrize(
-    ("module", "how"),
+    ("module", "how", "args"),
     [
-        ("make_book.build.uptodate", "console-script"),
-        ("make_book.build.uptodate", "python-m"),
-        ("make_book.cli", "python-m"),  # before cli.py sets its handlers
+        ("make_book.profiles", "console-script", ["--version"]),
+        # while the command's module loads (app.COMMAND_MODULES)
+        ("make_book.build.uptodate", "console-script", ["build", "--help"]),
+        ("make_book.build.uptodate", "python-m", ["build", "--help"]),
+        ("make_book.cli", "python-m", ["--version"]),  # before cli.py sets its handlers
     ],
 )
-def test_ctrl_c_while_importing_exits_130_in_one_line(module: str, how: str) -> None:
+def test_ctrl_c_while_importing_exits_130_in_one_line(
+    module: str, how: str, args: list[str]
+) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, module, how],
+        [sys.executable, "-c", CHILD, module, how, *args],
         capture_output=True,
         text=True,
         timeout=60,

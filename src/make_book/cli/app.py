@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -40,9 +41,34 @@ ENV_PREFIX = "MAKE_BOOK"
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
+# Each command's module (it adds the command to `main` as it is imported), imported only
+# when the command is run or listed: `make-book build` imports no other command's, and
+# starts its layout worker that much sooner (cli/build.py).
+COMMAND_MODULES = {
+    "build": "build",
+    "check": "check",
+    "preflight": "check",
+    "clean": "clean",
+    "new": "create",
+    "init": "create",
+    "schema": "schema",
+    "serve": "serve",
+    "themes": "themes",
+}
+
+
 class MakeBook(click.Group):
     """The command line, stopping cleanly on Ctrl-C, SIGTERM and SIGHUP whatever it does:
-    a build unwinds and removes its temporary files (build/interrupt.py)."""
+    a build unwinds and removes its temporary files (build/interrupt.py). Commands are
+    loaded when asked for (COMMAND_MODULES)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            load_command(self, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command with the signal handlers set."""
@@ -128,6 +154,16 @@ def main() -> None:
     """Compile essays into a print-ready PDF, an EPUB 3 and a web edition."""
 
 
+def load_command(group: click.Group, name: str) -> None:
+    """Import the module of the command `name` (it adds the command to `group`), and name
+    its options' environment variables."""
+    with exit_cleanly_on_signals():  # Ctrl-C while it loads: exit 130, one line
+        importlib.import_module(f"make_book.cli.{COMMAND_MODULES[name]}")
+    for loaded in COMMAND_MODULES:
+        if loaded in group.commands:
+            _name_options(group.commands[loaded], _prefix(loaded))
+
+
 def name_environment(group: click.Group) -> None:
     """Name each option's environment variable after its long flag, as the docs do.
 
@@ -136,7 +172,11 @@ def name_environment(group: click.Group) -> None:
     """
     _name_options(group, ENV_PREFIX)
     for name, command in group.commands.items():
-        _name_options(command, f"{ENV_PREFIX}_{name.upper().replace('-', '_')}")
+        _name_options(command, _prefix(name))
+
+
+def _prefix(command: str) -> str:
+    return f"{ENV_PREFIX}_{command.upper().replace('-', '_')}"
 
 
 def _name_options(command: click.Command, prefix: str) -> None:
