@@ -630,3 +630,26 @@ def test_findings_are_deterministic(folder: Path, clean: Path) -> None:
     assert preflight(path, INGRAM) == preflight(folder / "many-again.pdf", INGRAM)
     pages = [f.page for f in preflight(path, INGRAM)]
     assert pages == sorted(pages, key=lambda page: 0 if page is None else page)
+
+
+def test_a_files_boxes_are_read_once_for_each_way_they_are_written() -> None:
+    """The preflight reads each written form of a box once per file (geometry.BoxReader):
+    the same boxes as read one by one, a different box for different numbers, and
+    nothing for what is not an array of four numbers."""
+    from make_book.preflight.geometry import Box, BoxReader
+
+    pdf = pikepdf.new()
+    trim = pikepdf.Array([9, 9, 441, 657])
+    values: list[object] = [
+        pikepdf.Array([0, 0, 450, 666]),
+        pikepdf.Array([0, 0, 450, 666]),
+        trim,
+        pdf.make_indirect(pikepdf.Array([0, 0, 450.5, 666])),
+        pikepdf.Array([0, 0, 450]),
+        pikepdf.Name("/MediaBox"),
+        None,
+    ]
+    read = BoxReader()
+    assert [read(value) for value in values] == [Box.read(value) for value in values]
+    assert read(values[0]) == Box(0, 0, 450, 666) != read(values[3])
+    assert len(read.read) == 4, "the repeated box read once"

@@ -29,7 +29,7 @@ import pikepdf
 from make_book.errors import InputError
 from make_book.preflight.expectations import Expectations
 from make_book.preflight.findings import Finding, Problem, collapse
-from make_book.preflight.geometry import page_boxes
+from make_book.preflight.geometry import BoxReader, page_boxes
 from make_book.preflight.interpreter import Interpreter
 from make_book.preflight.rules.annotations import annotation_problems
 from make_book.preflight.rules.colour import colour_problems
@@ -121,7 +121,8 @@ class _Preflight:
     ) -> None:
         self.pdf = pdf
         self.pages = list(pdf.pages)
-        self.boxes = [page_boxes(page.obj) for page in self.pages]
+        read = BoxReader()
+        self.boxes = [page_boxes(page.obj, read) for page in self.pages]
         self.expected = Expectations.of(profile, self.boxes, trim, bleed)
         self.interpreter = Interpreter(self.expected.measures_text)
         self.fonts = FontRules(profile)
