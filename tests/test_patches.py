@@ -276,3 +276,40 @@ def test_fonttools_dates_font_subsets_as_decided_in_one_place(
     with font_dates.dated_as_a_piece():
         pass
     assert "SOURCE_DATE_EPOCH" not in os.environ
+
+
+def test_versions_are_read_as_the_packages_say_them_without_importlib_metadata() -> None:
+    """WeasyPrint's version is read from its __init__.py before it is imported (a layout
+    worker checks it first; every piece's key takes it), and the libraries' versions
+    that key converted essays and cut faces from their modules: each what the installed
+    distribution says, and neither a layout worker nor a build's reading imports
+    importlib.metadata for them (0.035 s, before an edit's piece could go)."""
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    import fontTools
+    import lxml
+    import markdown_it
+    import mdit_py_plugins
+    import nh3
+    import yaml
+
+    fence._installed_weasyprint.cache_clear()
+    assert fence._installed_weasyprint() == importlib.metadata.version("weasyprint")
+    libraries = {"markdown-it-py": markdown_it, "mdit-py-plugins": mdit_py_plugins, "nh3": nh3}
+    libraries |= {"lxml": lxml, "pyyaml": yaml}
+    for name, module in libraries.items():
+        assert module.__version__ == importlib.metadata.version(name), name
+    assert fontTools.version == importlib.metadata.version("fonttools")
+    code = (
+        "import sys\n"
+        "from make_book.render.weasy import patches\n"
+        "patches.install()\n"
+        "from make_book.render.weasy.patches.fence import weasyprint_version\n"
+        "from make_book.source.assemble import _code_digest\n"
+        "_code_digest()\n"
+        "print(weasyprint_version(), 'importlib.metadata' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout == f"{importlib.metadata.version('weasyprint')} False\n", done.stderr
