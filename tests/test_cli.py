@@ -71,12 +71,13 @@ def test_the_command_leaves_with_its_objects_frozen_and_its_exit_code(
 def test_a_build_in_a_log_imports_no_progress_bar(book_copy: BookCopy) -> None:
     """rich draws the progress bar on a terminal; a build whose output goes to a log (CI,
     the benchmark) shows plain lines and does not import it (0.03 s before an edit's
-    one piece can go to its worker)."""
+    one piece can go to its worker). On a terminal the bar starts with the first piece
+    counted, not before."""
     manifest = book_copy("sample")
     program = (
         "import atexit, sys; "
         "atexit.register(lambda: print('rich', 'rich' in sys.modules)); "
-        f"sys.argv = ['make-book', 'build', {str(manifest)!r}, '--format', 'html']; "
+        f"sys.argv = ['make-book', 'build', {str(manifest)!r}, '--format', 'pdf']; "
         "from make_book.cli import run; run()"
     )
     done = subprocess.run(
@@ -84,6 +85,19 @@ def test_a_build_in_a_log_imports_no_progress_bar(book_copy: BookCopy) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith("rich False\n")
+    bar = (
+        "import sys\n"
+        "from make_book.progress import SHOW_FROM_PIECES, BarProgress\n"
+        "progress = BarProgress()\n"
+        "progress.start(SHOW_FROM_PIECES)\n"
+        "print('rich' in sys.modules, end=' ')\n"
+        "progress.advance(3)\n"
+        "print('rich' in sys.modules, progress.bar is not None, end=' ')\n"
+        "progress.finish()\n"
+        "print(progress.bar is None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", bar], capture_output=True, text=True, timeout=60)
+    assert done.stdout == "False True True True\n", done.stderr
 
 
 def test_a_command_loads_no_other_commands_module() -> None:

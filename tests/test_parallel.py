@@ -164,6 +164,11 @@ def test_the_build_does_its_chores_in_a_thread_while_it_waits() -> None:
         "chores.join()\n"
         "assert 'colorsys' in sys.modules and done == ['make-book-meanwhile']\n"
         "assert threading.active_count() == 1\n"
+        "cancelled = Meanwhile()\n"
+        "cancelled.add(lambda: cancelled.cancelled.wait(10))  # runs until cancelled\n"
+        "cancelled.add(lambda: done.append('after the cancel'))\n"
+        "cancelled(); cancelled.cancel()\n"
+        "assert done == ['make-book-meanwhile'], done\n"
         "print('done')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -864,16 +869,82 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
 
 
 def test_a_rebuild_started_on_its_spare_worker_takes_every_job_once_words_enough_come(
-    monkeypatch: pytest.MonkeyPatch,
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pool of a rebuild starts with the worker started early, when the first piece
     to lay out is made; if the pieces made after it have words enough (every piece of a
-    restyled book), it takes every job, as a build that knew all its pieces at once."""
+    restyled book), it takes every job at once, as a build that knew all its pieces."""
     from types import SimpleNamespace
 
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
     monkeypatch.setattr(pool, "POOL_FROM_WORDS", 100)
-    rebuild = SimpleNamespace(size=1)
-    pool._grown(rebuild, SimpleNamespace(words=99), jobs=2)  # type: ignore[arg-type]
-    assert rebuild.size == 1
-    pool._grown(rebuild, SimpleNamespace(words=100), jobs=2)  # type: ignore[arg-type]
-    assert rebuild.size == 2
+    rebuild = workers.Pool(job, 1)
+    try:
+        pool._grown(rebuild, SimpleNamespace(words=99), jobs=2)  # type: ignore[arg-type]
+        assert rebuild.size == len(rebuild.workers) == 1
+        pool._grown(rebuild, SimpleNamespace(words=100), jobs=2)  # type: ignore[arg-type]
+        assert rebuild.size == len(rebuild.workers) == 2, "started now, not when a piece is"
+        assert all(worker.job == job for worker in rebuild.workers)
+    finally:
+        rebuild.close()
+    assert all(worker.process.poll() == 0 for worker in rebuild.workers), "they left"
+
+
+def test_workers_started_early_are_ended_at_once_when_the_build_fails(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Early workers no pool took are stopped with the build: told to stop when it ends
+    well (each removes its copies of the book's fonts as it leaves), killed when it
+    fails, even those already sent their job, which would read the Stop only once they
+    had prepared it."""
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    with workers.EarlyWorkers(1) as spares:
+        spares.prepare(job)
+        calm = spares.workers[0].process
+    assert calm.returncode == 0
+    with pytest.raises(RuntimeError), workers.EarlyWorkers(1) as spares:
+        spares.prepare(job)
+        failing = spares.workers[0].process
+        raise RuntimeError("the build failed")
+    assert failing.returncode == -9
+
+
+def test_the_chores_are_done_before_the_first_output_is_made(
+    book_copy: BookCopy, tmp_path: Path, in_pool: LayoutOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's chores (build/meanwhile.py) start when the layout first waits for its
+    workers and are joined before any output is made or drafted: the cover's WeasyPrint
+    import swaps process-wide state that a chore's import must not meet."""
+    from make_book.render.cover.renderer import WrapCoverRenderer
+    from make_book.render.epub.renderer import EpubRenderer
+
+    events: list[str] = []
+    start, join = Meanwhile.__call__, Meanwhile.join
+
+    def started(self: Meanwhile) -> None:
+        events.append("started")
+        start(self)
+
+    def joined(self: Meanwhile) -> None:
+        join(self)
+        events.append("joined")
+
+    monkeypatch.setattr(Meanwhile, "__call__", started)
+    monkeypatch.setattr(Meanwhile, "join", joined)
+    for renderer, method in [
+        (EpubRenderer, "draft"),
+        (EpubRenderer, "render"),
+        (PdfRenderer, "render"),
+        (WrapCoverRenderer, "render"),
+    ]:
+        real = getattr(renderer, method)
+
+        def making(self: Any, *args: Any, _real: Any = real, _name: str = method) -> Any:
+            events.append(_name)
+            return _real(self, *args)
+
+        monkeypatch.setattr(renderer, method, making)
+    run_build(book_copy("mixed"), tmp_path / "dist", ["pdf", "epub", "cover"], layout=in_pool)
+    outputs = [i for i, e in enumerate(events) if e in ("draft", "render")]
+    assert events.count("started") == 1 and len(outputs) == 4, events
+    assert events.index("started") < events.index("joined") < outputs[0], events

@@ -652,4 +652,4 @@ def test_a_files_boxes_are_read_once_for_each_way_they_are_written() -> None:
     read = BoxReader()
     assert [read(value) for value in values] == [Box.read(value) for value in values]
     assert read(values[0]) == Box(0, 0, 450, 666) != read(values[3])
-    assert len(read.read) == 4, "the repeated box read once"
+    assert len(read.boxes) == 4, "the repeated box read once"

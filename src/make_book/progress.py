@@ -81,10 +81,15 @@ class BarProgress(Progress):
         self.label = label
         self.bar: RichProgress | None = None
 
-    def start(self, total: int) -> None:
-        super().start(total)
-        if total < SHOW_FROM_PIECES:
-            return
+    def show(self) -> None:
+        if self.bar is None and self.total >= SHOW_FROM_PIECES:
+            self._start_bar()
+        if self.bar is not None:
+            self.bar.update(self.task, completed=self.done, pages=self.pages)
+
+    def _start_bar(self) -> None:
+        """The bar, shown once the first piece is counted: what the build does before
+        (sending an edit's piece to its worker) does not wait for rich to import."""
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -106,11 +111,7 @@ class BarProgress(Progress):
             console=Console(stderr=True),
         )
         self.bar.start()
-        self.task = self.bar.add_task("layout", total=total, pages=0)
-
-    def show(self) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=self.done, pages=self.pages)
+        self.task = self.bar.add_task("layout", total=self.total, pages=0)
 
     def finish(self) -> None:
         if self.bar is not None:

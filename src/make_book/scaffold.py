@@ -138,8 +138,8 @@ def _key_line(key: str, value: str | None) -> str:
 def yaml_scalar(value: str) -> str:
     """`value` as a YAML string on one line: plain when YAML reads it back as the same
     string, else quoted (a title with `: `, `#`, quotes, a leading dash; `no`, `1984`)."""
-    # Imported here: every command imports this module (cli/create.py), and a build
-    # starts its layout worker only once the command line is imported.
+    # Imported here, when a book.yaml is written: importing PyYAML takes 0.01 s that a
+    # command which only reads book.yaml (it imports PyYAML itself then) need not wait.
     import yaml
 
     dumped = yaml.safe_dump([value], allow_unicode=True, width=_NO_FOLDING)

@@ -114,7 +114,7 @@ def run_build(
             layout = meanwhile.enter_context(_early_workers(manifest, layout))
         waiting = Meanwhile()
         waiting.imports(m for name in formats for m in RENDERERS[name].later_imports)
-        meanwhile.callback(waiting.join)
+        meanwhile.push(lambda failed, *_: waiting.cancel() if failed else waiting.join())
         layout = replace(layout, waiting=waiting)
         book = _read(manifest, memo)
         outputs = output_names(formats, profiles or [manifest.pdf.profile])
@@ -129,7 +129,7 @@ def run_build(
             contexts, steps = _steps(manifest, out_dir, folder, formats, names, layout)
             for step in steps:  # chores with the book, for the same wait
                 waiting.add(partial(step.renderer.meanwhile, book, step.ctx))
-            schedule = Schedule(book, steps)
+            schedule = Schedule(book, steps, before_making=waiting.join)
             run.built = schedule.run()
             _stop_if_strict(strict, warnings)
     run.built = [replace(b, path=out_dir / b.path.relative_to(folder)) for b in run.built]

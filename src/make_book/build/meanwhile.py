@@ -19,12 +19,15 @@ from functools import partial
 
 
 class Meanwhile:
-    """Call it (once is enough) when the build is about to wait for its workers; `join`
-    before the build ends, so that no chore is left running at exit."""
+    """Call it (once is enough) when the build is about to wait for its workers. `join`
+    before the build makes its first output (the cover imports WeasyPrint in the
+    build's thread, and that import briefly swaps process-wide state) and before it
+    ends, so that no chore is left running; a failing build `cancel`s what is left."""
 
     def __init__(self) -> None:
         self.chores: list[Callable[[], object]] = []
         self.thread: threading.Thread | None = None
+        self.cancelled = threading.Event()
 
     def imports(self, modules: Iterable[str]) -> None:
         self.chores += [partial(importlib.import_module, name) for name in dict.fromkeys(modules)]
@@ -41,8 +44,15 @@ class Meanwhile:
         if self.thread is not None:
             self.thread.join()
 
+    def cancel(self) -> None:
+        """Start no more chores (the one running finishes), and wait for it."""
+        self.cancelled.set()
+        self.join()
+
     def _run(self) -> None:
         for chore in self.chores:
+            if self.cancelled.is_set():
+                return
             try:
                 chore()
             except Exception:  # noqa: BLE001, S112 - it fails again where it is needed, and is said there

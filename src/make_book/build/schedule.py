@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,6 +66,8 @@ class Schedule:
 
     book: Book
     steps: list[Step]
+    # Called before a step is made or drafted: the build's chores are done (meanwhile.py).
+    before_making: Callable[[], None] = lambda: None
     built: dict[int, Built] = field(default_factory=dict)
     page_counts: dict[str, int] = field(default_factory=dict)  # profile -> pages
     # profile -> where its printed pages begin (the preview shows an essay's pages)
@@ -127,6 +129,8 @@ class Schedule:
         self, indices: list[int], pages: PrintPages | None, folder: Path | None = None
     ) -> None:
         """Make these steps now (into `folder` rather than their own output folder)."""
+        if indices:
+            self.before_making()
         for index in indices:
             step = self.steps[index]
             ctx = step.ctx if folder is None else replace(step.ctx, out_dir=folder)
@@ -139,6 +143,8 @@ class Schedule:
 
     def _draft_all(self, indices: list[int], pages: PrintPages) -> None:
         """Make ahead what these steps can with the main matter's page starts."""
+        if indices:
+            self.before_making()
         for index in indices:
             step = self.steps[index]
             started = time.perf_counter()

@@ -7,12 +7,11 @@ import gc
 
 from make_book.build.interrupt import exit_cleanly_on_signals
 
-# Each command's module is imported when the command is asked for (app.COMMAND_MODULES),
-# and what it needs beyond that (the build driver, the renderers, the preflight) when it
-# runs: a build that finds itself up to date imports none of it. Loading takes a tenth of
-# a second: Ctrl-C meanwhile stops make-book as it does mid-build (exit 130, one line),
-# not with a traceback. The command then sets the handlers again for as long as it runs
-# (`app.MakeBook.main`).
+# Each command's module is imported when the command is asked for (app.COMMAND_MODULES,
+# while `app.MakeBook.main` has its signal handlers set), and what it needs beyond that
+# (the build driver, the renderers, the preflight) when it runs: a build that finds
+# itself up to date imports none of it. Ctrl-C while the group loads stops make-book as
+# it does mid-build (exit 130, one line), not with a traceback.
 with exit_cleanly_on_signals():
     from make_book.cli.app import FORMATS, main, name_environment
 

@@ -67,8 +67,11 @@ class MakeBook(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            load_command(self, cmd_name)
-        return super().get_command(ctx, cmd_name)
+            importlib.import_module(f"make_book.cli.{COMMAND_MODULES[cmd_name]}")
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:  # however its module came to be imported
+            _name_options(command, _prefix(cmd_name))
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command with the signal handlers set."""
@@ -154,25 +157,14 @@ def main() -> None:
     """Compile essays into a print-ready PDF, an EPUB 3 and a web edition."""
 
 
-def load_command(group: click.Group, name: str) -> None:
-    """Import the module of the command `name` (it adds the command to `group`), and name
-    its options' environment variables."""
-    with exit_cleanly_on_signals():  # Ctrl-C while it loads: exit 130, one line
-        importlib.import_module(f"make_book.cli.{COMMAND_MODULES[name]}")
-    for loaded in COMMAND_MODULES:
-        if loaded in group.commands:
-            _name_options(group.commands[loaded], _prefix(loaded))
-
-
 def name_environment(group: click.Group) -> None:
-    """Name each option's environment variable after its long flag, as the docs do.
+    """Name each option's environment variable after its long flag, as the docs do: the
+    group's now, each command's as the group looks it up (`MakeBook.get_command`).
 
     (click's own rule, `auto_envvar_prefix`, names it after the Python parameter:
     MAKE_BOOK_BUILD_FORMATS for --format, which no user would guess.)
     """
     _name_options(group, ENV_PREFIX)
-    for name, command in group.commands.items():
-        _name_options(command, _prefix(name))
 
 
 def _prefix(command: str) -> str:

@@ -133,15 +133,15 @@ class BoxReader:
     of the time the preflight spent on a 1,200-page book's boxes."""
 
     def __init__(self) -> None:
-        self.read: dict[bytes, Box | None] = {}
+        self.boxes: dict[bytes, Box | None] = {}
 
     def __call__(self, value: object) -> Box | None:
         if not isinstance(value, pikepdf.Array):
             return None
         written = value.unparse()  # references too: the same in one file, the same object
-        if written not in self.read:
-            self.read[written] = Box.read(value)
-        return self.read[written]
+        if written not in self.boxes:
+            self.boxes[written] = Box.read(value)
+        return self.boxes[written]
 
 
 def is_recto(index: int) -> bool:

@@ -70,7 +70,7 @@ class LayoutOptions:
     cache_dir: Path | None = None  # None: no cache kept between builds
     progress: Progress = field(default_factory=Progress)
     spares: SpareWorkers | None = None  # started while the book loaded (build/driver.py)
-    # Called when the layout first waits for its workers (build/later_imports.py).
+    # Called when the layout first waits for its workers (build/meanwhile.py).
     waiting: Callable[[], None] | None = None
 
 

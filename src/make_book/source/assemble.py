@@ -140,7 +140,7 @@ def _code_digest() -> str:
     import yaml
 
     for library in (markdown_it, mdit_py_plugins, nh3, lxml, yaml):
-        digest.update(str(library.__version__).encode())
+        digest.update(str(getattr(library, "__version__", "")).encode())
     return digest.hexdigest()
 
 

@@ -350,7 +350,14 @@ def _numbered_starts(pieces: list[PiecePages], first: int, opener: int) -> list[
             index = first + start.index
             label = page_label(index, opener)
             starts.append(
-                PageStart(index, label, start.text, start.section, start.block, start.word)
+                PageStart(
+                    index=index,
+                    label=label,
+                    text=start.text,
+                    section=start.section,
+                    block=start.block,
+                    word=start.word,
+                )
             )
         first += piece.pages
     return starts

@@ -223,7 +223,7 @@ def lay_out_book(
     progress = options.progress
     plan = _Plan(main, make, job, cache, sink=sink)
     progress.start(len(main) + 1)
-    size = _pool_size(plan, options)
+    size = _decided_pool_size(plan, options)
     if size:
         laid_out = yield from _run_in_pool(job, plan, make_front, size, options)
     else:
@@ -254,12 +254,12 @@ def early_workers(manifest: Manifest, jobs: int, cache_dir: Path | None) -> int:
     return 1 if PieceCache.has_pieces(cache_dir) else jobs
 
 
-def _pool_size(plan: _Plan, options: LayoutOptions) -> int:
-    """How many workers lay out (0: this process does). Below POOL_FROM_WORDS a worker
-    costs more than it saves, unless it was started while the book loaded: then it
-    has imported WeasyPrint already, and this process has not. Pieces are made only
-    until that is known (the pool grows later if a rebuild turns out to have words
-    enough for every job: `_grown`)."""
+def _decided_pool_size(plan: _Plan, options: LayoutOptions) -> int:
+    """How many workers lay out (0: this process does), making pieces only until that
+    is known. Below POOL_FROM_WORDS a worker costs more than it saves, unless it was
+    started while the book loaded: then it has imported WeasyPrint already, and this
+    process has not. (The pool grows later if a rebuild turns out to have words
+    enough for every job: `_grown`.)"""
     jobs, spares = options.jobs, options.spares
     if jobs < 2:
         return 0
@@ -281,7 +281,7 @@ def _grown(pool: Pool, plan: _Plan, jobs: int) -> None:
     """A pool started with the spare workers of a rebuild takes every job once the pieces
     made since have words enough (a new stylesheet: every piece laid out again)."""
     if pool.size < jobs and plan.words >= POOL_FROM_WORDS:
-        pool.size = jobs
+        pool.grow(jobs)
 
 
 def _key(job: LayoutJob, piece: Piece) -> str:
@@ -410,10 +410,10 @@ def _run_in_pool(
     with workers(job, size, options.spares) as pool:
         while True:
             pending += plan.ready()
-            _advance_hits(plan, progress)
             # The contents go as soon as every piece is paginated, while the last are drawn.
             pending += _front_once_placed(job, plan, make_front, progress)
             _dispatch(pool, plan, pending)
+            _advance_hits(plan, progress)  # after: a progress bar's start waits for no piece
             if not paged and plan.placed() and _front_gone(plan, pending):
                 yield _main_paged(plan)  # drafts are made while the front matter is paginated
                 paged = True

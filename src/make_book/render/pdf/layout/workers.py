@@ -126,8 +126,10 @@ class EarlyWorkers:
     def __enter__(self) -> EarlyWorkers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, failed: type[BaseException] | None, *exc: object) -> None:
         for worker in self.take(len(self.workers)):
+            if failed is not None:  # nothing of theirs is wanted: do not wait for them
+                worker.process.kill()
             stop(worker)
 
 
@@ -182,6 +184,13 @@ class Pool:
             self.workers.append(spawn())
             give_job(self.workers[-1], self.job)
 
+    def grow(self, size: int) -> None:
+        """Take `size` workers, starting the new ones now."""
+        self.size = max(self.size, size)
+        while len(self.workers) < self.size:
+            self.workers.append(spawn())
+            give_job(self.workers[-1], self.job)
+
     def retire_idle(self) -> None:
         for worker in self.idle():
             stop(worker)
@@ -212,9 +221,12 @@ def give_job(worker: Worker, job: LayoutJob) -> None:
 
 
 def stop(worker: Worker) -> None:
-    """Tell a worker to stop and wait for it. One never given a job has nothing to
-    finish (it may still be importing), and one still holding pieces would finish them
-    first (protocol.Stop), or wait for a folio forever: either is ended at once."""
+    """Tell a worker to stop and wait for it (it removes its copies of the book's fonts
+    as it leaves). One never given a job has nothing to finish (it may still be
+    importing), and one still holding pieces would finish them first (protocol.Stop),
+    or wait for a folio forever: either is ended at once. One given its job but no
+    piece reads the Stop once it has prepared that job (a few tenths of a second at
+    most)."""
     if worker.job is None or worker.tasks:
         worker.process.kill()
     with suppress(OSError):

@@ -54,7 +54,7 @@ def _installed_weasyprint() -> str:
     spec = importlib.util.find_spec("weasyprint")
     if spec is None or spec.origin is None:
         return "none"
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ValueError):  # unreadable: the metadata then
         with open(spec.origin, encoding="utf-8") as source:
             found = _DECLARED_VERSION.search(source.read(8192))
         if found:

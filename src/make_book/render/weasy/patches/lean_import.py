@@ -17,13 +17,14 @@ Linux itself uses ("libgobject-2.0.so.0") is loaded as before. Should one fail
 (HarfBuzz's subsetter, which WeasyPrint may do without, included), WeasyPrint is
 imported again the slow way. The swap is process-wide and brief: a worker makes it
 before it serves; the build's own process (for the cover) while only the progress
-display's thread runs, which writes to stderr and loads no library.
+display's thread runs, which writes to stderr and loads no library (the build's
+chores thread, build/meanwhile.py, is joined before any output is made).
 
 Replaces, while WeasyPrint is imported and no longer: the entries DEFERRED names in
 `sys.modules` (stand-ins, taken out again once WeasyPrint is loaded) and
 `ctypes.util.find_library` (put back in `finally`).
-Guarded: only on the WeasyPrint these were written for (70.x, read from its package
-metadata before it is imported); on another it is imported the ordinary way. A
+Guarded: only on the WeasyPrint these were written for (70.x, read from its
+__init__.py before it is imported); on another it is imported the ordinary way. A
 failure of the fast way falls back to the ordinary import too.
 Called by `make_book.render.weasy.patches.install()`, or alone by a process that lays
 out without the other patches (the build's own, for the cover).
