@@ -57,6 +57,14 @@ def text_matrix(tm: list[float], cm: list[float]) -> list[float]:
     ]
 
 
+def python_says(code: str, timeout: float = 120) -> tuple[int, str, str]:
+    """Run `code` in a fresh Python (this one's path): its exit code, stdout and stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
 def copy_book(name: str, dest: Path) -> Path:
     """Copy the fixture book `name` (a folder of tests/books, "sample" or "montaigne")
     into `dest` and return the copy's book.yaml. The repository is never written to."""

@@ -23,7 +23,7 @@ import psutil
 import pypdf
 import pytest
 
-from helpers import BookCopy, one_document_pdf
+from helpers import BookCopy, one_document_pdf, python_says
 from make_book.build.driver import load, run_build
 from make_book.build.meanwhile import Meanwhile
 from make_book.errors import RenderError
@@ -171,8 +171,7 @@ def test_the_build_does_its_chores_in_a_thread_while_it_waits() -> None:
         "assert done == ['make-book-meanwhile'], done\n"
         "print('done')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "done\n", "")
+    assert python_says(code) == (0, "done\n", "")
 
 
 def test_what_needs_little_of_the_layout_is_made_while_the_front_matter_is_laid_out(
@@ -742,8 +741,7 @@ def test_a_worker_warms_up_before_its_first_piece() -> None:
         "worker._warm_up()\n"
         "print('warm')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "warm\n", "")
+    assert python_says(code) == (0, "warm\n", "")
 
 
 @pytest.mark.parametrize(
