@@ -34,6 +34,7 @@ from make_book.render.epub import package as epub
 from make_book.render.pdf import page_css, print_layout
 from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
+from make_book.render.pdf.layout import worker as worker_module
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated, PiecePages, Stop
 from make_book.render.pdf.renderer import PdfRenderer
@@ -471,8 +472,8 @@ def test_workers_replaced_after_each_piece_give_the_same_bytes(
     given: set[int] = set()
     spawn, send = workers.spawn, workers.Worker.send
 
-    def counted_spawn() -> workers.Worker:
-        started.append(spawn())
+    def counted_spawn(pipes: dict[str, int] | None = None) -> workers.Worker:
+        started.append(spawn(pipes))
         return started[-1]
 
     def counted_send(worker: workers.Worker, *args: Any) -> None:
@@ -946,3 +947,40 @@ def test_the_chores_are_done_before_the_first_output_is_made(
     outputs = [i for i, e in enumerate(events) if e in ("draft", "render")]
     assert events.count("started") == 1 and len(outputs) == 4, events
     assert events.index("started") < events.index("joined") < outputs[0], events
+
+
+def test_a_worker_started_with_as_many_as_the_cores_waits_for_the_first(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With as many early workers as cores (the build's own process reads the book
+    meanwhile), the last imports WeasyPrint only once the first is ready, or gone: it
+    waits, small, until then, and lays out as any other after."""
+    import os
+
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    after, ready = os.pipe()
+    try:
+        waiting = workers.spawn({worker_module.AFTER: after})
+    finally:
+        os.close(after)
+    try:
+        time.sleep(1.5)
+        assert psutil.Process(waiting.process.pid).memory_info().rss < 40 << 20, "no WeasyPrint"
+        os.write(ready, b"1")
+        workers.give_job(waiting, job)
+        waiting.conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1))
+        assert isinstance(receive(waiting.conn), Paginated)
+    finally:
+        os.close(ready)
+        workers.stop(waiting)
+    first, last = workers.staggered(2)
+    first.process.kill()  # gone before it was ready: the last goes on
+    try:
+        workers.give_job(last, job)
+        last.conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "b.pdf", 1))
+        assert isinstance(receive(last.conn), Paginated)
+    finally:
+        workers.stop(first)
+        workers.stop(last)
+    with workers.EarlyWorkers(os.cpu_count() or 1) as spares:
+        assert all(w.process.poll() is None for w in spares.workers)

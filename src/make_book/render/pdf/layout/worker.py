@@ -17,6 +17,7 @@ import queue
 import resource
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 from multiprocessing.connection import Connection
 
@@ -33,6 +34,11 @@ from make_book.render.pdf.layout.protocol import (
     Stop,
 )
 
+# Environment variables naming a pipe's file descriptor: read one byte (or its end) from
+# AFTER before importing WeasyPrint; write one to READY once warmed up (workers.py's
+# EarlyWorkers: a worker that would take a core from the build's reading waits).
+AFTER, READY = "MAKE_BOOK_WORKER_AFTER", "MAKE_BOOK_WORKER_READY"
+
 # What `python -c` runs: the parent's import path first, then `main`.
 BOOT = (
     "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
@@ -47,6 +53,8 @@ def command(fd: int) -> list[str]:
 
 def main(fd: int) -> None:
     """Lay out each piece sent until told to stop (`Stop`)."""
+    with suppress(KeyboardInterrupt):  # the terminal's Ctrl-C: the build ends it
+        _signal(AFTER, lambda pipe: os.read(pipe, 1))  # before its first core-second
     # WeasyPrint is imported here, not by the build that imports this module for `command`,
     # the quick way, with make-book's patches (render/weasy/patches/).
     from make_book.render.weasy import patches
@@ -56,6 +64,7 @@ def main(fd: int) -> None:
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         _warm_up()  # a Ctrl-C meanwhile (the terminal's, sent to the build too) says nothing
+        _signal(READY, lambda pipe: os.write(pipe, b"1"))
         server = _Server(conn, _prepared(conn.recv()))
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
@@ -70,6 +79,17 @@ def main(fd: int) -> None:
     release_font_config()
     sys.stdout.flush()
     os._exit(0)
+
+
+def _signal(variable: str, act: Callable[[int], object]) -> None:
+    """Read or write the pipe the environment `variable` names, if any, then close it.
+    Reading returns at the pipe's end too: a worker whose partner died goes on."""
+    pipe = os.environ.pop(variable, "")
+    if pipe.isdigit():
+        with suppress(OSError):
+            act(int(pipe))
+        with suppress(OSError):
+            os.close(int(pipe))
 
 
 class _Server:
