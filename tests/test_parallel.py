@@ -952,35 +952,82 @@ def test_the_chores_are_done_before_the_first_output_is_made(
 def test_a_worker_started_with_as_many_as_the_cores_waits_for_the_first(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With as many early workers as cores (the build's own process reads the book
-    meanwhile), the last imports WeasyPrint only once the first is ready, or gone: it
-    waits, small, until then, and lays out as any other after."""
+    """With at least as many early workers as cores (the build's own process reads the
+    book meanwhile), the last imports WeasyPrint only once the first is ready, or gone:
+    until then it stays small and answers nothing, then lays out as any other."""
     import os
 
     job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    lay = Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1)
     after, ready = os.pipe()
     try:
         waiting = workers.spawn({worker_module.AFTER: after})
     finally:
         os.close(after)
     try:
-        time.sleep(1.5)
+        workers.give_job(waiting, job)
+        waiting.conn.send(lay)
+        assert not waiting.conn.poll(1.5), "it waits"
         assert psutil.Process(waiting.process.pid).memory_info().rss < 40 << 20, "no WeasyPrint"
         os.write(ready, b"1")
-        workers.give_job(waiting, job)
-        waiting.conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1))
         assert isinstance(receive(waiting.conn), Paginated)
     finally:
         os.close(ready)
         workers.stop(waiting)
+    first, last = workers.staggered(2)  # the first tells the last once it is ready
+    try:
+        workers.give_job(last, job)
+        last.conn.send(lay)
+        assert isinstance(receive(last.conn), Paginated)
+        assert first.process.poll() is None, "told by the first, not by its end"
+    finally:
+        workers.stop(first)
+        workers.stop(last)
     first, last = workers.staggered(2)
     first.process.kill()  # gone before it was ready: the last goes on
     try:
         workers.give_job(last, job)
-        last.conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "b.pdf", 1))
+        last.conn.send(lay)
         assert isinstance(receive(last.conn), Paginated)
     finally:
         workers.stop(first)
         workers.stop(last)
-    with workers.EarlyWorkers(os.cpu_count() or 1) as spares:
-        assert all(w.process.poll() is None for w in spares.workers)
+
+
+def test_early_workers_are_staggered_with_as_many_as_the_cores(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only with at least as many early workers as cores does the last wait; a pool does
+    not wait for an idle worker it retires (the last of a staggered start reads its
+    Stop only once it has started), but waits for it when it closes."""
+    import os
+
+    calls: list[int] = []
+    stagger = workers.staggered
+
+    def counted(count: int) -> list[workers.Worker]:
+        calls.append(count)
+        return stagger(count)
+
+    monkeypatch.setattr(workers, "staggered", counted)
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    with workers.EarlyWorkers(1):
+        pass
+    with workers.EarlyWorkers(2):
+        pass
+    assert calls == [2]
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    after, ready = os.pipe()
+    try:
+        waiting = workers.spawn({worker_module.AFTER: after})
+    finally:
+        os.close(after)
+    monkeypatch.setattr(workers, "spawn", lambda: waiting)
+    idle = workers.Pool(job, 1)
+    started = time.monotonic()
+    idle.retire_idle()
+    assert time.monotonic() - started < 1 and idle.leaving == [waiting]
+    os.write(ready, b"1")
+    os.close(ready)
+    idle.close()
+    assert waiting.process.returncode == 0, "it left by itself, once started"

@@ -53,8 +53,11 @@ def command(fd: int) -> list[str]:
 
 def main(fd: int) -> None:
     """Lay out each piece sent until told to stop (`Stop`)."""
-    with suppress(KeyboardInterrupt):  # the terminal's Ctrl-C: the build ends it
-        _signal(AFTER, lambda pipe: os.read(pipe, 1))  # before its first core-second
+    after, ready = _pipe(AFTER), _pipe(READY)
+    try:
+        _signal(after, lambda pipe: os.read(pipe, 1))  # before its first core-second
+    except KeyboardInterrupt:  # the terminal's Ctrl-C: nothing made yet, nothing to say
+        os._exit(0)
     # WeasyPrint is imported here, not by the build that imports this module for `command`,
     # the quick way, with make-book's patches (render/weasy/patches/).
     from make_book.render.weasy import patches
@@ -64,7 +67,7 @@ def main(fd: int) -> None:
     # The build went away (failed, interrupted or killed): stop without a word.
     with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         _warm_up()  # a Ctrl-C meanwhile (the terminal's, sent to the build too) says nothing
-        _signal(READY, lambda pipe: os.write(pipe, b"1"))
+        _signal(ready, lambda pipe: os.write(pipe, b"1"))
         server = _Server(conn, _prepared(conn.recv()))
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
@@ -81,15 +84,28 @@ def main(fd: int) -> None:
     os._exit(0)
 
 
-def _signal(variable: str, act: Callable[[int], object]) -> None:
-    """Read or write the pipe the environment `variable` names, if any, then close it.
-    Reading returns at the pipe's end too: a worker whose partner died goes on."""
-    pipe = os.environ.pop(variable, "")
-    if pipe.isdigit():
+def _pipe(variable: str) -> int | None:
+    """The pipe end the environment `variable` names, if any; taken out of the
+    environment, and never inherited by a program this worker might start."""
+    named = os.environ.pop(variable, "")
+    if not named.isdigit():
+        return None
+    with suppress(OSError):
+        os.set_inheritable(int(named), False)
+    return int(named)
+
+
+def _signal(pipe: int | None, act: Callable[[int], object]) -> None:
+    """Read or write `pipe`, if any, then close it. Reading returns at the pipe's end
+    too: a worker whose partner died goes on."""
+    if pipe is None:
+        return
+    try:
         with suppress(OSError):
-            act(int(pipe))
+            act(pipe)
+    finally:
         with suppress(OSError):
-            os.close(int(pipe))
+            os.close(pipe)
 
 
 class _Server:

@@ -94,22 +94,24 @@ def spawn(pipes: dict[str, int] | None = None) -> Worker:
     """A worker process, importing WeasyPrint until it is sent its job. `pipes`: the
     ends of a pipe it waits on or signals (worker.AFTER, worker.READY), by variable."""
     pipes = pipes or {}
+    inherited = {k: v for k, v in os.environ.items() if k not in (AFTER, READY)}
     ours, theirs = socket.socketpair()
     with theirs:
         process = subprocess.Popen(
             worker_command(theirs.fileno()),
             pass_fds=[theirs.fileno(), *pipes.values()],
-            env={**os.environ, **WORKER_HEAPS, **{k: str(v) for k, v in pipes.items()}},
+            env={**inherited, **WORKER_HEAPS, **{k: str(v) for k, v in pipes.items()}},
         )
     return Worker(process, Connection(ours.detach()))
 
 
 def staggered(count: int) -> list[Worker]:
     """`count` workers, the last of them waiting to import WeasyPrint until the first has
-    (and warmed up): with as many workers as cores, the build's own process, reading
-    the book meanwhile, would otherwise share two cores with three imports, and every
-    worker wait longer for its first piece (0.15 to 0.3 s on a cold build here). If the
-    first dies, the last goes on (the pipe's end)."""
+    (and warmed up): with at least as many workers as cores, the build's own process,
+    reading the book meanwhile, would otherwise be one busy process more than there are
+    cores, and every worker wait longer for its first piece (0.15 to 0.3 s on a cold
+    build of the stress book on two cores). If the first dies, the last goes on (the
+    pipe's end)."""
     if count < 2:
         return [spawn() for _ in range(count)]
     after, ready = os.pipe()
@@ -125,12 +127,11 @@ def staggered(count: int) -> list[Worker]:
 
 class EarlyWorkers:
     """Workers started before the book is loaded; the first pool takes them, and those
-    left are stopped with the build (`with EarlyWorkers(n) as spares:`). As many as the
-    machine has cores are `staggered`."""
+    left are stopped with the build (`with EarlyWorkers(n) as spares:`). With at least
+    as many as this process may use cores, the last waits for the first (`staggered`)."""
 
     def __init__(self, count: int) -> None:
-        cores = os.cpu_count() or 1
-        self.workers = staggered(count) if count >= cores else [spawn() for _ in range(count)]
+        self.workers = staggered(count) if count >= cores() else [spawn() for _ in range(count)]
 
     def take(self, count: int) -> list[Worker]:
         taken, self.workers = self.workers[:count], self.workers[count:]
@@ -160,6 +161,7 @@ class EarlyWorkers:
 class Pool:
     def __init__(self, job: LayoutJob, size: int, spares: SpareWorkers | None = None) -> None:
         self.job, self.size = job, size
+        self.leaving: list[Worker] = []  # told to stop, not waited for yet
         self.workers = spares.take(size) if spares is not None else []
         try:  # the workers taken are the pool's to stop, whatever fails from here
             for stale in [w for w in self.workers if w.job not in (None, job)]:
@@ -216,8 +218,14 @@ class Pool:
             give_job(self.workers[-1], self.job)
 
     def retire_idle(self) -> None:
+        """Tell the idle workers to leave, without waiting: one still starting (the last
+        of a staggered start) reads it only once it has prepared its job, and the build
+        goes on meanwhile; `close` waits for them."""
         for worker in self.idle():
-            stop(worker)
+            with suppress(OSError):
+                worker.conn.send(Stop())
+            worker.told_to_stop = True
+            self.leaving.append(worker)
         self.workers = [w for w in self.workers if w.tasks]
 
     def retire_when_done(self) -> None:
@@ -234,8 +242,15 @@ class Pool:
                 worker.told_to_stop = True
 
     def close(self) -> None:
-        for worker in self.workers:
+        for worker in [*self.leaving, *self.workers]:
             stop(worker)
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def give_job(worker: Worker, job: LayoutJob) -> None:
@@ -249,8 +264,8 @@ def stop(worker: Worker) -> None:
     as it leaves). One never given a job has nothing to finish (it may still be
     importing), and one still holding pieces would finish them first (protocol.Stop),
     or wait for a folio forever: either is ended at once. One given its job but no
-    piece reads the Stop once it has prepared that job (a few tenths of a second at
-    most)."""
+    piece reads the Stop once it has prepared that job: up to a second or two for the
+    last of a staggered start (`Pool.retire_idle` does not wait for it)."""
     if worker.job is None or worker.tasks:
         worker.process.kill()
     with suppress(OSError):
