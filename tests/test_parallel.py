@@ -1031,3 +1031,25 @@ def test_early_workers_are_staggered_with_as_many_as_the_cores(
     os.close(ready)
     idle.close()
     assert waiting.process.returncode == 0, "it left by itself, once started"
+
+
+def test_a_workers_ctrl_c_says_nothing() -> None:
+    """The terminal sends Ctrl-C to the whole process group; the build says it in one line
+    and ends its workers. A worker ignores it from its first line, wherever it is (its
+    import here), and prints no traceback; it leaves when the build goes away."""
+    import signal
+    import socket
+
+    from make_book.render.pdf.layout.worker import command
+
+    ours, theirs = socket.socketpair()
+    with theirs:
+        started = subprocess.Popen(
+            command(theirs.fileno()), pass_fds=[theirs.fileno()], stderr=subprocess.PIPE
+        )
+    time.sleep(0.2)  # importing WeasyPrint
+    started.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    ours.close()  # the build is gone
+    _, stderr = started.communicate(timeout=60)
+    assert (started.returncode, stderr) == (0, b"")

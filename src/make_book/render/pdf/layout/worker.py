@@ -39,8 +39,12 @@ from make_book.render.pdf.layout.protocol import (
 # EarlyWorkers: a worker that would take a core from the build's reading waits).
 AFTER, READY = "MAKE_BOOK_WORKER_AFTER", "MAKE_BOOK_WORKER_READY"
 
-# What `python -c` runs: the parent's import path first, then `main`.
+# What `python -c` runs: Ctrl-C ignored first, then the parent's import path, then `main`.
+# The terminal sends Ctrl-C to the whole process group: the build handles it (exit 130,
+# one line) and ends its workers, which must not each print a KeyboardInterrupt's
+# traceback from wherever their import or layout happened to be.
 BOOT = (
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
     "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
     "from make_book.render.pdf.layout.worker import main; main(int(sys.argv[1]))"
 )
@@ -54,19 +58,17 @@ def command(fd: int) -> list[str]:
 def main(fd: int) -> None:
     """Lay out each piece sent until told to stop (`Stop`)."""
     after, ready = _pipe(AFTER), _pipe(READY)
-    try:
-        _signal(after, lambda pipe: os.read(pipe, 1))  # before its first core-second
-    except KeyboardInterrupt:  # the terminal's Ctrl-C: nothing made yet, nothing to say
-        os._exit(0)
+    _signal(after, lambda pipe: os.read(pipe, 1))  # before its first core-second
     # WeasyPrint is imported here, not by the build that imports this module for `command`,
     # the quick way, with make-book's patches (render/weasy/patches/).
     from make_book.render.weasy import patches
 
     patches.install()
     conn = Connection(fd)
-    # The build went away (failed, interrupted or killed): stop without a word.
-    with suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
-        _warm_up()  # a Ctrl-C meanwhile (the terminal's, sent to the build too) says nothing
+    # The build went away (failed, interrupted or killed): stop without a word. (Ctrl-C
+    # is ignored from the start, BOOT: the build ends its workers.)
+    with suppress(EOFError, BrokenPipeError, ConnectionResetError):
+        _warm_up()
         _signal(ready, lambda pipe: os.write(pipe, b"1"))
         server = _Server(conn, _prepared(conn.recv()))
         while not isinstance(message := conn.recv(), Stop):
