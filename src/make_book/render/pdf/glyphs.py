@@ -126,7 +126,7 @@ def book_faces(book: Book, font_family: str = "") -> dict[str, tuple[Path, ...]]
     `print.css`), with its font files; then `font_family` if it is not one of them,
     with its installed files (fontconfig). A family with no file found has none.
     Found once per book (object) and family."""
-    return dict(_per_book(book, ("faces", font_family), lambda: _book_faces(book, font_family)))
+    return dict(per_book(book, ("faces", font_family), lambda: _book_faces(book, font_family)))
 
 
 def _book_faces(book: Book, font_family: str) -> dict[str, tuple[Path, ...]]:
@@ -314,7 +314,7 @@ def printed_texts(book: Book, manifest_path: Path) -> list[_Text]:
             for e in book.all_texts
         ]
 
-    return list(_per_book(book, ("texts", manifest_path), read))
+    return list(per_book(book, ("texts", manifest_path), read))
 
 
 class _PerBook:
@@ -329,8 +329,9 @@ _PER_BOOK: list[_PerBook] = []
 _PER_BOOK_LOCK = threading.Lock()
 
 
-def _per_book(book: Book, key: tuple[str, object], find: Callable[[], T]) -> T:
-    """`find()`, once per book and key (from two threads at once, perhaps twice)."""
+def per_book(book: Book, key: tuple[str, object], find: Callable[[], T]) -> T:
+    """`find()`, once per book and key (from two threads at once, perhaps twice): what
+    one build found out about its book, kept while the build lasts."""
     with _PER_BOOK_LOCK:
         if not _PER_BOOK or _PER_BOOK[0].book() is not book:
             _PER_BOOK[:] = [_PerBook(book)]

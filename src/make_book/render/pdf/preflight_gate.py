@@ -5,7 +5,6 @@ and whole once it is joined, and the warning for characters the book's faces lac
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from make_book.render.pdf.glyphs import (
     coverage,
     font_key,
     missing_glyphs,
+    per_book,
     warning_lines,
 )
 from make_book.render.pdf.layout.protocol import PieceResult
@@ -127,17 +127,11 @@ def warn_fallback_fonts(path: Path, settings: PdfSettings, book: Book, manifest_
 class _Said:
     """What was warned of for one book: once per build, whatever the profiles."""
 
-    def __init__(self, book: Book) -> None:
-        self.book = weakref.ref(book)
+    def __init__(self) -> None:
         self.lines: set[str] = set()
         self.missing: dict[frozenset[int], list[str]] = {}  # by the faces' code points
 
 
-_SAID: list[_Said] = []
-
-
 def _said(book: Book) -> _Said:
     """The book's record: a new build's book is a new object, so it warns again."""
-    if not _SAID or _SAID[0].book() is not book:
-        _SAID[:] = [_Said(book)]
-    return _SAID[0]
+    return per_book(book, ("said", None), _Said)
