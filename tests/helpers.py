@@ -57,10 +57,10 @@ def text_matrix(tm: list[float], cm: list[float]) -> list[float]:
     ]
 
 
-def python_says(code: str, timeout: float = 120) -> tuple[int, str, str]:
+def python_says(code: str, timeout: float = 120, cwd: Path | None = None) -> tuple[int, str, str]:
     """Run `code` in a fresh Python (this one's path): its exit code, stdout and stderr."""
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
     return done.returncode, done.stdout, done.stderr
 

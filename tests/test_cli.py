@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from helpers import BookCopy, assert_epubcheck_clean, epubcheck
+from helpers import BookCopy, assert_epubcheck_clean, epubcheck, python_says
 from make_book.cli import main
 from make_book.render.pdf import renderer as pdf_renderer
 
@@ -56,16 +56,9 @@ def test_the_command_leaves_with_its_objects_frozen_and_its_exit_code(
         f"sys.argv = ['make-book', *{args!r}]; "
         "from make_book.cli import run; run()"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert done.returncode == code, done.stderr
-    assert done.stdout.endswith("frozen True\n")
+    returncode, stdout, stderr = python_says(program, timeout=60, cwd=tmp_path)
+    assert returncode == code, stderr
+    assert stdout.endswith("frozen True\n")
 
 
 def test_a_build_in_a_log_imports_no_progress_bar(book_copy: BookCopy) -> None:

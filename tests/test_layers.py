@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, python_says
 
 PACKAGE = REPO / "src" / "make_book"
 HEAVY = ("weasyprint", "ebooklib")
@@ -23,16 +23,9 @@ def _loaded(modules: list[str], unwanted: tuple[str, ...], folder: Path) -> list
     """Which of `unwanted` a fresh interpreter has loaded once it imports `modules`."""
     code = "import sys\n" + "".join(f"import {module}\n" for module in modules)
     code += f"print(' '.join(name for name in {unwanted!r} if name in sys.modules))\n"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=folder,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+    returncode, stdout, stderr = python_says(code, cwd=folder)
+    assert returncode == 0, stderr
+    return stdout.split()
 
 
 @pytest.mark.parametrize("module", ["make_book.build.driver", "make_book.cli"])
