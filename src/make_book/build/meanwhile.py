@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
+from make_book.frame_room import call_with_room
+
 
 class Meanwhile:
     """Call it (once is enough) when the build is about to wait for its workers. `join`
@@ -37,7 +39,9 @@ class Meanwhile:
 
     def __call__(self) -> None:
         if self.thread is None and self.chores:
-            self.thread = threading.Thread(target=self._run, name="make-book-meanwhile")
+            self.thread = threading.Thread(
+                target=call_with_room, args=(self._run,), name="make-book-meanwhile"
+            )
             self.thread.start()
 
     def join(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 
 from make_book.build.interrupt import exit_cleanly_on_signals
+from make_book.frame_room import call_with_room
 
 # Each command's module is imported when the command is asked for (app.COMMAND_MODULES,
 # while `app.MakeBook.main` has its signal handlers set), and what it needs beyond that
@@ -21,7 +22,9 @@ name_environment(main)
 def run() -> None:
     """`make-book`: the console script, and `python -m make_book` (the tests call `main`)."""
     try:
-        main()
+        # Its recursion (Markdown, templates, an in-process layout) kept in one chunk of
+        # the frame stack, not mapping one at every turn (frame_room.py).
+        call_with_room(main)
     finally:
         # Leaving: the interpreter's last collection would walk every object the command
         # made (a tenth of a second of a rebuild's one and a half); frozen, they are

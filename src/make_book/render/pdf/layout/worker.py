@@ -22,6 +22,7 @@ from contextlib import suppress
 from multiprocessing.connection import Connection
 
 from make_book.errors import RenderError
+from make_book.frame_room import call_with_room
 from make_book.render.pdf.layout.protocol import (
     Done,
     Failed,
@@ -39,14 +40,16 @@ from make_book.render.pdf.layout.protocol import (
 # EarlyWorkers: a worker that would take a core from the build's reading waits).
 AFTER, READY = "MAKE_BOOK_WORKER_AFTER", "MAKE_BOOK_WORKER_READY"
 
-# What `python -c` runs: Ctrl-C ignored first, then the parent's import path, then `main`.
+# What `python -c` runs: Ctrl-C ignored first, then the parent's import path, then `main`
+# (from a roomy frame, frame_room.py: its import and warm-up recurse too).
 # The terminal sends Ctrl-C to the whole process group: the build handles it (exit 130,
 # one line) and ends its workers, which must not each print a KeyboardInterrupt's
 # traceback from wherever their import or layout happened to be.
 BOOT = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
     "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
-    "from make_book.render.pdf.layout.worker import main; main(int(sys.argv[1]))"
+    "from make_book.render.pdf.layout.worker import call_with_room, main; "
+    "call_with_room(main, int(sys.argv[1]))"
 )
 
 
@@ -129,7 +132,9 @@ class _Server:
             self.folios[message.index].put(message.folio)
             return
         self.folios[message.index] = queue.SimpleQueue()
-        thread = threading.Thread(target=self._serve, args=(message,), daemon=True)
+        # Laid out from a roomy frame: WeasyPrint's recursion stays in one chunk of the
+        # frame stack instead of mapping and unmapping one at every turn (frame_room.py).
+        thread = threading.Thread(target=call_with_room, args=(self._serve, message), daemon=True)
         self.threads = [*(t for t in self.threads if t.is_alive()), thread]  # unfinished only
         thread.start()
 
