@@ -67,7 +67,7 @@ def test_the_room_is_in_the_frame_not_in_a_patch() -> None:
     """The frame that calls declares the room; the function it was copied from does not."""
     from make_book import frame_room
 
-    roomy = frame_room._ROOMY_CALL.__code__  # type: ignore[attr-defined]
+    roomy = frame_room._ROOMY_CALL.__code__
     plain = frame_room._call.__code__
     assert roomy.co_stacksize == plain.co_stacksize + frame_room.EXTRA_SLOTS
     assert roomy.co_code == plain.co_code
