@@ -17,9 +17,11 @@ from make_book.build.driver import build
 
 @pytest.fixture(scope="session", autouse=True)
 def cache_key_in_a_test_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Builds with a cache seal it with a key made in a session folder, not the user's."""
+    """Builds with a cache seal it with a key made in a session folder, not the user's,
+    and keep their copies of hyphenation dictionaries there too."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
         patch.delenv("MAKE_BOOK_CACHE_KEY", raising=False)
         yield
 

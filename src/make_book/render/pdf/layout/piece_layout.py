@@ -38,7 +38,7 @@ from make_book.render.pdf.layout.protocol import LayoutJob as LayoutJob
 from make_book.render.pdf.layout.protocol import PieceResult as PieceResult
 from make_book.render.weasy import patches
 from make_book.render.weasy.fetch import BOOK_URL, BookFetcher
-from make_book.render.weasy.patches import attr_lists, folios
+from make_book.render.weasy.patches import attr_lists, folios, hyphenation
 from make_book.render.weasy.patches.fence import SHARED
 from make_book.render.weasy.patches.flate import default_flate_level
 from make_book.render.weasy.patches.font_dates import dated_as_a_piece
@@ -91,13 +91,16 @@ def lay_out_piece(
 
 
 def prepare(job: LayoutJob) -> None:
-    """Parse the job's stylesheet and load its fonts, as the first piece would."""
+    """Parse the job's stylesheet, load its fonts and its language's hyphenation
+    dictionary, as the first piece would."""
     patches.install()
+    hyphenation.preload(job.language)
     _stylesheet(job)
 
 
 def _render(job: LayoutJob, html: str, fetcher: BookFetcher, ask: AskFolio) -> weasyprint.Document:
     patches.install()  # once per process (a no-op after the first piece)
+    hyphenation.preload(job.language)  # from the copy parsed before (a no-op after that)
     fonts = font_config()
     attr_lists.free_attr_lists_with_layouts(fonts)  # a worker's memory stays flat
     stylesheet = _stylesheet(job)

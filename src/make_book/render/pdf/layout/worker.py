@@ -187,14 +187,16 @@ def _warm_up() -> None:
     """Lay out and write a few words, while the build still reads its book.
 
     A worker's first piece paid about 0.2 s more than the next: the hyphenation
-    dictionary (pyphen reads and parses it), cffi's parse of the C types drawing
-    uses, Pango's first fonts. Done here, on the core the build's own reading leaves
-    free, that comes off an edit's wait for its one piece. Nothing is kept; a
-    failure here is only the first piece paying it again."""
+    dictionary (pyphen parses it, or reads it from a copy: patches/hyphenation.py),
+    cffi's parse of the C types drawing uses, Pango's first fonts. Done here, on the
+    core the build's own reading leaves free, that comes off an edit's wait for its one
+    piece. Nothing is kept; a failure here is only the first piece paying it again."""
     import weasyprint
 
+    from make_book.render.weasy.patches import hyphenation
     from make_book.render.weasy.session import font_config
 
+    hyphenation.preload("en")  # WARM_UP's: from the copy parsed before, if any
     with suppress(Exception):
         weasyprint.HTML(string=WARM_UP).render(font_config=font_config()).write_pdf()
 
