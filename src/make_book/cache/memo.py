@@ -90,6 +90,11 @@ class ConversionMemo:
             self.new[place] = made
         return made
 
+    def made_anew(self) -> frozenset[str]:
+        """The slugs of the essays made from their files so far, not remembered: those an
+        edit changed, and new ones (none when nothing is remembered: no cache)."""
+        return frozenset(m.essay.slug for m in self.new.values() if isinstance(m, MadeEssay))
+
     def keep(self) -> None:
         """Write the new entries: only a book that loads (bad input changes nothing)."""
         for place, made in self.new.items():

@@ -72,6 +72,9 @@ class LayoutOptions:
     spares: SpareWorkers | None = None  # started while the book loaded (build/driver.py)
     # Called when the layout first waits for its workers (build/meanwhile.py).
     waiting: Callable[[], None] | None = None
+    # Slugs of the essays this build read anew, not from its memo: an edit's. Their
+    # pieces are made first, and go to a worker before the others are rendered.
+    first: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

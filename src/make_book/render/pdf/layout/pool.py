@@ -1,8 +1,9 @@
 """Laying out a book's pieces: from the cache, in this process, or in worker processes.
 
 Pieces are made (their HTML rendered, keyed and looked up in the cache) in page order,
-only as far as needed to decide how many workers to start: the first goes to a worker
-while the rest are made. A piece whose page count is unknown is laid out;
+those holding an essay the build read anew (an edit's) first, and only as far as
+needed to decide how many workers to start: the first goes to a worker while the rest
+are made. A piece whose page count is unknown is laid out;
 its worker reports the count as soon as pagination ends and waits for its first
 folio, which is known once every piece before it has a count (see piece_layout.py).
 A piece whose count the cache knows waits for its folio, then comes from the
@@ -86,9 +87,11 @@ class _Plan:
     make: PieceMaker
     job: LayoutJob
     cache: PieceCache
-    pieces: list[Piece] = field(default_factory=list)  # made so far, in page order
-    keys: list[str] = field(default_factory=list)
-    counts: list[int | None] = field(default_factory=list)  # from the cache, or counted
+    first: frozenset[str] = frozenset()  # slugs of essays whose pieces are made first
+    pieces: dict[int, Piece] = field(default_factory=dict)  # made so far, by index
+    keys: dict[int, str] = field(default_factory=dict)
+    counts: list[int | None] = field(init=False)  # from the cache, or counted
+    order: list[int] = field(init=False)  # in which the pieces are made
     words: int = 0  # of the pieces made so far that the cache had no count of
     results: dict[int, PieceResult] = field(default_factory=dict)
     queued: set[int] = field(default_factory=set)
@@ -100,17 +103,25 @@ class _Plan:
     sink: Callable[[PieceResult], None] | None = None  # takes each piece, in page order
     sunk: int = 0
 
+    def __post_init__(self) -> None:
+        self.counts = [None] * len(self.specs)
+        self.order = sorted(range(len(self.specs)), key=lambda i: not self._first(i))
+
+    def _first(self, index: int) -> bool:
+        """Whether the piece holds an essay this build read anew (an edit's): made first,
+        it goes to a worker before the pieces before it are rendered."""
+        return any(essay.slug in self.first for essay, _ in self.specs[index].essays)
+
     def made_all(self) -> bool:
         return len(self.pieces) == len(self.specs)
 
     def make_next(self) -> None:
         """Render the next piece's HTML, key it, and find its page count in the cache."""
-        piece = self.make(self.specs[len(self.pieces)])
-        key = _key(self.job, piece)
-        self.pieces.append(piece)
-        self.keys.append(key)
-        self.counts.append(self.cache.pages(key))
-        self.words += piece.spec.words if self.counts[-1] is None else 0
+        index = self.order[len(self.pieces)]
+        piece = self.pieces[index] = self.make(self.specs[index])
+        key = self.keys[index] = _key(self.job, piece)
+        self.counts[index] = self.cache.pages(key)
+        self.words += piece.spec.words if self.counts[index] is None else 0
 
     def make_more(self, until: Callable[[], bool] = lambda: False) -> None:
         """Make pieces (one at least, if any is left) until every one is made or
@@ -123,7 +134,7 @@ class _Plan:
     def flush(self, until: Callable[[], bool] = lambda: False) -> None:
         """Hand the sink every piece whose predecessors it has had, or stop early once
         `until()` says so (checked after each piece)."""
-        while self.sunk < len(self.pieces) and self.sunk in self.results:
+        while self.sunk < len(self.specs) and self.sunk in self.results:
             if self.sink is not None:
                 self.sink(self.results[self.sunk])
             self.sunk += 1
@@ -137,7 +148,7 @@ class _Plan:
 
     def ready(self) -> Iterator[Task]:
         """Tasks that can go now; cache hits are taken on the way."""
-        for index, piece in enumerate(self.pieces):
+        for index, piece in sorted(self.pieces.items()):
             if index in self.results or index in self.queued:
                 continue
             folio = self.folio(index)
@@ -153,7 +164,7 @@ class _Plan:
 
     def placed(self) -> bool:
         """Whether every piece's anchors are known: the contents can be laid out."""
-        pieces = range(len(self.pieces))
+        pieces = range(len(self.specs))
         return self.made_all() and all(i in self.results or i in self.paged for i in pieces)
 
     def paged_of(self, index: int) -> PiecePages:
@@ -161,7 +172,7 @@ class _Plan:
 
     def main_paged(self) -> list[PiecePages]:
         """Every main piece's pages, once `placed()`."""
-        return [self.paged_of(i) for i in range(len(self.pieces))]
+        return [self.paged_of(i) for i in range(len(self.specs))]
 
     def front_pages(self) -> PiecePages | None:
         """The front matter's pages, once it is paginated (or came from the cache)."""
@@ -169,7 +180,7 @@ class _Plan:
         return front.paged if front is not None else self.front_paged
 
     def folios(self) -> list[int]:
-        return [self.folio(i) or 0 for i in range(len(self.pieces))]
+        return [self.folio(i) or 0 for i in range(len(self.specs))]
 
 
 FrontMaker = Callable[[dict[str, int]], Piece]
@@ -221,7 +232,7 @@ def lay_out_book(
     while the book loaded, taken first; `options.waiting`: called the first time this
     process waits for its workers."""
     progress = options.progress
-    plan = _Plan(main, make, job, cache, sink=sink)
+    plan = _Plan(main, make, job, cache, options.first, sink=sink)
     progress.start(len(main) + 1)
     size = _decided_pool_size(plan, options)
     if size:
@@ -235,7 +246,8 @@ def lay_out_book(
     warnings = list(dict.fromkeys(w for r in [front, *ordered] for w in r.warnings))
     progress.finish()
     folios = plan.folios()
-    entries = [(plan.front_key, 1), *zip(plan.keys, folios, strict=True)]
+    keys = [plan.keys[i] for i in range(len(main))]
+    entries = [(plan.front_key, 1), *zip(keys, folios, strict=True)]
     return LaidOutBook(front, ordered, folios, warnings, laid_out, entries)
 
 
@@ -302,7 +314,7 @@ def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | N
     """The front matter, once every piece is placed; None when the cache has it."""
     folios = {
         anchor: (plan.folio(i) or 0) + page
-        for i in range(len(plan.pieces))
+        for i in range(len(plan.specs))
         for anchor, page in plan.paged_of(i).anchors.items()
     }
     front = make_front(folios)
