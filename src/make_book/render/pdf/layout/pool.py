@@ -105,11 +105,15 @@ class _Plan:
 
     def __post_init__(self) -> None:
         self.counts = [None] * len(self.specs)
-        self.order = sorted(range(len(self.specs)), key=lambda i: not self._first(i))
+        self.order = list(range(len(self.specs)))
+        anew = [i for i in self.order if self._anew(i)]
+        if len(anew) < sum(1 for spec in self.specs if spec.essays):  # not a cold build
+            self.order = anew + [i for i in self.order if i not in set(anew)]
 
-    def _first(self, index: int) -> bool:
+    def _anew(self, index: int) -> bool:
         """Whether the piece holds an essay this build read anew (an edit's): made first,
-        it goes to a worker before the pieces before it are rendered."""
+        it goes to a worker before the pieces before it are rendered. In page order when
+        every essay is new: the pieces between them (parts) set the folios after them."""
         return any(essay.slug in self.first for essay, _ in self.specs[index].essays)
 
     def made_all(self) -> bool:
