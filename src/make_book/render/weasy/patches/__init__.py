@@ -17,6 +17,9 @@ the shape it expects before it changes anything.
   layout needs it (`dated_as_a_piece`, `dated_as_the_book`).
 - font_faces: `weasyprint.pdf.build_fonts_dictionary`; while a piece is written
   (`marking_faces`): each face marked with its whole file, and left out of the piece.
+- hyphenation: no code; an entry of `pyphen.hdcache`, pyphen's cache of parsed
+  dictionaries, made from a copy of an earlier parse (`preload`, by a worker's
+  warm-up and before a piece's layout); for the process.
 
 `install()` is the one entry point for the process-wide ones, in any process that lays
 out with WeasyPrint (a layout worker, the build laying out in its own process, the
