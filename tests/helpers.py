@@ -331,11 +331,16 @@ def assert_stays_inside(
     never_read: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
     """Every write under `allowed_roots` (the book folder, the output folder...), the
-    user config dir holding the cache key (XDG_CONFIG_HOME) and the build's temp dir;
-    every read there too or under INTERPRETER_ROOTS; nothing under `never_read` (what the
-    hostile input named, a FIFO or /dev/zero say, inside the book or out) read at all."""
+    user config dir holding the cache key (XDG_CONFIG_HOME), make-book's folder of the
+    user cache (hyphenation dictionaries parsed, render/weasy/patches/hyphenation.py)
+    and the build's temp dir; every read there too or under INTERPRETER_ROOTS; nothing
+    under `never_read` (what the hostile input named, a FIFO or /dev/zero say, inside the
+    book or out) read at all."""
+    from make_book.render.weasy.patches.hyphenation import folder as hyphenation_folder
+
     allowed = [os.path.realpath(os.fspath(r)) for r in allowed_roots]
     allowed.append(str(audit_folder()))
+    allowed.append(os.path.realpath(hyphenation_folder().parent))
     if os.environ.get("XDG_CONFIG_HOME"):
         allowed.append(os.path.realpath(os.environ["XDG_CONFIG_HOME"]))
     # A link is judged by where it is, not where it points: resolve only the folder.
