@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from helpers import assert_stays_inside, read_audit_log, run_audited
-from make_book.cache.folder import CacheFolder
+from make_book.cache.folder import PRUNE_EVERY, PRUNED, CacheFolder, prune_due, stamp_pruned
 from make_book.cache.memo import MARKDOWN_RULES, ConversionMemo, key_of
 from make_book.cache.trust import CacheUnusable, key_file, machine_key, name_of, seal, unseal
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
@@ -197,6 +197,46 @@ def test_the_clean_up_removes_only_entries_of_its_own(tmp_path: Path, victim: Pa
         [f"{kept}.json", "c" * 64 + ".json", "notes.txt"]
     )
     assert [p.name for p in pieces.iterdir()] == ["2.json"]
+
+
+def _prunes(root: Path, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Whether closing a layout cache at `root` walks it to prune it."""
+    walked: list[Path] = []
+    monkeypatch.setattr(PieceCache, "_prune", lambda self, at: walked.append(at))
+    PieceCache(root).close()
+    monkeypatch.undo()
+    return walked == [root]
+
+
+def test_the_clean_up_runs_once_a_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry is looked at by the clean-up (0.025 s of an edit of the stress book);
+    entries are kept a month, so a build cleans up when its stamp is a day old."""
+    root = tmp_path / CACHE_FOLDER
+    cache = CacheFolder.open(root)
+    assert cache is not None
+    cache.write(f"bodies/{cache.name('one')}.json", b"{}")
+    stamp = root / PRUNED
+    assert _prunes(root, monkeypatch) and stamp.is_file()
+    assert not _prunes(root, monkeypatch)
+    for when in (time.time() - PRUNE_EVERY - 60, time.time() + 3600):  # a day ago, ahead
+        os.utime(stamp, (when, when))
+        assert _prunes(root, monkeypatch)
+        assert not _prunes(root, monkeypatch)
+
+
+def test_a_stamp_that_is_not_a_file_is_never_touched(tmp_path: Path, victim: Path) -> None:
+    root = tmp_path / CACHE_FOLDER
+    root.mkdir()
+    before = snapshot(victim)
+    (root / PRUNED).symlink_to(victim / "keep.txt")
+    assert prune_due(root)
+    stamp_pruned(root)
+    assert prune_due(root)  # a link is no stamp: the clean-up runs, the link stays
+    assert (root / PRUNED).is_symlink() and snapshot(victim) == before
+    (root / PRUNED).unlink()
+    os.mkfifo(root / PRUNED)
+    stamp_pruned(root)  # no reader: not waited for
+    assert prune_due(root)
 
 
 # 3. Reads any path, hangs, exhausts memory.

@@ -40,6 +40,12 @@ ENTRY_LIMIT = 256 * 1024 * 1024  # an essay's page is far less; a bigger entry i
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}(\.json)?")  # what name_of gives, and the old sha256s
 LEFTOVER_NAME = re.compile(r"\.[0-9a-f]{64}(\.json)?\.[0-9]+\.tmp")  # of a killed build
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | NOFOLLOW
+# The clean-up's stamp: an empty file whose time says when the cache was last pruned. The
+# clean-up walks every entry (0.025 s of an edit's second, for the stress book); entries
+# are kept a month, so once a day is soon enough.
+PRUNED = "pruned"
+PRUNE_EVERY = 86400  # seconds
+_STAMP = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | NOFOLLOW
 _said: set[tuple[str, str]] = set()  # warnings given in this process: each is said once
 
 
@@ -145,6 +151,28 @@ def is_old(entry: os.DirEntry[str], cutoff: float) -> bool:
         info = entry.stat(follow_symlinks=False)
         return stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff
     return False
+
+
+def prune_due(root: Path) -> bool:
+    """Whether the cache at `root` is due its clean-up: its stamp is missing, is not a
+    regular file, or is not dated within the last day (one dated ahead is not believed)."""
+    with contextlib.suppress(OSError):
+        found = os.lstat(root / PRUNED)
+        age = time.time() - found.st_mtime
+        return not (stat.S_ISREG(found.st_mode) and 0 <= age < PRUNE_EVERY)
+    return True
+
+
+def stamp_pruned(root: Path) -> None:
+    """Date the clean-up's stamp now (made if missing); never through a link, and
+    nothing but a regular file is touched."""
+    with contextlib.suppress(OSError):
+        fd = os.open(root / PRUNED, _STAMP, 0o666)
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.utime(fd)
+        finally:
+            os.close(fd)
 
 
 def prune_remembered(root: Path, cutoff: float) -> None:

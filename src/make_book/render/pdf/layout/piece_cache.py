@@ -14,7 +14,8 @@ laid out again, never used. (The faces are named by their sha256, their files fo
 the cache's own faces folder, not by a path a record would carry.)
 
 Entries are written to a temporary name and renamed, so a killed build leaves
-no half entry under a real name. Entries unused for `MAX_AGE_DAYS` are pruned.
+no half entry under a real name. Entries unused for `MAX_AGE_DAYS` are pruned (at most
+once a day: folder.py's stamp).
 A cache that cannot be used (folder.py) lays out in a throwaway folder instead.
 """
 
@@ -37,9 +38,11 @@ from make_book.cache.folder import (
     CacheFolder,
     entries,
     is_old,
+    prune_due,
     prune_remembered,
     remove_regular,
     say_unusable,
+    stamp_pruned,
 )
 from make_book.pagemap import PageStart
 from make_book.render.pdf.layout.protocol import FACES, Bookmark, PieceResult
@@ -110,11 +113,12 @@ class PieceCache:
         self.close()
 
     def close(self) -> None:
-        """Remove a throwaway folder; prune old entries of a kept one."""
+        """Remove a throwaway folder; prune old entries of a kept one, once a day."""
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
-        if self.cache is not None:
+        if self.cache is not None and prune_due(self.cache.root):
             self._prune(self.cache.root)
+            stamp_pruned(self.cache.root)
 
     @staticmethod
     def has_pieces(folder: Path | None) -> bool:
