@@ -9,9 +9,13 @@ out only what changed, and never use a corrupt or stale entry.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing.connection
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from io import StringIO
 from pathlib import Path
@@ -866,6 +870,56 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     assert events[:2] == ["made 0", sends[0]], "the edited piece is made first, and goes"
     alone = pieces_pdf(manifest, tmp_path / "c", LayoutOptions(jobs=1))
     assert edited.read_bytes() == alone.read_bytes() != cold.read_bytes()
+
+
+@contextlib.contextmanager
+def _fails_if_longer_than(seconds: int) -> Iterator[None]:
+    """A hung build raises (SIGALRM in this thread) instead of hanging the suite."""
+
+    def stop(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+
+
+def test_an_edited_piece_paginated_before_the_rest_are_made_gets_its_folio(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edited piece goes first, its folio not known. Its worker may paginate it
+    before the build has made the pieces before it (their counts from the cache): the
+    folio then goes as soon as they are made, not when a worker next says something,
+    for none would. (It hung on the real stress book.)"""
+    monkeypatch.setattr(pool, "POOL_FROM_WORDS", 1)  # workers for this small book
+    manifest = book_copy("mixed")
+    cache = tmp_path / "cache"
+    pieces_pdf(manifest, tmp_path / "a", LayoutOptions(jobs=2, cache_dir=cache))
+    essay = manifest.parent / "chapters" / "gamma.txt"
+    essay.write_text(essay.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
+    make_next, send, sent_to, told = pool._Plan.make_next, workers.Worker.send, [], []
+
+    def sent(worker: workers.Worker, task: workers.Task, out: Path) -> None:
+        sent_to.append(worker)
+        send(worker, task, out)
+
+    def slowly(plan: Any) -> None:
+        if plan.pieces and not told:  # the edited piece went: wait for its worker's news
+            told.append(multiprocessing.connection.wait([sent_to[0].conn], timeout=60))
+        make_next(plan)
+
+    monkeypatch.setattr(workers.Worker, "send", sent)
+    monkeypatch.setattr(pool._Plan, "make_next", slowly)
+    with workers.EarlyWorkers(1) as spares, _fails_if_longer_than(45):
+        options = LayoutOptions(jobs=2, cache_dir=cache, spares=spares)
+        edited = pieces_pdf(manifest, tmp_path / "b", options)
+    assert told == [[sent_to[0].conn]], "paginated before the rest were made"
+    alone = pieces_pdf(manifest, tmp_path / "c", LayoutOptions(jobs=1))
+    assert edited.read_bytes() == alone.read_bytes()
 
 
 def test_a_rebuild_started_on_its_spare_worker_takes_every_job_once_words_enough_come(

@@ -425,6 +425,10 @@ def _run_in_pool(
     pending: list[Task] = []
     with workers(job, size, options.spares) as pool:
         while True:
+            # Folios known since the last turn go first: a worker may wait for one that
+            # making the pieces before its own settled (an edit's piece goes first), and
+            # no message of its would come to prompt it.
+            _answer_folios(plan, pool.workers)
             pending += plan.ready()
             # The contents go as soon as every piece is paginated, while the last are drawn.
             pending += _front_once_placed(job, plan, make_front, progress)
@@ -451,7 +455,6 @@ def _run_in_pool(
                 waiting = None
             for worker in pool.ready(busy):
                 laid_out += _handle(worker, worker.receive(), plan, progress)
-            _answer_folios(plan, pool.workers)
             pool.recycle(wanted=len(pool.busy()) + len(pending) + (not plan.front_sent))
     if not paged:
         yield _main_paged(plan)
