@@ -123,23 +123,24 @@ def test_a_failure_writing_the_memo_fails_the_build(tmp_path: Path) -> None:
         pass
 
 
-def test_the_essays_made_anew_are_an_edits(book_copy: BookCopy, tmp_path: Path) -> None:
-    """What the layout makes first (LayoutOptions.first): every essay in a first build,
-    only the edited one in the next, none without a memo."""
+def test_the_essays_an_edit_changed(book_copy: BookCopy, tmp_path: Path) -> None:
+    """What the layout makes first (LayoutOptions.first): none in a first build (every
+    essay is new: nothing to tell apart), none when nothing changed, the edited essay
+    after an edit (and those that read images, made anew at every build); none without
+    a memo."""
     manifest_path = book_copy("mixed")
     folder = tmp_path / "memo"
 
-    def made_anew(memo_folder: Path | None) -> tuple[Book, frozenset[str]]:
+    def edited(memo_folder: Path | None) -> frozenset[str]:
         memo = ConversionMemo(memo_folder)
-        book = assemble(load_manifest(manifest_path), memo)
-        anew = memo.made_anew()
+        assemble(load_manifest(manifest_path), memo)
         memo.keep()
-        return book, anew
+        return memo.edited()
 
-    book, first = made_anew(folder)
-    assert {"beta", "gamma", "foreword"} <= first  # a front matter essay too
-    assert made_anew(folder)[1] == set()
-    edited = manifest_path.parent / "chapters" / "gamma.txt"
-    edited.write_text(edited.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
-    assert made_anew(folder)[1] == {"gamma"}
-    assert made_anew(None)[1] == set()
+    with_images = {"alpha"}
+    assert edited(folder) == set()
+    assert edited(folder) == with_images
+    essay = manifest_path.parent / "chapters" / "gamma.txt"
+    essay.write_text(essay.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
+    assert edited(folder) == {"gamma"} | with_images
+    assert edited(None) == set()

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from unittest.mock import ANY
 
@@ -40,6 +41,7 @@ from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout import worker as worker_module
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
+from make_book.render.pdf.layout.pieces import Piece, PieceSpec
 from make_book.render.pdf.layout.protocol import Folio, Lay, Paginated, PiecePages, Stop
 from make_book.render.pdf.renderer import PdfRenderer
 
@@ -836,7 +838,7 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     """A piece's HTML is rendered, keyed and looked up in the cache only as the layout
     reaches it: in a cold build the first piece goes to a worker before the last is
     made; in a rebuild with a worker started early, the edited piece is made first and
-    goes before any other is made. Either way the book is the one laid out in one
+    goes before the others are made. Either way the book is the one laid out in one
     process."""
     events: list[str] = []
     make_next, send = pool._Plan.make_next, workers.Worker.send
@@ -867,9 +869,47 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     assert len(sends) == 1, events
     index = int(sends[0].split()[1])
     assert 0 < index < last, "an essay in the middle"
-    assert events[:2] == ["made 0", sends[0]], "the edited piece is made first, and goes"
+    # Made first: the edited essay's piece and alpha's (it reads an image: made anew at
+    # every build, its piece a cache hit); the edited piece goes before any other is made.
+    assert events.index(sends[0]) < events.index("made 2"), events
     alone = pieces_pdf(manifest, tmp_path / "c", LayoutOptions(jobs=1))
     assert edited.read_bytes() == alone.read_bytes() != cold.read_bytes()
+
+
+class _NothingCached:
+    """A piece cache that knows no piece."""
+
+    def pages(self, key: str) -> None:
+        return None
+
+    def get(self, key: str, folio: int) -> None:
+        return None
+
+
+def test_one_piece_at_a_time_goes_ahead_of_pieces_not_made() -> None:
+    """Edited pieces are made first, but only one task at a time goes before the pieces
+    before it are made: two could fill every worker's slots with pieces waiting for
+    folios that nothing would count (a restyled book, with no page count cached)."""
+    specs = [
+        PieceSpec(f"p{i}", "essays", essays=((SimpleNamespace(slug=f"e{i}", word_count=99), ""),))
+        for i in range(6)
+    ]
+
+    def make(spec: PieceSpec) -> Piece:
+        return Piece(spec, f"<p>{spec.name}</p>")
+
+    cache: Any = _NothingCached()
+    plan = pool._Plan(specs, make, "a job", cache, frozenset({"e3", "e5"}))
+    assert plan.order == [3, 5, 0, 1, 2, 4]
+    plan.make_more(until=lambda: len(plan.pieces) == 2)
+    assert [task.index for task in plan.ready()] == [3]
+    assert list(plan.ready()) == [], "e5's piece waits: e3's is ahead"
+    plan.make_more(until=lambda: len(plan.pieces) == 5)  # pieces 0 to 2: 3 is not ahead now
+    assert [task.index for task in plan.ready()] == [0, 1, 2, 5]
+    plan.make_more()
+    assert [task.index for task in plan.ready()] == [4]
+    cold = pool._Plan(specs, make, "a job", cache)
+    assert cold.order == list(range(6))
 
 
 @contextlib.contextmanager
@@ -908,8 +948,8 @@ def test_an_edited_piece_paginated_before_the_rest_are_made_gets_its_folio(
         send(worker, task, out)
 
     def slowly(plan: Any) -> None:
-        if plan.pieces and not told:  # the edited piece went: wait for its worker's news
-            told.append(multiprocessing.connection.wait([sent_to[0].conn], timeout=60))
+        if sent_to and not told:  # the edited piece went: wait for its worker's news
+            told.append(multiprocessing.connection.wait([sent_to[0].conn], timeout=30))
         make_next(plan)
 
     monkeypatch.setattr(workers.Worker, "send", sent)

@@ -117,7 +117,7 @@ def run_build(
         meanwhile.push(lambda failed, *_: waiting.cancel() if failed else waiting.join())
         layout = replace(layout, waiting=waiting)
         book = _read(manifest, memo)
-        layout = replace(layout, first=memo.made_anew())
+        layout = replace(layout, first=memo.edited())
         outputs = output_names(formats, profiles or [manifest.pdf.profile])
         refuse_overlaps(manifest, book, out_dir, outputs, report)
         _stop_if_strict(strict, warnings)

@@ -42,6 +42,8 @@ class ConversionMemo:
     def __init__(self, folder: Path | None) -> None:
         self.cache = CacheFolder.open(folder)
         self.new: dict[str, markup.Converted | EssayBody | MadeEssay] = {}  # written by `keep`
+        self.anew: set[str] = set()  # slugs of the essays made from their files, not remembered
+        self.remembered = 0  # essays taken whole from the memo
 
     def markdown_essay(self, text: str, language: str) -> markup.Converted:
         key = key_of(MARKDOWN_RULES, language, text)
@@ -62,8 +64,12 @@ class ConversionMemo:
         build of 300 essays writes 300 entries, not 900. What that gives up: an essay
         renamed, whose front matter alone changed, or read by changed code is converted
         again (about 6 ms an essay) rather than taken from the memo."""
-        before = set(self.new)
-        made = self._remembered("essays", key, _made_essay, make, lambda m: m.lasting)
+        before, making = set(self.new), _Making(make)
+        made = self._remembered("essays", key, _made_essay, making, lambda m: m.lasting)
+        if making.made:
+            self.anew.add(made.essay.slug)
+        elif self.cache is not None:
+            self.remembered += 1
         if made.lasting:
             for place in set(self.new) - before:
                 if not place.startswith("essays/"):
@@ -90,10 +96,12 @@ class ConversionMemo:
             self.new[place] = made
         return made
 
-    def made_anew(self) -> frozenset[str]:
-        """The slugs of the essays made from their files so far, not remembered: those an
-        edit changed, and new ones (none when nothing is remembered: no cache)."""
-        return frozenset(m.essay.slug for m in self.new.values() if isinstance(m, MadeEssay))
+    def edited(self) -> frozenset[str]:
+        """The slugs of the essays an edit changed (or added): made from their files, when
+        others were remembered. None in a first build, or one whose memo was all stale
+        (every essay new: nothing to tell apart), nor without a cache. Essays that read
+        images are made anew at every build, and are among them."""
+        return frozenset(self.anew) if self.remembered else frozenset()
 
     def keep(self) -> None:
         """Write the new entries: only a book that loads (bad input changes nothing)."""
@@ -125,6 +133,17 @@ class ConversionMemo:
             writer.join()
         if failed:  # what failed the build when it was written in the build's own thread
             raise failed[0]
+
+
+class _Making:
+    """`make`, noting whether it was called (the essay was not remembered)."""
+
+    def __init__(self, make: Callable[[], MadeEssay]) -> None:
+        self.make, self.made = make, False
+
+    def __call__(self) -> MadeEssay:
+        self.made = True
+        return self.make()
 
 
 def _converted(data: dict[str, Any]) -> markup.Converted:

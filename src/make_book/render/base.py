@@ -72,8 +72,9 @@ class LayoutOptions:
     spares: SpareWorkers | None = None  # started while the book loaded (build/driver.py)
     # Called when the layout first waits for its workers (build/meanwhile.py).
     waiting: Callable[[], None] | None = None
-    # Slugs of the essays this build read anew, not from its memo: an edit's. Their
-    # pieces are made first, and go to a worker before the others are rendered.
+    # Slugs of the essays an edit changed (cache/memo.py's `edited`): their pieces are
+    # made first, and the first of them that needs laying out goes to a worker before
+    # the others are rendered.
     first: frozenset[str] = frozenset()
 
 

@@ -1,9 +1,9 @@
 """Laying out a book's pieces: from the cache, in this process, or in worker processes.
 
 Pieces are made (their HTML rendered, keyed and looked up in the cache) in page order,
-those holding an essay the build read anew (an edit's) first, and only as far as
-needed to decide how many workers to start: the first goes to a worker while the rest
-are made. A piece whose page count is unknown is laid out;
+those holding an essay an edit changed first (in a cold build, none: page order), and
+only as far as needed to decide how many workers to start: the first goes to a worker
+while the rest are made. A piece whose page count is unknown is laid out;
 its worker reports the count as soon as pagination ends and waits for its first
 folio, which is known once every piece before it has a count (see piece_layout.py).
 A piece whose count the cache knows waits for its folio, then comes from the
@@ -105,16 +105,16 @@ class _Plan:
 
     def __post_init__(self) -> None:
         self.counts = [None] * len(self.specs)
-        self.order = list(range(len(self.specs)))
-        anew = [i for i in self.order if self._anew(i)]
-        if len(anew) < sum(1 for spec in self.specs if spec.essays):  # not a cold build
-            self.order = anew + [i for i in self.order if i not in set(anew)]
+        self.order = sorted(range(len(self.specs)), key=lambda i: not self._edited(i))
 
-    def _anew(self, index: int) -> bool:
-        """Whether the piece holds an essay this build read anew (an edit's): made first,
-        it goes to a worker before the pieces before it are rendered. In page order when
-        every essay is new: the pieces between them (parts) set the folios after them."""
+    def _edited(self, index: int) -> bool:
+        """Whether the piece holds an essay an edit changed: made first (a cache hit, if
+        it only reads images), it goes to a worker before the others are rendered."""
         return any(essay.slug in self.first for essay, _ in self.specs[index].essays)
+
+    def _made_up_to(self) -> int:
+        """How many pieces, from the first, are made: a task for a piece past them is ahead."""
+        return next((i for i in range(len(self.specs)) if i not in self.pieces), len(self.specs))
 
     def made_all(self) -> bool:
         return len(self.pieces) == len(self.specs)
@@ -151,7 +151,15 @@ class _Plan:
         return None if None in before else 1 + sum(c for c in before if c is not None)
 
     def ready(self) -> Iterator[Task]:
-        """Tasks that can go now; cache hits are taken on the way."""
+        """Tasks that can go now; cache hits are taken on the way.
+
+        One task at a time goes ahead of pieces not made yet (an edited piece). Every
+        other task's earlier pieces are made, and go first: a task waiting for its folio
+        waits only for pieces sent before it, in the slots its worker and the others have
+        left. Two tasks ahead could fill every slot with pieces waiting for folios that
+        nothing would ever count (a restyled book: no page count in the cache)."""
+        made_up_to = self._made_up_to()
+        ahead = any(index >= made_up_to for index in self.queued)
         for index, piece in sorted(self.pieces.items()):
             if index in self.results or index in self.queued:
                 continue
@@ -163,6 +171,10 @@ class _Plan:
                 if hit is not None:
                     self.results[index] = hit
                     continue
+            if index >= made_up_to:
+                if ahead:
+                    continue  # it goes once the pieces before it are made
+                ahead = True
             self.queued.add(index)
             yield Task(index, piece, self.keys[index], folio)
 
