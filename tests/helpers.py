@@ -4,17 +4,19 @@ the command line run under an audit hook (what it read and wrote, and where)."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.resources
 import json
 import os
 import shutil
+import signal
 import site
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -376,3 +378,20 @@ def one_document_pdf(manifest: Path, out: Path, tagged: bool = False) -> Path:
     with dated_as_the_book(book):
         reference.layout(book, settings, profile).write_pdf(out, pdf_tags=tagged)
     return out
+
+
+@contextlib.contextmanager
+def fails_if_longer_than(seconds: int) -> Iterator[None]:
+    """Something that hangs raises TimeoutError (SIGALRM, in the main thread) after
+    `seconds` instead of hanging the suite."""
+
+    def stop(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)

@@ -5,7 +5,6 @@ chunks' edges fall does not depend on how deep pytest itself is."""
 
 from __future__ import annotations
 
-import resource
 import threading
 from collections.abc import Callable
 
@@ -13,8 +12,10 @@ import pytest
 
 from make_book.frame_room import CHUNKED_FRAMES, call_with_room
 
+resource = pytest.importorskip("resource")  # page faults, counted per thread (Linux)
 needs_chunked_frames = pytest.mark.skipif(
-    not CHUNKED_FRAMES, reason="frames are not kept in mapped chunks here"
+    not CHUNKED_FRAMES or not hasattr(resource, "RUSAGE_THREAD"),
+    reason="frames are not kept in mapped chunks here, or faults are not counted per thread",
 )
 
 
@@ -45,9 +46,12 @@ def _page_faults_in_thread(run: Callable[[], object]) -> int:
 @needs_chunked_frames
 def test_oscillating_recursion_maps_memory_without_room() -> None:
     """The interpreter's behaviour frame_room.py works around: each crossing of a chunk's
-    edge maps a fresh chunk, whose first touch is a page fault. (If this fails, the
-    interpreter keeps its frames otherwise and frame_room.py may be needed no more.)"""
-    assert _page_faults_in_thread(_oscillate) > 1_000
+    edge maps a fresh chunk, whose first touch is a page fault. An interpreter that keeps
+    a spare chunk per thread does not: the room is needless there, and this skips."""
+    faults = _page_faults_in_thread(_oscillate)
+    if faults < 100:
+        pytest.skip(f"this interpreter keeps its chunks ({faults} faults): no room needed")
+    assert faults > 1_000
 
 
 @needs_chunked_frames
@@ -71,3 +75,4 @@ def test_the_room_is_in_the_frame_not_in_a_patch() -> None:
     plain = frame_room._call.__code__
     assert roomy.co_stacksize == plain.co_stacksize + frame_room.EXTRA_SLOTS
     assert roomy.co_code == plain.co_code
+    assert roomy.co_name == "call_with_room"  # as a traceback names it

@@ -6,6 +6,7 @@ parsed dictionaries, which `Pyphen` looks in by the module's global name)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +109,37 @@ def test_a_stale_or_spoiled_copy_is_parsed_over(
     assert json.loads(copy.read_bytes())["source"] == hyphenation._source(fresh)  # written again
 
 
+@pytest.mark.parametrize("written", [b"\x00\xff{not json", b"[" * 100_000])
 def test_a_copy_that_is_not_json_is_parsed_over(
-    fresh: Path, monkeypatch: pytest.MonkeyPatch
+    fresh: Path, monkeypatch: pytest.MonkeyPatch, written: bytes
 ) -> None:
     copy = hyphenation._copy_path(fresh)
     copy.parent.mkdir(parents=True)
-    copy.write_bytes(b"\x00\xff{not json")
+    copy.write_bytes(written)
     parses = _parses(monkeypatch)
     hyphenation.preload("en-US")
     assert parses == [fresh]
     assert json.loads(copy.read_bytes())["format"] == hyphenation.FORMAT
+
+
+def test_a_copy_that_is_not_a_file_is_not_waited_for(
+    fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = hyphenation._copy_path(fresh)
+    copy.parent.mkdir(parents=True)
+    os.mkfifo(copy)  # reading it would wait for a writer for ever
+    parses = _parses(monkeypatch)
+    hyphenation.preload("en-US")
+    assert parses == [fresh]
+    assert fresh in pyphen.hdcache
+
+
+def test_each_install_of_pyphen_keeps_its_own_copy() -> None:
+    """Two virtual environments' dictionaries differ in time: one copy would be written
+    over by each in turn, and parsed again every time."""
+    one, other = (Path(root) / "pyphen" / "hyph_en_US.dic" for root in ("/venv-a", "/venv-b"))
+    assert hyphenation._copy_path(one) != hyphenation._copy_path(other)
+    assert hyphenation._copy_path(one).name.startswith("hyph_en_US-")
 
 
 def test_nowhere_to_keep_the_copy_only_parses(

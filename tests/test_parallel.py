@@ -9,13 +9,11 @@ out only what changed, and never use a corrupt or stale entry.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing.connection
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from io import StringIO
 from pathlib import Path
@@ -28,7 +26,7 @@ import psutil
 import pypdf
 import pytest
 
-from helpers import BookCopy, one_document_pdf, python_says
+from helpers import BookCopy, fails_if_longer_than, one_document_pdf, python_says
 from make_book.build.driver import load, run_build
 from make_book.build.meanwhile import Meanwhile
 from make_book.errors import RenderError
@@ -912,22 +910,6 @@ def test_one_piece_at_a_time_goes_ahead_of_pieces_not_made() -> None:
     assert cold.order == list(range(6))
 
 
-@contextlib.contextmanager
-def _fails_if_longer_than(seconds: int) -> Iterator[None]:
-    """A hung build raises (SIGALRM in this thread) instead of hanging the suite."""
-
-    def stop(*_: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    before = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, before)
-
-
 def test_an_edited_piece_paginated_before_the_rest_are_made_gets_its_folio(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -954,7 +936,7 @@ def test_an_edited_piece_paginated_before_the_rest_are_made_gets_its_folio(
 
     monkeypatch.setattr(workers.Worker, "send", sent)
     monkeypatch.setattr(pool._Plan, "make_next", slowly)
-    with workers.EarlyWorkers(1) as spares, _fails_if_longer_than(45):
+    with workers.EarlyWorkers(1) as spares, fails_if_longer_than(45):
         options = LayoutOptions(jobs=2, cache_dir=cache, spares=spares)
         edited = pieces_pdf(manifest, tmp_path / "b", options)
     assert told == [[sent_to[0].conn]], "paginated before the rest were made"
@@ -1132,7 +1114,6 @@ def test_a_workers_ctrl_c_says_nothing() -> None:
     """The terminal sends Ctrl-C to the whole process group; the build says it in one line
     and ends its workers. A worker ignores it from its first line, wherever it is (its
     import here), and prints no traceback; it leaves when the build goes away."""
-    import signal
     import socket
 
     from make_book.render.pdf.layout.worker import command

@@ -45,7 +45,8 @@ _WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | NO
 # are kept a month, so once a day is soon enough.
 PRUNED = "pruned"
 PRUNE_EVERY = 86400  # seconds
-_STAMP = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | NOFOLLOW
+_STAMP = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_STAMP |= NOFOLLOW
 _said: set[tuple[str, str]] = set()  # warnings given in this process: each is said once
 
 
@@ -170,7 +171,7 @@ def stamp_pruned(root: Path) -> None:
         fd = os.open(root / PRUNED, _STAMP, 0o666)
         try:
             if stat.S_ISREG(os.fstat(fd).st_mode):
-                os.utime(fd)
+                os.utime(fd if os.utime in os.supports_fd else root / PRUNED)
         finally:
             os.close(fd)
 

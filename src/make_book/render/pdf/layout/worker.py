@@ -48,7 +48,8 @@ AFTER, READY = "MAKE_BOOK_WORKER_AFTER", "MAKE_BOOK_WORKER_READY"
 BOOT = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
     "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
-    "from make_book.render.pdf.layout.worker import call_with_room, main; "
+    "from make_book.frame_room import call_with_room; "
+    "from make_book.render.pdf.layout.worker import main; "
     "call_with_room(main, int(sys.argv[1]))"
 )
 

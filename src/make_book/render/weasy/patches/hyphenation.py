@@ -20,8 +20,10 @@ code, and nothing of any book: only pyphen's patterns. Removing the folder is sa
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ import pyphen
 
 FORMAT = 1  # of the JSON copy: a new layout gets a new number, and old copies are parsed over
 ATTRIBUTES = ["cache", "maxlen", "patterns"]  # a HyphDict's, sorted
+COPY_LIMIT = 16 * 1024 * 1024  # bytes: English's copy is 180 KB; a bigger file is not ours
+_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def shape_problem() -> str | None:
@@ -63,7 +67,12 @@ def preload(language: str) -> None:
         name = pyphen.language_fallback(language)
         path = pyphen.LANGUAGES.get(name) if name else None
         if path is not None and path not in pyphen.hdcache:
-            pyphen.hdcache[path] = _from_copy(path) or _parsed_and_copied(path)
+            copied = _from_copy(path)
+            if copied is not None:
+                pyphen.hdcache[path] = copied
+                return
+            pyphen.hdcache[path] = parsed = pyphen.HyphDict(path)  # kept, whatever follows
+            _copy(path, parsed)
 
 
 def _source(path: Path) -> list[int]:
@@ -73,13 +82,16 @@ def _source(path: Path) -> list[int]:
 
 
 def _copy_path(path: Path) -> Path:
-    return folder() / f"{path.stem}.json"
+    """Where the copy of the dictionary at `path` goes: named for the file and the place
+    of its pyphen, so that two installs (two virtual environments) keep a copy each."""
+    place = hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return folder() / f"{path.stem}-{place}.json"
 
 
 def _from_copy(path: Path) -> Any | None:
     """The HyphDict the copy of `path` describes, or None (no copy, or not a good one)."""
     try:
-        data = json.loads(_copy_path(path).read_bytes())
+        data = json.loads(_read_copy(_copy_path(path)))
         if [data["format"], data["pyphen"], data["source"], data["attributes"]] != [
             FORMAT,
             pyphen.__version__,
@@ -88,8 +100,18 @@ def _from_copy(path: Path) -> Any | None:
         ]:
             return None
         return _restored(data["table"], data["keys"], data["index"], data["maxlen"])
-    except (OSError, ValueError, TypeError, KeyError, IndexError):
+    except Exception:  # noqa: BLE001 - whatever the file holds, it is parsed over
         return None
+
+
+def _read_copy(copy: Path) -> bytes:
+    """The copy's bytes, if it is a regular file of a sane size (a FIFO is not waited for)."""
+    fd = os.open(copy, _READ)
+    with os.fdopen(fd, "rb") as stream:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > COPY_LIMIT:
+            raise ValueError(f"{copy} is not a copy")
+        return stream.read(COPY_LIMIT + 1)
 
 
 def _restored(table: Any, keys: Any, index: Any, maxlen: Any) -> Any | None:
@@ -111,9 +133,9 @@ def _whole_numbers(values: list[tuple[Any, tuple[Any, ...]]]) -> bool:
     return all(type(start) is int and all(type(v) is int for v in vs) for start, vs in values)
 
 
-def _parsed_and_copied(path: Path) -> Any:
-    """pyphen's own parse of `path`, and a copy of it written for the next process."""
-    parsed = pyphen.HyphDict(path)
+def _copy(path: Path, parsed: Any) -> None:
+    """Write a copy of pyphen's parse of `path` for the next process (not when the parse
+    holds anything but numbers, or is not the shape a copy restores)."""
     values = list(dict.fromkeys(parsed.patterns.values()))
     if sorted(vars(parsed)) == ATTRIBUTES and _whole_numbers(values):
         number = {value: i for i, value in enumerate(values)}
@@ -129,7 +151,6 @@ def _parsed_and_copied(path: Path) -> Any:
         }
         with contextlib.suppress(OSError):  # a read-only home: parsed again next time
             _write_atomically(_copy_path(path), json.dumps(copy, ensure_ascii=False).encode())
-    return parsed
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
