@@ -19,7 +19,8 @@ the shape it expects before it changes anything.
   (`marking_faces`): each face marked with its whole file, and left out of the piece.
 - hyphenation: no code; an entry of `pyphen.hdcache`, pyphen's cache of parsed
   dictionaries, made from a copy of an earlier parse (`preload`, by a worker's
-  warm-up and before a piece's layout); for the process.
+  warm-up and before a piece's layout); for the process. It checks pyphen's shape
+  itself (`shape_problem`), and each copy names the pyphen release that made it.
 
 `install()` is the one entry point for the process-wide ones, in any process that lays
 out with WeasyPrint (a layout worker, the build laying out in its own process, the
