@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pikepdf
 import pytest
 from click.testing import CliRunner, Result
 
@@ -22,7 +23,7 @@ from make_book.build.driver import load
 from make_book.cli import main
 from make_book.render.pdf import glyphs
 from make_book.render.pdf.glyphs import MissingGlyph, Place, describe, is_unset
-from make_book.render.pdf.preflight_gate import warn_fallback_fonts
+from make_book.render.pdf.preflight_gate import font_names, warn_fallback_fonts
 from make_book.theme import THEMES
 
 FIX = "set it in a font that has it: pdf.font_family, or a theme (docs/themes.md)"
@@ -169,6 +170,26 @@ def test_a_fallback_face_with_no_character_to_name_is_still_warned_of(
     assert message.startswith(
         "pdf: some characters are not in the book's typeface and were set in "
     )
+
+
+def test_font_names_read_by_the_preflight_warn_as_the_file_does(
+    built: Built, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build gives the check the font names its preflight read (one opening of the
+    book, not two): the same warning as the check reading the file itself."""
+    manifest, book = load(built.manifest)
+
+    def said(names: set[str] | None) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="make_book"):
+            warn_fallback_fonts(built.pdf, manifest.pdf, replace(book), built.manifest, names)
+        return [r.getMessage() for r in caplog.records]
+
+    from_file = said(None)
+    with pikepdf.open(built.pdf) as pdf:
+        names = font_names(pdf)
+    monkeypatch.setattr(pikepdf, "open", None)  # given the names, the file is not opened
+    assert from_file and said(names) == from_file
 
 
 def test_a_title_written_in_book_yaml_is_found_there(built: Built) -> None:

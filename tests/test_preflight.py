@@ -137,6 +137,20 @@ def test_weasyprint_pdf_a_2b_passes_archive_identification(folder: Path) -> None
     assert preflight(tagged, ARCHIVE) == []
 
 
+def test_what_else_the_caller_reads_is_read_in_the_same_opening(clean: Path) -> None:
+    """`read_also` gets the open file once it is checked (the fallback-glyph check's font
+    names, without opening the book a second time); its failure is the file's."""
+    pages: list[int] = []
+    assert preflight(clean, KDP, read_also=lambda pdf: pages.append(len(pdf.pages))) == []
+    assert pages == [len(pikepdf.open(clean).pages)]
+
+    def fails(pdf: pikepdf.Pdf) -> None:
+        raise ValueError("no such entry")
+
+    (finding,) = preflight(clean, KDP, read_also=fails)
+    assert finding.rule == "unreadable" and "malformed" in finding.message
+
+
 # ---------------------------------------------------------------- unreadable files
 
 

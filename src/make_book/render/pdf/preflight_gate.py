@@ -38,14 +38,17 @@ def preflight_or_fail(
     what: str = "pdf",
     quiet: frozenset[str] = frozenset(),
     drawn_before: frozenset[int] = frozenset(),
+    read_also: Callable[[pikepdf.Pdf], object] | None = None,
 ) -> list[Finding]:
     """A file that does not meet its profile is never written under the book's name.
 
     Low image resolution is the one finding that only warns: the services
     themselves accept such images after a warning, and only the author can fix it.
-    Returns the findings that only warn.
+    Returns the findings that only warn. `read_also`: see `preflight`.
     """
-    findings = preflight(path, profile, trim=trim, bleed=bleed, drawn_before=drawn_before)
+    findings = preflight(
+        path, profile, trim=trim, bleed=bleed, drawn_before=drawn_before, read_also=read_also
+    )
     for finding in findings:
         if finding.rule in WARNING_RULES - quiet:
             log.warning("%s (%s profile): %s", what, profile.name, finding)
@@ -84,20 +87,33 @@ class DrawingCheck:
         return lambda piece: take(self(piece))
 
 
-def warn_fallback_fonts(path: Path, settings: PdfSettings, book: Book, manifest_path: Path) -> None:
+def font_names(pdf: pikepdf.Pdf) -> set[str]:
+    """The names of the fonts the pages of `pdf` set text in, without subset tags."""
+    return {
+        str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
+        for page in pdf.pages
+        for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
+    }
+
+
+def warn_fallback_fonts(
+    path: Path,
+    settings: PdfSettings,
+    book: Book,
+    manifest_path: Path,
+    names: set[str] | None = None,
+) -> None:
     """Characters the book's faces lack are set in a fallback face: say which, where
     they are written and how to set them, once per build (glyphs.py).
 
     The faces are those the print stylesheets declare and `pdf: font_family`, those
-    of them the PDF at `path` sets text in; what they have is read from their files.
-    When that finds nothing but the PDF names a face of none of them (a template's
-    character), the warning names that face."""
-    with pikepdf.open(path) as pdf:
-        names = {
-            str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
-            for page in pdf.pages
-            for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
-        }
+    of them the PDF at `path` sets text in (`names`, when its preflight read them:
+    `font_names`); what they have is read from their files. When that finds nothing
+    but the PDF names a face of none of them (a template's character), the warning
+    names that face."""
+    if names is None:
+        with pikepdf.open(path) as pdf:
+            names = font_names(pdf)
     said = _said(book)
     faces = book_faces(book, settings.font_family)
     keys = {font_key(name) for name in names}

@@ -55,7 +55,12 @@ from make_book.render.pdf.layout.pool import (
 )
 from make_book.render.pdf.layout.protocol import LayoutJob, PiecePages, PieceResult
 from make_book.render.pdf.page_css import print_settings, safe_margin, settings_css
-from make_book.render.pdf.preflight_gate import DrawingCheck, preflight_or_fail, warn_fallback_fonts
+from make_book.render.pdf.preflight_gate import (
+    DrawingCheck,
+    font_names,
+    preflight_or_fail,
+    warn_fallback_fonts,
+)
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.session import captured_weasyprint_log
 from make_book.source.manifest_types import PdfSettings
@@ -256,14 +261,22 @@ class PrintLayout:
             finish_for_print(self.interior, profile, self.book.meta.title)
         trim, bleed = settings.trim, profile.bleeds(settings.bleed)
         before = laid.passed_pages(profile.name)
-        if not preflight_or_fail(self.interior, profile, trim, bleed, drawn_before=before):
+        names: set[str] = set()  # the fonts it sets text in, read by the preflight
+        if not preflight_or_fail(
+            self.interior,
+            profile,
+            trim,
+            bleed,
+            drawn_before=before,
+            read_also=lambda pdf: names.update(font_names(pdf)),
+        ):
             # Not even a warning: next time these pieces' pages need not be read again.
             for (key, folio), piece in zip(laid.entries, laid.pieces, strict=True):
                 if piece.pdf in self._fresh_passes:  # its record says so in memory only
                     cache.store(key, folio, piece)
                 else:
                     cache.passed(key, folio, piece, profile.name)
-        warn_fallback_fonts(self.interior, settings, self.book, self.ctx.manifest.path)
+        warn_fallback_fonts(self.interior, settings, self.book, self.ctx.manifest.path, names)
 
     def _padded(self, laid: LaidOutBook) -> int:
         return self.profile.padded(laid.page_count)
