@@ -874,6 +874,27 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     assert edited.read_bytes() == alone.read_bytes() != cold.read_bytes()
 
 
+def test_a_book_named_by_a_relative_path_is_laid_out_with_the_same_job(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every piece's cache key takes the job: `make-book build book.yaml` in the book's
+    folder and the same book named by its absolute path must find the same pieces
+    (they laid the whole book out again)."""
+    manifest = book_copy("mixed")
+    monkeypatch.chdir(manifest.parent.parent)
+    relative = Path(manifest.parent.name) / manifest.name
+    jobs, roots = [], []
+    for path in (relative, manifest):
+        config, book = load(path)
+        profile = PROFILES[config.pdf.profile]
+        settings = page_css.print_settings(config.pdf, profile, 0)
+        jobs.append(print_layout.layout_job(book, settings, profile))
+        roots.append(book.root)
+    assert roots == [relative.parent, manifest.parent]  # the book as named
+    assert jobs[0] == jobs[1]
+    assert jobs[0].book_root == manifest.parent
+
+
 class _NothingCached:
     """A piece cache that knows no piece."""
 

@@ -338,8 +338,10 @@ def layout_job(book: Book, settings: PdfSettings, profile: Profile) -> LayoutJob
     )
     return LayoutJob(
         css=page_css + find_file(book, "print.css").read_text("utf-8"),
-        book_root=book.root,
-        font_dirs=search_path(book),
+        # Absolute: every piece's cache key takes the job, and `make-book build book.yaml`
+        # and `make-book build /path/to/book.yaml` lay out the same pieces.
+        book_root=book.root.absolute(),
+        font_dirs=tuple(folder.absolute() for folder in search_path(book)),
         dpi=profile.min_dpi or 0,  # printers want 300 dpi and gain nothing from more
         tagged=profile.tagged,
         variant=profile.weasyprint_variant,
