@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from helpers import BookCopy
+from make_book.build import report as report_module
 from make_book.cli import main
 
 CJK = "\n\nA line with 中文 in it.\n"
@@ -90,6 +91,35 @@ def test_report_lists_outputs_with_hashes_pages_and_words(book_copy: BookCopy) -
         "kdp: the book has 21 pages; 3 blank pages added to reach the minimum of 24"
     ]
     assert all(o["seconds"] >= 0 for o in report["outputs"]) and report["seconds"] > 0
+
+
+def test_only_a_build_with_a_report_reads_its_outputs_again(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --report, the build's record keeps what the next build reads of it (the
+    book's words, its page counts) but no output's size, hash or pages: nothing would
+    write them out, and reading every output again took 0.02 s of an edit. With
+    --report, an up-to-date build writes the very report the build wrote."""
+    manifest = book_copy("sample")
+    read: list[Path] = []
+    reading = report_module._file
+
+    def counted(path: Path, root: Path) -> dict[str, object]:
+        read.append(path)
+        return reading(path, root)
+
+    monkeypatch.setattr(report_module, "_file", counted)
+    assert run("build", manifest, "--format", "pdf,epub").exit_code == 0
+    assert read == []
+    report_path = manifest.parent / "report.json"
+    assert run("build", manifest, "--format", "pdf,epub", "--report", report_path).exit_code == 0
+    assert read
+    written = report_path.read_text("utf-8")
+    report_path.unlink()
+    again = run("build", manifest, "--format", "pdf,epub", "--report", report_path)
+    assert "(up to date)" in again.stdout
+    assert report_path.read_text("utf-8") == written
+    assert "sha256" in json.loads(written)["outputs"][0]
 
 
 def test_a_failed_build_still_writes_its_report(book_copy: BookCopy) -> None:

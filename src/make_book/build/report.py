@@ -33,8 +33,10 @@ def write_failure_report(error: BookError, target: Path) -> None:
     write_atomic(target, json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def report(run: BuildRun) -> dict[str, Any]:
-    """Outputs (paths, sizes, sha256, pages, timings), essays with word counts, warnings."""
+def report(run: BuildRun, files: bool = True) -> dict[str, Any]:
+    """Outputs (paths, sizes, sha256, pages, timings), essays with word counts, warnings.
+    `files`: False leaves out each output's files (sizes, sha256, pages), which reading
+    every output again costs (0.02 s for a 1,200-page book)."""
     book = run.book
     return {
         "make_book": __version__,
@@ -45,7 +47,7 @@ def report(run: BuildRun) -> dict[str, Any]:
             "language": book.meta.language,
             "words": sum(e.word_count for e in book.all_texts),
         },
-        "outputs": [_output(item) for item in run.built],
+        "outputs": [_output(item, files) for item in run.built],
         "page_counts": run.page_counts,
         "essays": [
             {
@@ -62,7 +64,7 @@ def report(run: BuildRun) -> dict[str, Any]:
     }
 
 
-def _output(item: Built) -> dict[str, Any]:
+def _output(item: Built, files: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "format": item.format,
         "profile": item.profile,
@@ -71,6 +73,8 @@ def _output(item: Built) -> dict[str, Any]:
     }
     if item.note:
         entry["note"] = item.note
+    if not files:
+        return entry
     if item.path.is_dir():
         entry["files"] = [_file(p, item.path) for p in sorted(item.path.rglob("*")) if p.is_file()]
         entry["bytes"] = sum(f["bytes"] for f in entry["files"])

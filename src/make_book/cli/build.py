@@ -215,7 +215,10 @@ def _build(once: _Once) -> list[Path]:
         said = {
             "lines": lines,
             "warnings": run.warnings,  # the book's, in order: the machine's are not in it
-            "report": report(run),
+            # Written out again only by an up-to-date build with this --report (a report
+            # path is among the record's settings); without one, the record needs only
+            # the book's words and page counts (_spare_workers), not every output read.
+            "report": report(run, files=report_path is not None),
             "paths": [str(p) for p in paths],
         }
         record.save(paths, said)
