@@ -16,10 +16,12 @@ from make_book.errors import BookError
 from make_book.publish.atomic import write_atomic
 
 
-def write_report(run: BuildRun, target: Path) -> None:
-    """Write the report atomically; keys are sorted so two reports diff cleanly."""
-    text = json.dumps(report(run), indent=2, sort_keys=True, ensure_ascii=False)
-    write_atomic(target, text + "\n")
+def write_report(run: BuildRun, target: Path) -> dict[str, Any]:
+    """Write the report atomically, and return it; keys are sorted so two reports diff
+    cleanly."""
+    made = report(run)
+    write_atomic(target, json.dumps(made, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return made
 
 
 def write_failure_report(error: BookError, target: Path) -> None:

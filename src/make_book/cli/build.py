@@ -208,8 +208,7 @@ def _build(once: _Once) -> list[Path]:
         note = f"  {item.note}" if item.note else ""
         lines.append(f"{item.format:5} {item.path}  ({item.seconds:.1f} s){note}")
         say(lines[-1])
-    if report_path is not None:
-        write_report(run, report_path)
+    written = write_report(run, report_path) if report_path is not None else None
     if record is not None:
         paths = [b.path for b in run.built]
         said = {
@@ -218,7 +217,7 @@ def _build(once: _Once) -> list[Path]:
             # Written out again only by an up-to-date build with this --report (a report
             # path is among the record's settings); without one, the record needs only
             # the book's words and page counts (_spare_workers), not every output read.
-            "report": report(run, files=report_path is not None),
+            "report": written if written is not None else report(run, files=False),
             "paths": [str(p) for p in paths],
         }
         record.save(paths, said)

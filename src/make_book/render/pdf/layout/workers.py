@@ -206,14 +206,16 @@ class Pool:
         for worker in spent:
             stop(worker)
         self.workers = [w for w in self.workers if w not in spent]
-        while len(self.workers) < min(wanted, self.size):
-            self.workers.append(spawn())
-            give_job(self.workers[-1], self.job)
+        self._start_up_to(min(wanted, self.size))
 
     def grow(self, size: int) -> None:
         """Take `size` workers, starting the new ones now."""
         self.size = max(self.size, size)
-        while len(self.workers) < self.size:
+        self._start_up_to(self.size)
+
+    def _start_up_to(self, count: int) -> None:
+        """Start workers, each given the job, until the pool has `count`."""
+        while len(self.workers) < count:
             self.workers.append(spawn())
             give_job(self.workers[-1], self.job)
 

@@ -24,11 +24,12 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pyphen
+
+from make_book.errors import BookError
 
 FORMAT = 1  # of the JSON copy: a new layout gets a new number, and old copies are parsed over
 ATTRIBUTES = ["cache", "maxlen", "patterns"]  # a HyphDict's, sorted
@@ -149,19 +150,12 @@ def _copy(path: Path, parsed: Any) -> None:
             "keys": list(parsed.patterns),
             "index": [number[value] for value in parsed.patterns.values()],
         }
-        with contextlib.suppress(OSError):  # a read-only home: parsed again next time
-            _write_atomically(_copy_path(path), json.dumps(copy, ensure_ascii=False).encode())
+        # Imported only to write, once per machine: a worker reading its copy need not.
+        from make_book.publish.atomic import write_atomic
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Whole or not at all: two workers may write the same copy at once."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+        # Whole or not at all (two workers may write the same copy at once); a read-only
+        # home, or no room, and it is parsed again next time.
+        with contextlib.suppress(OSError, BookError):
+            target = _copy_path(path)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_atomic(target, json.dumps(copy, ensure_ascii=False))
