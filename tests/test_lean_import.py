@@ -58,21 +58,27 @@ weasyprint.HTML(string="<p>x</p>").write_pdf()
 print("ran", len(ran))
 """
 
-SLOW_WAY = """
-import cffi, sys
-dlopen = cffi.FFI.dlopen
-def no_soname(self, name, flags=0):  # as if this Linux had other sonames
-    if isinstance(name, str) and sys.argv[1] in name:
-        raise OSError(name)
-    return dlopen(self, name, flags)
-cffi.FFI.dlopen = no_soname
+# Both FFIs, cffi's and the prebuilt declarations' (declarations.py), refuse the names
+# with sys.argv[1] in them; and a search for HarfBuzz's subsetter finds it or not
+# (sys.argv[2]). Prints the FFI WeasyPrint ended with, and whether it has the subsetter.
+BLOCKED = """
+import cffi, ctypes.util, sys
+from make_book.render.weasy.patches import declarations
+def blocking(dlopen):
+    def no_soname(self, name, flags=0):  # as if this Linux had other sonames
+        if isinstance(name, str) and sys.argv[1] in name:
+            raise OSError(name)
+        return dlopen(self, name, flags)
+    return no_soname
+usual, prebuilt = cffi.FFI.dlopen, declarations.declared_class()
+cffi.FFI.dlopen, prebuilt.dlopen = blocking(usual), blocking(prebuilt.dlopen)
+if sys.argv[2] == "unfound":
+    ctypes.util.find_library = lambda name: None
 from make_book.render.weasy.patches import import_weasyprint_lean
 import_weasyprint_lean()
-import weasyprint, weasyprint.text.ffi
-cffi.FFI.dlopen = dlopen
-assert weasyprint.text.ffi.harfbuzz_subset is not None
+import weasyprint, weasyprint.text.ffi as ffi
 assert weasyprint.HTML(string="<p>x</p>").write_pdf().startswith(b"%PDF")
-print("ok")
+print(type(ffi.ffi).__name__, ffi.harfbuzz_subset is not None)
 """
 
 
@@ -100,6 +106,22 @@ def test_weasyprint_is_imported_the_slow_way_when_the_fast_one_fails(blocked: st
     """Every library, or only the subsetter WeasyPrint can do without, not loadable by
     its Linux name: the usual import finds them."""
     done = subprocess.run(
-        [sys.executable, "-c", SLOW_WAY, blocked], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", BLOCKED, blocked, "found"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert done.stdout.strip() == "ok", done.stdout + done.stderr
+    assert done.stdout.split() == ["FFI", "True"], done.stdout + done.stderr
+
+
+@FAST_WAY
+def test_weasyprint_is_imported_once_where_no_search_finds_the_subsetter() -> None:
+    """A system without HarfBuzz's subsetter: the usual import would not find it either,
+    and is not made (fontTools subsets, as it would)."""
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKED, "harfbuzz-subset", "unfound"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.split() == ["Declared", "False"], done.stdout + done.stderr

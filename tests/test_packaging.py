@@ -30,6 +30,7 @@ REQUIRED = [
     "make_book/themes/default/fonts/LICENSE-Libertine.txt",
     "make_book/starter/book.yaml",
     "make_book/starter/chapters/01-first-essay.md",
+    "make_book/render/weasy/patches/ffi_declarations.txt",  # WeasyPrint's C types, parsed
 ]
 
 

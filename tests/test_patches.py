@@ -9,6 +9,7 @@ import datetime as dt
 import inspect
 import io
 import os
+import sys
 import zlib
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from helpers import BookCopy
 from make_book.cli import main
 from make_book.errors import RenderError
 from make_book.render.weasy import patches
-from make_book.render.weasy.patches import fence, font_dates, lean_import
+from make_book.render.weasy.patches import declarations, fence, font_dates, lean_import
 
 patches.install()
 
@@ -251,6 +252,21 @@ def test_weasyprint_names_each_library_by_its_linux_soname_too() -> None:
     source = inspect.getsource(weasyprint.text.ffi)
     for soname in ("libgobject-2.0.so.0", "libpango-1.0.so.0", "libharfbuzz.so.0"):
         assert f"'{soname}'" in source, soname
+
+
+# The prebuilt declarations: cffi.FFI, while WeasyPrint is imported.
+
+
+def test_weasyprint_makes_one_ffi_and_declares_its_types_once() -> None:
+    """What declarations.py relies on: `cffi.FFI()` called once, by its module's name,
+    then `cdef` once, in the text/ffi.py the declarations were made from."""
+    source = inspect.getsource(weasyprint.text.ffi)
+    assert source.count("cffi.FFI(") == 1 and "\nffi = cffi.FFI()\n" in source
+    assert source.count(".cdef(") == 1 and source.count("import cffi\n") == 1
+    data = declarations.read_data()
+    assert data is not None and data["ffi_sha256"] == declarations.weasyprint_ffi_digest()
+    if sys.platform.startswith("linux"):  # the lean import used them
+        assert type(weasyprint.text.ffi.ffi) is declarations.declared_class()
 
 
 # Dates: SOURCE_DATE_EPOCH, as fontTools reads it.

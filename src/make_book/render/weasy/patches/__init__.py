@@ -7,6 +7,8 @@ the shape it expects before it changes anything.
 
 - lean_import: `sys.modules` stand-ins for two fontTools modules, and
   `ctypes.util.find_library`; while WeasyPrint is imported.
+- declarations: `cffi.FFI`, giving WeasyPrint's C declarations as parsed when
+  make-book was released; while WeasyPrint is imported (by lean_import, on Linux).
 - folios: `weasyprint.layout.make_all_pages` and `make_margin_boxes`; for the process
   (inert outside `folios.numbered_from`, which refuses where the hook cannot work).
 - leaders: `weasyprint.layout.inline.handle_leader`; for the process.

@@ -41,6 +41,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from make_book.render.weasy.patches import declarations
 from make_book.render.weasy.patches.fence import ShapeChanged, expect_weasyprint
 
 # Each module WeasyPrint imports at load time but seldom uses -> the names it takes
@@ -89,10 +90,11 @@ def import_weasyprint_lean() -> None:
     sys.modules.update({name: _stand_in(name, DEFERRED[name]) for name in missing})
     try:
         if sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError):
-                with _no_library_search(), contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.suppress(OSError, ShapeChanged):
+                quiet = contextlib.redirect_stdout(io.StringIO())
+                with _no_library_search(), declarations.prebuilt(), quiet:
                     importlib.import_module("weasyprint.pdf.fonts")
-                if sys.modules["weasyprint.text.ffi"].harfbuzz_subset is not None:
+                if _has_what_a_search_finds(sys.modules["weasyprint.text.ffi"]):
                     return
             _forget("weasyprint")  # its half-made modules; the slow way follows
         importlib.import_module("weasyprint.pdf.fonts")
@@ -110,6 +112,12 @@ def _no_library_search() -> Iterator[None]:
         yield
     finally:
         ctypes.util.find_library = search
+
+
+def _has_what_a_search_finds(ffi: Any) -> bool:
+    """WeasyPrint, loaded without searching, has HarfBuzz's subsetter, or no search would
+    find one either (then the usual import, 0.2 s, would end the same: fontTools subsets)."""
+    return ffi.harfbuzz_subset is not None or ctypes.util.find_library("harfbuzz-subset") is None
 
 
 def _forget(package: str) -> None:
