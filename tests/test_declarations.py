@@ -127,6 +127,24 @@ def test_the_prebuilt_declarations_are_those_weasyprint_gives_cffi() -> None:
     assert int(done.stdout.split()[-1]) > 400, done.stdout  # 300 functions, 100 types
 
 
+# A layout worker's import: the prebuilt declarations, and no C parser at all.
+LEAN = """
+import sys
+from make_book.render.weasy.patches import declarations, import_weasyprint_lean
+import_weasyprint_lean()
+import weasyprint, weasyprint.text.ffi as ffi
+assert type(ffi.ffi) is declarations.declared_class(), type(ffi.ffi)
+assert weasyprint.HTML(string="<p>x <em>y</em></p>").write_pdf().startswith(b"%PDF")
+print(sorted(m for m in sys.modules if m.startswith("pycparser")))
+"""
+
+
+@LINUX
+def test_weasyprint_imported_the_lean_way_uses_them_and_parses_no_c() -> None:
+    done = subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 @LINUX
 def test_other_declarations_are_refused() -> None:
     declared = declarations._declared()

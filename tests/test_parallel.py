@@ -9,6 +9,7 @@ out only what changed, and never use a corrupt or stale entry.
 
 from __future__ import annotations
 
+import json
 import multiprocessing.connection
 import signal
 import subprocess
@@ -768,7 +769,7 @@ def test_a_rebuild_of_a_big_book_starts_its_worker_first(
     from make_book.cli import build as cli_build
 
     last = {"report": report} if report else {}  # the last build's record
-    with cli_build._spare_workers(last, jobs) as spares:
+    with cli_build._spare_workers(last, jobs, None) as spares:
         assert (spares is not None) == spare
         processes = [w.process for w in spares.workers] if spares is not None else []
     assert len(processes) == spare
@@ -808,6 +809,80 @@ def test_workers_started_early_are_sent_their_job_before_the_pieces(
             assert receive(conn).result.pdf == tmp_path / "a.pdf"
         finally:
             pool_.close()
+
+
+def test_the_books_last_job_is_remembered_sealed(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last job a pool laid out with, for the next build's first worker: written only
+    when it changes, read back only as this machine sealed it and with every field of
+    its type."""
+    from make_book.cache.folder import CacheFolder
+    from make_book.render.pdf.layout import last_job
+
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    root = tmp_path / CACHE_FOLDER
+    assert last_job.remembered(root) is None, "nothing yet"
+    cache = CacheFolder.open(root)
+    assert cache is not None
+    last_job.remember(cache, job)
+    assert last_job.remembered(root) == job
+    (entry,) = (root / "builds").iterdir()
+    written = entry.stat()
+    last_job.remember(cache, job)
+    assert entry.stat().st_ino == written.st_ino, "the same job: not written again"
+    other = replace(job, dpi=job.dpi + 1, font_dirs=(), variant=None)
+    last_job.remember(cache, other)
+    assert last_job.remembered(root) == other
+    place = f"builds/{entry.name}"
+    for spoiled in ({"format": 1}, {**json_of(other), "dpi": "300"}, [1], "x"):
+        cache.write(place, json.dumps(spoiled).encode())
+        assert last_job.remembered(root) is None, spoiled
+    entry.write_bytes(entry.read_bytes().replace(b'"dpi": 1', b'"dpi": 2'))  # unsealed
+    assert last_job.remembered(root) is None
+    last_job.remember(None, job)  # no cache: nothing to do
+
+
+def json_of(job: Any) -> dict[str, Any]:
+    from make_book.render.pdf.layout import last_job
+
+    return dict(json.loads(last_job._encoded(job)))
+
+
+def test_a_worker_started_early_prepares_the_books_last_job(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Told the book's cache (spawn's `cache`), a worker prepares the last job kept there
+    while it waits for its own: an edit's is the same, and then ready."""
+    from make_book.cache.folder import CacheFolder
+    from make_book.render.pdf.layout import last_job
+
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    root = tmp_path / CACHE_FOLDER
+    prepared: list[Any] = []
+    monkeypatch.setattr(worker_module, "_prepared", prepared.append)
+    monkeypatch.setenv(worker_module.REMEMBERED, str(root))
+    worker_module._prepare_remembered()
+    assert prepared == [], "none kept yet"
+    last_job.remember(CacheFolder.open(root), job)
+    worker_module._prepare_remembered()
+    assert prepared == [job]
+    monkeypatch.delenv(worker_module.REMEMBERED)
+    worker_module._prepare_remembered()
+    assert prepared == [job], "a worker not told the cache prepares nothing"
+    if sys.platform.startswith("linux"):  # a process's environment, as Linux shows it
+        told, untold = workers.spawn(cache=root), workers.spawn()
+        try:
+            said = f"{worker_module.REMEMBERED}={root}".encode()
+            assert said in Path(f"/proc/{told.process.pid}/environ").read_bytes().split(b"\0")
+            assert (
+                worker_module.REMEMBERED.encode()
+                not in Path(f"/proc/{untold.process.pid}/environ").read_bytes()
+            )
+        finally:
+            for worker in (told, untold):
+                worker.process.kill()
+                workers.stop(worker)
 
 
 def test_a_worker_prepares_its_job_as_it_is_sent(
@@ -1103,9 +1178,9 @@ def test_early_workers_are_staggered_with_as_many_as_the_cores(
     calls: list[int] = []
     stagger = workers.staggered
 
-    def counted(count: int) -> list[workers.Worker]:
+    def counted(count: int, cache: Path | None = None) -> list[workers.Worker]:
         calls.append(count)
-        return stagger(count)
+        return stagger(count, cache)
 
     monkeypatch.setattr(workers, "staggered", counted)
     monkeypatch.setattr(workers, "cores", lambda: 2)

@@ -177,7 +177,7 @@ def _early_workers(manifest: Manifest, layout: LayoutOptions) -> Iterator[Layout
         return
     from make_book.render.pdf.layout.workers import EarlyWorkers
 
-    with EarlyWorkers(count) as spares:
+    with EarlyWorkers(count, layout.cache_dir) as spares:
         yield replace(layout, spares=spares)
 
 

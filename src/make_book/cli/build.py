@@ -186,7 +186,7 @@ def _build(once: _Once) -> list[Path]:
         previous = _up_to_date(record, last, report_path, strict) if record is not None else None
         if previous is not None:
             return previous
-        with _spare_workers(last, once.jobs) as spares:
+        with _spare_workers(last, once.jobs, cache) as spares:
             # Imported only now: a build that is up to date needs none of it.
             from make_book import progress
             from make_book.build.driver import run_build
@@ -225,10 +225,13 @@ def _build(once: _Once) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _spare_workers(record: dict[str, Any], jobs: int) -> Iterator[SpareWorkers | None]:
+def _spare_workers(
+    record: dict[str, Any], jobs: int, cache: Path | None
+) -> Iterator[SpareWorkers | None]:
     """A layout worker started before this process imports the build, when the last build
     with these options laid out a book big enough for workers (its record says so): the
-    worker loads and warms WeasyPrint meanwhile, which an edit would otherwise wait for.
+    worker loads and warms WeasyPrint meanwhile, then prepares the book's last layout job
+    (render/pdf/layout/last_job.py), which an edit would otherwise wait for.
     The driver starts its own otherwise (render/pdf/layout/pool.py's `early_workers`)."""
     from make_book.render.pdf.layout.protocol import POOL_FROM_WORDS  # not when up to date
 
@@ -240,7 +243,7 @@ def _spare_workers(record: dict[str, Any], jobs: int) -> Iterator[SpareWorkers |
         return
     from make_book.render.pdf.layout.workers import EarlyWorkers  # processes, sockets
 
-    with EarlyWorkers(1) as spares:
+    with EarlyWorkers(1, cache) as spares:
         yield spares
 
 

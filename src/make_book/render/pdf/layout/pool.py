@@ -26,6 +26,7 @@ from make_book.cache.memo import key_of
 from make_book.errors import RenderError
 from make_book.progress import Progress
 from make_book.render.base import LayoutOptions
+from make_book.render.pdf.layout import last_job
 from make_book.render.pdf.layout.piece_cache import PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
 from make_book.render.pdf.layout.protocol import (
@@ -253,6 +254,7 @@ def lay_out_book(
     size = _decided_pool_size(plan, options)
     if size:
         laid_out = yield from _run_in_pool(job, plan, make_front, size, options)
+        last_job.remember(cache.cache, job)  # for the next build's first worker
     else:
         plan.make_more()
         laid_out = yield from _run_here(job, plan, make_front, progress)

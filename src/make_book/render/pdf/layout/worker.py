@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from contextlib import suppress
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from make_book.errors import RenderError
 from make_book.frame_room import call_with_room
@@ -39,6 +40,8 @@ from make_book.render.pdf.layout.protocol import (
 # AFTER before importing WeasyPrint; write one to READY once warmed up (workers.py's
 # EarlyWorkers: a worker that would take a core from the build's reading waits).
 AFTER, READY = "MAKE_BOOK_WORKER_AFTER", "MAKE_BOOK_WORKER_READY"
+# The book's cache folder, whose last job a worker started early prepares (last_job.py).
+REMEMBERED = "MAKE_BOOK_WORKER_CACHE"
 
 # What `python -c` runs: Ctrl-C ignored first, then the parent's import path, then `main`
 # (from a roomy frame, frame_room.py: its import and warm-up recurse too).
@@ -74,6 +77,7 @@ def main(fd: int) -> None:
     with suppress(EOFError, BrokenPipeError, ConnectionResetError):
         _warm_up()
         _signal(ready, lambda pipe: os.write(pipe, b"1"))
+        _prepare_remembered()
         server = _Server(conn, _prepared(conn.recv()))
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
@@ -211,6 +215,18 @@ def _prepared(job: LayoutJob) -> LayoutJob:
     with suppress(Exception):
         prepare(job)
     return job
+
+
+def _prepare_remembered() -> None:
+    """The book's last job, prepared while the build still reads the book: an edit sends
+    the same job, which is then ready (a stylesheet parsed once per job: piece_layout.py)."""
+    folder = os.environ.get(REMEMBERED)
+    if folder:
+        from make_book.render.pdf.layout.last_job import remembered
+
+        job = remembered(Path(folder))
+        if job is not None:
+            _prepared(job)
 
 
 def _give_back_free_memory() -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from make_book.errors import RenderError
 from make_book.render.pdf.layout.protocol import FromWorker, Lay, LayoutJob, Stop
-from make_book.render.pdf.layout.worker import AFTER, READY
+from make_book.render.pdf.layout.worker import AFTER, READY, REMEMBERED
 from make_book.render.pdf.layout.worker import command as worker_command
 
 if TYPE_CHECKING:  # this module stays light: the command line starts a worker before
@@ -90,22 +90,26 @@ class Worker:
         return message
 
 
-def spawn(pipes: dict[str, int] | None = None) -> Worker:
+def spawn(pipes: dict[str, int] | None = None, cache: Path | None = None) -> Worker:
     """A worker process, importing WeasyPrint until it is sent its job. `pipes`: the
-    ends of a pipe it waits on or signals (worker.AFTER, worker.READY), by variable."""
+    ends of a pipe it waits on or signals (worker.AFTER, worker.READY), by variable.
+    `cache`: the book's cache, whose last job the worker prepares meanwhile (last_job.py)."""
     pipes = pipes or {}
-    inherited = {k: v for k, v in os.environ.items() if k not in (AFTER, READY)}
+    inherited = {k: v for k, v in os.environ.items() if k not in (AFTER, READY, REMEMBERED)}
     ours, theirs = socket.socketpair()
+    told = {k: str(v) for k, v in pipes.items()}
+    if cache is not None:
+        told[REMEMBERED] = str(cache.absolute())
     with theirs:
         process = subprocess.Popen(
             worker_command(theirs.fileno()),
             pass_fds=[theirs.fileno(), *pipes.values()],
-            env={**inherited, **WORKER_HEAPS, **{k: str(v) for k, v in pipes.items()}},
+            env={**inherited, **WORKER_HEAPS, **told},
         )
     return Worker(process, Connection(ours.detach()))
 
 
-def staggered(count: int) -> list[Worker]:
+def staggered(count: int, cache: Path | None = None) -> list[Worker]:
     """`count` workers, the last of them waiting to import WeasyPrint until the first has
     (and warmed up): with at least as many workers as cores, the build's own process,
     reading the book meanwhile, would otherwise be one busy process more than there are
@@ -113,12 +117,12 @@ def staggered(count: int) -> list[Worker]:
     build of the stress book on two cores). If the first dies, the last goes on (the
     pipe's end)."""
     if count < 2:
-        return [spawn() for _ in range(count)]
+        return [spawn(cache=cache) for _ in range(count)]
     after, ready = os.pipe()
     try:
-        first = spawn({READY: ready})
-        middle = [spawn() for _ in range(count - 2)]
-        last = spawn({AFTER: after})
+        first = spawn({READY: ready}, cache)
+        middle = [spawn(cache=cache) for _ in range(count - 2)]
+        last = spawn({AFTER: after}, cache)
     finally:  # the workers hold their ends: the pipe ends when they do
         os.close(after)
         os.close(ready)
@@ -128,10 +132,15 @@ def staggered(count: int) -> list[Worker]:
 class EarlyWorkers:
     """Workers started before the book is loaded; the first pool takes them, and those
     left are stopped with the build (`with EarlyWorkers(n) as spares:`). With at least
-    as many as this process may use cores, the last waits for the first (`staggered`)."""
+    as many as this process may use cores, the last waits for the first (`staggered`).
+    `cache`: the book's cache folder, whose last job they prepare while they wait."""
 
-    def __init__(self, count: int) -> None:
-        self.workers = staggered(count) if count >= cores() else [spawn() for _ in range(count)]
+    def __init__(self, count: int, cache: Path | None = None) -> None:
+        self.workers = (
+            staggered(count, cache)
+            if count >= cores()
+            else [spawn(cache=cache) for _ in range(count)]
+        )
 
     def take(self, count: int) -> list[Worker]:
         taken, self.workers = self.workers[:count], self.workers[count:]
