@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing.connection
+import os
 import signal
 import subprocess
 import sys
@@ -477,8 +478,10 @@ def test_workers_replaced_after_each_piece_give_the_same_bytes(
     given: set[int] = set()
     spawn, send = workers.spawn, workers.Worker.send
 
-    def counted_spawn(pipes: dict[str, int] | None = None) -> workers.Worker:
-        started.append(spawn(pipes))
+    def counted_spawn(
+        pipes: dict[str, int] | None = None, cache: Path | None = None
+    ) -> workers.Worker:
+        started.append(spawn(pipes, cache))
         return started[-1]
 
     def counted_send(worker: workers.Worker, *args: Any) -> None:
@@ -815,13 +818,14 @@ def test_the_books_last_job_is_remembered_sealed(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last job a pool laid out with, for the next build's first worker: written only
-    when it changes, read back only as this machine sealed it and with every field of
-    its type."""
+    when it changes, read back only as this machine sealed it, with every field of its
+    type, and for the book whose cache it is in."""
     from make_book.cache.folder import CacheFolder
     from make_book.render.pdf.layout import last_job
 
-    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
-    root = tmp_path / CACHE_FOLDER
+    manifest = book_copy("mixed")
+    job, _ = job_and_pieces(manifest, monkeypatch)
+    root = manifest.parent / CACHE_FOLDER
     assert last_job.remembered(root) is None, "nothing yet"
     cache = CacheFolder.open(root)
     assert cache is not None
@@ -838,9 +842,40 @@ def test_the_books_last_job_is_remembered_sealed(
     for spoiled in ({"format": 1}, {**json_of(other), "dpi": "300"}, [1], "x"):
         cache.write(place, json.dumps(spoiled).encode())
         assert last_job.remembered(root) is None, spoiled
-    entry.write_bytes(entry.read_bytes().replace(b'"dpi": 1', b'"dpi": 2'))  # unsealed
-    assert last_job.remembered(root) is None
+    cache.write(place, last_job._encoded(other))
+    assert last_job.remembered(root) == other
+    sealed = entry.read_bytes()
+    changed = sealed.replace(b'"dpi": %d' % other.dpi, b'"dpi": %d' % (other.dpi + 1))
+    assert changed != sealed
+    entry.write_bytes(changed)
+    assert last_job.remembered(root) is None, "changed after it was sealed"
+    cache.write(place, last_job._encoded(replace(other, book_root=tmp_path)))
+    assert last_job.remembered(root) is None, "another book's job"
     last_job.remember(None, job)  # no cache: nothing to do
+
+
+def test_a_worker_reads_no_last_job_where_the_build_would_not_use_the_cache(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No key yet (none is made), or a key that would be in the book folder (a CI whose
+    home is the checkout): the worker prepares nothing, as the build uses no cache."""
+    from make_book.cache import trust
+    from make_book.cache.folder import CacheFolder
+    from make_book.render.pdf.layout import last_job
+
+    manifest = book_copy("mixed")
+    job, _ = job_and_pieces(manifest, monkeypatch)
+    root = manifest.parent / CACHE_FOLDER
+    last_job.remember(CacheFolder.open(root), job)
+    assert last_job.remembered(root) == job
+    monkeypatch.setattr(trust, "_KEYS", {})
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "elsewhere"))
+    assert last_job.remembered(root) is None
+    assert not (tmp_path / "elsewhere").exists(), "no key made"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(manifest.parent / "config"))
+    CacheFolder(root, trust.machine_key())  # a key made in the book folder, as one sent
+    assert (manifest.parent / "config").exists()
+    assert last_job.remembered(root) is None
 
 
 def json_of(job: Any) -> dict[str, Any]:
@@ -857,18 +892,23 @@ def test_a_worker_started_early_prepares_the_books_last_job(
     from make_book.cache.folder import CacheFolder
     from make_book.render.pdf.layout import last_job
 
-    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
-    root = tmp_path / CACHE_FOLDER
+    manifest = book_copy("mixed")
+    job, _ = job_and_pieces(manifest, monkeypatch)
+    root = manifest.parent / CACHE_FOLDER
     prepared: list[Any] = []
-    monkeypatch.setattr(worker_module, "_prepared", prepared.append)
+
+    def prepare(job: Any) -> Any:
+        prepared.append(job)
+        return job
+
+    monkeypatch.setattr(worker_module, "_prepared", prepare)
     monkeypatch.setenv(worker_module.REMEMBERED, str(root))
-    worker_module._prepare_remembered()
-    assert prepared == [], "none kept yet"
+    assert worker_module._prepare_remembered() is None and prepared == [], "none kept yet"
     last_job.remember(CacheFolder.open(root), job)
-    worker_module._prepare_remembered()
-    assert prepared == [job]
-    monkeypatch.delenv(worker_module.REMEMBERED)
-    worker_module._prepare_remembered()
+    monkeypatch.setenv(worker_module.REMEMBERED, str(root))
+    assert worker_module._prepare_remembered() == job and prepared == [job]
+    assert worker_module.REMEMBERED not in os.environ, "not passed on"
+    assert worker_module._prepare_remembered() is None
     assert prepared == [job], "a worker not told the cache prepares nothing"
     if sys.platform.startswith("linux"):  # a process's environment, as Linux shows it
         told, untold = workers.spawn(cache=root), workers.spawn()
@@ -883,6 +923,30 @@ def test_a_worker_started_early_prepares_the_books_last_job(
             for worker in (told, untold):
                 worker.process.kill()
                 workers.stop(worker)
+
+
+def test_a_worker_sent_another_job_than_it_prepared_drops_the_fonts_it_loaded(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A theme may give a family's name another file: the faces the remembered job loaded
+    must not stay beside the new job's, where Fontconfig could pick them."""
+    from make_book.render.pdf.layout import piece_layout
+    from make_book.render.weasy import session
+
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    monkeypatch.setattr(piece_layout, "_STYLESHEETS", {})
+    monkeypatch.setattr(session, "_FONT_CONFIG", None)  # this test's own, dropped below
+    remembered = worker_module._prepared(job)
+    config = session.font_config()
+    folder = Path(config._folder)
+    assert folder.is_dir(), "WeasyPrint's copies of the job's @font-face files"
+    assert worker_module._job(job, remembered) is job
+    assert session.font_config() is config, "the job it prepared: kept as it is"
+    restyled = replace(job, css=job.css + "\n/* another theme */")
+    assert worker_module._job(restyled, remembered) is restyled
+    assert session.font_config() is not config and not folder.exists()
+    assert list(piece_layout._STYLESHEETS) == [restyled]
+    assert worker_module._job(restyled, None) is restyled
 
 
 def test_a_worker_prepares_its_job_as_it_is_sent(

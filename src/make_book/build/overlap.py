@@ -174,8 +174,10 @@ class _Resolved:
 
     @staticmethod
     def real(path: Path, entry: Path) -> Path:
-        """As `_real`: the entry itself, unless it is a link (or a name realpath reads)."""
-        if path.name in ("", ".", "..") or os.path.islink(entry):
+        """As `_real`: the entry itself, unless it is a link (or a name realpath reads).
+        Not on Windows, whose realpath also spells a name as the disk has it (its case,
+        its long form), which `swept` compares with leftovers' names."""
+        if os.name == "nt" or path.name in ("", ".", "..") or os.path.islink(entry):
             return _real(path)
         return entry
 

@@ -24,6 +24,7 @@ from make_book.cache.trust import (
     KEY_VARIABLE,
     TAG_LENGTH,
     CacheUnusable,
+    existing_machine_key,
     key_file,
     machine_key,
     name_of,
@@ -69,6 +70,23 @@ class CacheFolder:
             folder.check()
         except CacheUnusable as why:
             say_unusable(root, str(why))
+            return None
+        return folder
+
+    @classmethod
+    def existing(cls, root: Path) -> CacheFolder | None:
+        """The cache at `root` as `open` would take it, without a word and without making a
+        key or a folder (None where `open` would refuse it, or where nothing is there yet):
+        for a process that only reads, such as a layout worker."""
+        try:
+            if not os.environ.get(KEY_VARIABLE) and _key_in_book(root):
+                return None
+            key = existing_machine_key()
+            if key is None or not os.path.isdir(root):
+                return None
+            folder = cls(root, key)
+            folder.check()
+        except (CacheUnusable, OSError):
             return None
         return folder
 
@@ -199,11 +217,13 @@ def say_unusable(root: Path, why: str) -> None:
 def _usable_key(root: Path) -> bytes:
     """This machine's key, unless it would be kept in the book folder (checked before
     a key is made there): whoever sends the book would send the key too."""
-    if not os.environ.get(KEY_VARIABLE):
-        where = key_file().resolve()
-        if where.is_relative_to(root.parent.resolve()):
-            raise CacheUnusable(f"its key {where} would be inside the book folder")
+    if not os.environ.get(KEY_VARIABLE) and _key_in_book(root):
+        raise CacheUnusable(f"its key {key_file().resolve()} would be inside the book folder")
     return machine_key()
+
+
+def _key_in_book(root: Path) -> bool:
+    return key_file().resolve().is_relative_to(root.parent.resolve())
 
 
 def _check_folder(folder: Path, root: Path) -> None:

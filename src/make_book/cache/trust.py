@@ -52,6 +52,19 @@ def machine_key() -> bytes:
     return _KEYS[path]
 
 
+def existing_machine_key() -> bytes | None:
+    """The key, as `machine_key` gives it, if there is one already (None: none is made)."""
+    if os.environ.get(KEY_VARIABLE):
+        return machine_key()
+    path = key_file()
+    if path not in _KEYS:
+        try:
+            _KEYS[path] = _read_key(path)
+        except FileNotFoundError:
+            return None
+    return _KEYS[path]
+
+
 def name_of(key: bytes, logical: str) -> str:
     """The file name an entry known as `logical` gets: computable only with the key."""
     return hmac.new(key, _DOMAIN + b"name\0" + logical.encode(), hashlib.sha256).hexdigest()

@@ -186,7 +186,8 @@ def _build(once: _Once) -> list[Path]:
         previous = _up_to_date(record, last, report_path, strict) if record is not None else None
         if previous is not None:
             return previous
-        with _spare_workers(last, once.jobs, cache) as spares:
+        opened = record.cache.root if record is not None and record.cache is not None else None
+        with _spare_workers(last, once.jobs, opened) as spares:
             # Imported only now: a build that is up to date needs none of it.
             from make_book import progress
             from make_book.build.driver import run_build

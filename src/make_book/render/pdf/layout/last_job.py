@@ -5,10 +5,13 @@ and warms up WeasyPrint meanwhile, then waits for its job, which the build sends
 has read the book; preparing the job (its stylesheet parsed, its fonts loaded) then took
 0.04 s more on an edit's way to its one piece. An edit's job is most often the last
 build's: the worker prepares that one while it waits (worker.py), and the job sent is
-then ready. Another job is prepared when it comes, as before.
+then ready. Another job is prepared when it comes, after the worker has dropped the
+fonts the remembered one loaded (piece_layout.py's `forget_prepared`).
 
-Kept sealed with the machine's key, as every cache entry (cache/trust.py): a book folder
-from elsewhere cannot have a worker read its fonts or stylesheet ahead of the build.
+Kept sealed with the machine's key, as every cache entry (cache/trust.py), and read only
+as the build would open the cache (`CacheFolder.existing`: no key in the book folder, no
+key or folder made) and only for the book whose cache it is in: a book folder from
+elsewhere cannot have a worker read a stylesheet or fonts of its choosing.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from make_book.cache.folder import CacheFolder
-from make_book.cache.trust import CacheUnusable, machine_key
 from make_book.render.pdf.layout.protocol import LayoutJob
 
 FORMAT = 1  # of the entry: a change of LayoutJob's fields gets a new number
@@ -39,13 +41,17 @@ def remember(cache: CacheFolder | None, job: LayoutJob) -> None:
 
 
 def remembered(cache_root: Path) -> LayoutJob | None:
-    """The last job kept in the cache at `cache_root`, if this machine sealed it there."""
-    try:
-        cache = CacheFolder(cache_root, machine_key())
-        payload = cache.read(_place(cache), JOB_LIMIT, touch=False)
-        return _decoded(json.loads(payload)) if payload is not None else None
-    except (CacheUnusable, OSError, ValueError):
+    """The last job kept in the cache at `cache_root` (the book's, beside book.yaml), if
+    this machine sealed it there and it is that book's job."""
+    cache = CacheFolder.existing(cache_root)
+    if cache is None:
         return None
+    try:
+        payload = cache.read(_place(cache), JOB_LIMIT, touch=False)
+        job = _decoded(json.loads(payload)) if payload is not None else None
+    except (OSError, ValueError):
+        return None
+    return job if job is not None and job.book_root == cache_root.parent else None
 
 
 def _place(cache: CacheFolder) -> str:

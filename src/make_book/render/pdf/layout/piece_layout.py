@@ -43,7 +43,7 @@ from make_book.render.weasy.patches.fence import SHARED
 from make_book.render.weasy.patches.flate import default_flate_level
 from make_book.render.weasy.patches.font_dates import dated_as_a_piece
 from make_book.render.weasy.patches.font_faces import marking_faces
-from make_book.render.weasy.session import font_config, worth_saying
+from make_book.render.weasy.session import font_config, release_font_config, worth_saying
 from make_book.render.weasy.text_spans import fold_text_spans
 
 SCALE = 0.75  # CSS px to PDF points, as WeasyPrint writes them
@@ -141,6 +141,13 @@ def _stylesheet(job: LayoutJob) -> _Stylesheet:
         _STYLESHEETS.clear()  # one job at a time: a new profile or margins replace it
         _STYLESHEETS[job] = _Stylesheet(css, fetcher.read, warnings)
     return _STYLESHEETS[job]
+
+
+def forget_prepared() -> None:
+    """Drop every stylesheet prepared in this process and the fonts they loaded: a new
+    font configuration then holds only the next job's faces."""
+    _STYLESHEETS.clear()
+    release_font_config()
 
 
 def _pdf_options(job: LayoutJob) -> dict[str, Any]:

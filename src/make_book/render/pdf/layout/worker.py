@@ -76,9 +76,9 @@ def main(fd: int) -> None:
     # is ignored from the start, BOOT: the build ends its workers.)
     with suppress(EOFError, BrokenPipeError, ConnectionResetError):
         _warm_up()
+        remembered = _prepare_remembered()  # before the next worker takes a core
         _signal(ready, lambda pipe: os.write(pipe, b"1"))
-        _prepare_remembered()
-        server = _Server(conn, _prepared(conn.recv()))
+        server = _Server(conn, _job(conn.recv(), remembered))
         while not isinstance(message := conn.recv(), Stop):
             server.take(message)
         # Its pieces finish even if the build goes away meanwhile: each PDF is written
@@ -217,16 +217,30 @@ def _prepared(job: LayoutJob) -> LayoutJob:
     return job
 
 
-def _prepare_remembered() -> None:
+def _prepare_remembered() -> LayoutJob | None:
     """The book's last job, prepared while the build still reads the book: an edit sends
-    the same job, which is then ready (a stylesheet parsed once per job: piece_layout.py)."""
-    folder = os.environ.get(REMEMBERED)
-    if folder:
-        from make_book.render.pdf.layout.last_job import remembered
+    the same job, which is then ready (a stylesheet parsed once per job: piece_layout.py).
+    Taken out of the environment: nothing this process starts inherits it."""
+    folder = os.environ.pop(REMEMBERED, "")
+    if not folder:
+        return None
+    from make_book.render.pdf.layout.last_job import remembered
 
+    with suppress(Exception):  # at worst the job sent is prepared when it comes
         job = remembered(Path(folder))
         if job is not None:
-            _prepared(job)
+            return _prepared(job)
+    return None
+
+
+def _job(job: LayoutJob, remembered: LayoutJob | None) -> LayoutJob:
+    """The job sent, prepared: if another was prepared before it, its fonts and stylesheet
+    are dropped first (a theme that changed a face's file keeps its family's name)."""
+    if remembered is not None and job != remembered:
+        from make_book.render.pdf.layout.piece_layout import forget_prepared
+
+        forget_prepared()
+    return _prepared(job)
 
 
 def _give_back_free_memory() -> None:

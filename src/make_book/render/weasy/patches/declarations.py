@@ -17,8 +17,10 @@ tools/weasyprint_declarations.py from the WeasyPrint it names: Python literals (
 numbers, tuples) read with `ast.literal_eval`, never run.
 Guarded: used only if WeasyPrint's `text/ffi.py` is byte for byte the file the
 declarations were made from (its sha256), the backend takes them (it checks their
-format's version), and WeasyPrint's `cdef` gives the same declarations (their sha256)
-once, with no options; else `ShapeChanged`, and WeasyPrint is imported the usual way.
+format's version), and WeasyPrint's `cdef` gives the same declarations (their sha256),
+with no options; else `ShapeChanged`, and WeasyPrint is imported the usual way. Only
+`weasyprint/text/ffi.py`'s `cffi.FFI()` gets them: any other FFI made meanwhile is
+cffi's own.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ from typing import Any
 from make_book.render.weasy.patches.fence import ShapeChanged
 
 DATA = Path(__file__).with_name("ffi_declarations.txt")
-SIZE_LIMIT = 1024 * 1024  # bytes: WeasyPrint 70's take 26 KB
+SIZE_LIMIT = 1024 * 1024  # bytes: WeasyPrint 70's take 29 KB
 
 
 @contextlib.contextmanager
@@ -49,7 +52,12 @@ def prebuilt() -> Iterator[bool]:
     import cffi
 
     make = cffi.FFI
-    cffi.FFI = lambda *args, **kwargs: declared  # one FFI: WeasyPrint makes one
+
+    def made(*args: Any, **kwargs: Any) -> Any:  # WeasyPrint's one FFI; any other as usual
+        caller = sys._getframe(1).f_globals.get("__name__")
+        return declared if caller == "weasyprint.text.ffi" else make(*args, **kwargs)
+
+    cffi.FFI = made
     try:
         yield True
     finally:

@@ -13,16 +13,20 @@ tries them in turn: cffi looks up each name it cannot load as it is ("gobject-2.
 with `ctypes.util.find_library`, which on Linux runs ldconfig and gcc in subprocesses,
 in vain, three times a library. That was 0.3 s of each process's 0.7 s import. While
 WeasyPrint loads, such a lookup finds nothing at once, and the name on the list that
-Linux itself uses ("libgobject-2.0.so.0") is loaded as before. Should one fail
-(HarfBuzz's subsetter, which WeasyPrint may do without, included), WeasyPrint is
-imported again the slow way. The swap is process-wide and brief: a worker makes it
+Linux itself uses ("libgobject-2.0.so.0") is loaded as before. Should one fail,
+WeasyPrint is imported again the slow way; for HarfBuzz's subsetter, which WeasyPrint
+may do without, only if a search finds it (one `find_library`: a system without it
+would otherwise import WeasyPrint twice, 0.2 s more, to end the same). Meanwhile its C
+declarations are the ones parsed when make-book was released (declarations.py).
+The swap is process-wide and brief: a worker makes it
 before it serves; the build's own process (for the cover) while only the progress
 display's thread runs, which writes to stderr and loads no library (the build's
 chores thread, build/meanwhile.py, is joined before any output is made).
 
 Replaces, while WeasyPrint is imported and no longer: the entries DEFERRED names in
-`sys.modules` (stand-ins, taken out again once WeasyPrint is loaded) and
-`ctypes.util.find_library` (put back in `finally`).
+`sys.modules` (stand-ins, taken out again once WeasyPrint is loaded),
+`ctypes.util.find_library` and, on Linux, `cffi.FFI` (declarations.py), each put back
+in `finally`.
 Guarded: only on the WeasyPrint these were written for (70.x, read from its
 __init__.py before it is imported); on another it is imported the ordinary way. A
 failure of the fast way falls back to the ordinary import too.
