@@ -17,10 +17,9 @@ LINUX = pytest.mark.skipif(
 )
 
 
-# In a process of its own: WeasyPrint imported the usual way, its declarations kept; then
-# each library it loaded opened again with the prebuilt FFI, and everything compared.
-def _same_script() -> str:
-    return r"""
+# The start of a script of its own: WeasyPrint imported the usual way (`usual`), the
+# declarations it gave cffi kept (`kept`), cffi's FFI put back.
+KEEPING = """
 import cffi, sys
 kept = []
 class Keeping(cffi.FFI):
@@ -29,7 +28,16 @@ class Keeping(cffi.FFI):
         super().cdef(csource, *args, **kwargs)
 cffi.FFI = Keeping
 import weasyprint.text.ffi as usual
+cffi.FFI = Keeping.__bases__[0]
 from make_book.render.weasy.patches import declarations
+"""
+
+
+# Then each library WeasyPrint loaded opened again with the prebuilt FFI, and compared.
+def _same_script() -> str:
+    return (
+        KEEPING
+        + r"""
 prebuilt = declarations._declared()
 assert prebuilt is not None, "the declarations do not fit this WeasyPrint"
 prebuilt.cdef(kept[0])  # the very declarations: accepted
@@ -109,6 +117,7 @@ for typedef in typedefs:
     checked += 1
 print("checked", checked)
 """
+    )
 
 
 @LINUX
@@ -148,17 +157,9 @@ def test_weasyprint_imported_the_lean_way_uses_them_and_parses_no_c() -> None:
 
 # WeasyPrint's declarations kept as it gives them; then given to the prebuilt FFI with
 # and without options, and another FFI made while the prebuilt are in place.
-GIVEN = """
-import cffi
-kept = []
-class Keeping(cffi.FFI):
-    def cdef(self, csource, *args, **kwargs):
-        kept.append(csource)
-        super().cdef(csource, *args, **kwargs)
-cffi.FFI = Keeping
-import weasyprint.text.ffi
-cffi.FFI = Keeping.__bases__[0]
-from make_book.render.weasy.patches import declarations
+GIVEN = (
+    KEEPING
+    + """
 declared = declarations._declared()
 declared.cdef(kept[0])
 refused = []
@@ -173,6 +174,7 @@ with declarations.prebuilt() as used:
     other = cffi.FFI()
 print(used, refused, type(other) is cffi.FFI)
 """
+)
 
 
 @LINUX
