@@ -188,7 +188,7 @@ def test_other_declarations_or_options_are_refused_and_other_ffis_are_cffis() ->
 @pytest.mark.parametrize(
     "content",
     [
-        "__import__('os').system('touch /tmp/spoiled')",  # code: never run
+        "__import__('pathlib').Path('RAN').touch()",  # code: never run
         "{'weasyprint': '70.0'}",  # not every entry
         "[" * 200 + "]" * 200,  # nested past the parser
         "{",
@@ -200,7 +200,8 @@ def test_spoiled_declarations_are_not_read(
     content: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spoiled = tmp_path / "ffi_declarations.txt"
-    spoiled.write_bytes(content.encode("utf-8", "surrogateescape"))
+    ran = tmp_path / "ran"
+    spoiled.write_bytes(content.replace("RAN", str(ran)).encode("utf-8", "surrogateescape"))
     monkeypatch.setattr(declarations, "DATA", spoiled)
     declarations.read_data.cache_clear()
     try:
@@ -209,7 +210,7 @@ def test_spoiled_declarations_are_not_read(
             assert not used
     finally:
         declarations.read_data.cache_clear()
-    assert not Path("/tmp/spoiled").exists()
+    assert not ran.exists()
 
 
 def test_declarations_of_another_weasyprint_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
