@@ -54,15 +54,9 @@ def machine_key() -> bytes:
 
 def existing_machine_key() -> bytes | None:
     """The key, as `machine_key` gives it, if there is one already (None: none is made)."""
-    if os.environ.get(KEY_VARIABLE):
-        return machine_key()
-    path = key_file()
-    if path not in _KEYS:
-        try:
-            _KEYS[path] = _read_key(path)
-        except FileNotFoundError:
-            return None
-    return _KEYS[path]
+    if not os.environ.get(KEY_VARIABLE) and not os.path.lexists(key_file()):
+        return None
+    return machine_key()
 
 
 def name_of(key: bytes, logical: str) -> str:
