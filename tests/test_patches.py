@@ -54,7 +54,14 @@ def test_the_installed_weasyprint_is_the_one_the_patches_were_written_for() -> N
 
 def test_every_process_wide_patch_is_installed_once() -> None:
     first = patches.install()
-    assert first == patches.Installed("70.0", folios=True, leaders=True, attr_lists=True)
+    assert first == patches.Installed(
+        "70.0",
+        folios=True,
+        leaders=True,
+        attr_lists=True,
+        glyph_runs=True,
+        footnote_areas=True,
+    )
     wrapped = (weasyprint.layout.make_all_pages, inline.handle_leader, line_break.Layout.setup)
     assert patches.install() == first
     again = (weasyprint.layout.make_all_pages, inline.handle_leader, line_break.Layout.setup)

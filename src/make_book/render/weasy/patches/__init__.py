@@ -12,6 +12,9 @@ the shape it expects before it changes anything.
 - folios: `weasyprint.layout.make_all_pages` and `make_margin_boxes`; for the process
   (inert outside `folios.numbered_from`, which refuses where the hook cannot work).
 - leaders: `weasyprint.layout.inline.handle_leader`; for the process.
+- glyph_runs: `weasyprint.draw.text.draw_first_line`; for the process.
+- footnote_areas: `block_level_layout` as `weasyprint.layout` and its `page` module
+  call it; for the process.
 - attr_lists: `weasyprint.text.line_break.Layout.setup`, and the `font_features` cache
   of the font configurations given to it; for the process (inert for others).
 - flate: `pydyf.zlib`; while a piece is written (`default_flate_level`).
@@ -52,6 +55,8 @@ class Installed:
     folios: bool  # False: the piecewise layout refuses to run (folios.numbered_from)
     leaders: bool  # False: leaders stay one text box per dot
     attr_lists: bool  # False: no attribute list is freed
+    glyph_runs: bool  # False: lines are drawn by WeasyPrint's own loop
+    footnote_areas: bool  # False: every footnote area's layout is made anew
 
 
 _LOCK = threading.Lock()
@@ -65,7 +70,13 @@ def install() -> Installed:
     piecewise layout refuses to run then, with a RenderError, when it is asked to."""
     global _INSTALLED
     import_weasyprint_lean()
-    from make_book.render.weasy.patches import attr_lists, folios, leaders
+    from make_book.render.weasy.patches import (
+        attr_lists,
+        folios,
+        footnote_areas,
+        glyph_runs,
+        leaders,
+    )
 
     with _LOCK:
         _INSTALLED = Installed(
@@ -73,6 +84,8 @@ def install() -> Installed:
             folios=folios.install(),
             leaders=leaders.install(),
             attr_lists=attr_lists.install(),
+            glyph_runs=glyph_runs.install(),
+            footnote_areas=footnote_areas.install(),
         )
         return _INSTALLED
 
