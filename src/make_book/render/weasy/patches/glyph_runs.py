@@ -180,16 +180,17 @@ def _segments(font: Any, font_size: float) -> dict[tuple[int, ...], str]:
 
 class _Segment:
     """What a run's glyphs add the first time each is met, worked out as WeasyPrint 70
-    does (the same expressions, in the same order)."""
+    does (the same expressions, in the same order). Made for a run with a glyph not met
+    before (the spaces of a justified line, each line's own width), so it reads the run's
+    clusters only when a glyph's text is wanted."""
+
+    __slots__ = ("font", "font_size", "glyph_item", "pango_font", "stream", "text")
 
     def __init__(
         self, stream: Any, glyph_item: Any, pango_font: Any, font: Any, size: float, text: str
     ) -> None:
         self.stream, self.pango_font, self.font, self.font_size = stream, pango_font, font, size
-        self.text = text
-        item, glyph_string = glyph_item.item, glyph_item.glyphs
-        self.offset, self.length, self.rtl = item.offset, item.length, item.analysis.level % 2
-        self.clusters = ffi.unpack(glyph_string.log_clusters, glyph_string.num_glyphs)
+        self.glyph_item, self.text = glyph_item, text
 
     def work_out(self, info: tuple[int, ...], i: int) -> str | None:
         """What glyph `i` (its `info`) adds; None for a glyph WeasyPrint writes another
@@ -218,12 +219,14 @@ class _Segment:
 
     def _text_of(self, i: int) -> str:
         """The text of glyph `i`'s cluster, as WeasyPrint finds it."""
-        clusters = self.clusters
-        if self.rtl:
-            end = self.length if i == 0 else clusters[i - 1]
+        item, glyph_string = self.glyph_item.item, self.glyph_item.glyphs
+        clusters = ffi.unpack(glyph_string.log_clusters, glyph_string.num_glyphs)
+        if item.analysis.level % 2:  # right to left
+            end = item.length if i == 0 else clusters[i - 1]
         else:
-            end = self.length if i == len(clusters) - 1 else clusters[i + 1]
-        return self.text.encode()[self.offset + clusters[i] : self.offset + end].decode()
+            end = item.length if i == len(clusters) - 1 else clusters[i + 1]
+        text: str = self.text.encode()[item.offset + clusters[i] : item.offset + end].decode()
+        return text
 
     def _logical_width(self, glyph_id: int) -> int:
         """The glyph's advance in thousandths of the font size, as WeasyPrint rounds it."""
