@@ -61,6 +61,7 @@ def test_every_process_wide_patch_is_installed_once() -> None:
         attr_lists=True,
         glyph_runs=True,
         footnote_areas=True,
+        page_styles=True,
     )
     wrapped = (weasyprint.layout.make_all_pages, inline.handle_leader, line_break.Layout.setup)
     assert patches.install() == first

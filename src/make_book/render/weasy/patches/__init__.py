@@ -15,6 +15,7 @@ the shape it expects before it changes anything.
 - glyph_runs: `weasyprint.draw.text.draw_first_line`; for the process.
 - footnote_areas: `block_level_layout` as `weasyprint.layout` and its `page` module
   call it; for the process.
+- page_styles: `weasyprint.layout.page.set_page_type_computed_styles`; for the process.
 - attr_lists: `weasyprint.text.line_break.Layout.setup`, and the `font_features` cache
   of the font configurations given to it; for the process (inert for others).
 - flate: `pydyf.zlib`; while a piece is written (`default_flate_level`).
@@ -57,6 +58,7 @@ class Installed:
     attr_lists: bool  # False: no attribute list is freed
     glyph_runs: bool  # False: lines are drawn by WeasyPrint's own loop
     footnote_areas: bool  # False: every footnote area's layout is made anew
+    page_styles: bool  # False: every page's styles are computed anew
 
 
 _LOCK = threading.Lock()
@@ -76,6 +78,7 @@ def install() -> Installed:
         footnote_areas,
         glyph_runs,
         leaders,
+        page_styles,
     )
 
     with _LOCK:
@@ -86,6 +89,7 @@ def install() -> Installed:
             attr_lists=attr_lists.install(),
             glyph_runs=glyph_runs.install(),
             footnote_areas=footnote_areas.install(),
+            page_styles=page_styles.install(),
         )
         return _INSTALLED
 
