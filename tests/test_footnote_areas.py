@@ -97,3 +97,25 @@ def test_a_changed_layout_function_is_not_replaced(monkeypatch: pytest.MonkeyPat
     assert not footnote_areas.install()
     assert layout_package.block_level_layout is footnote_areas._original
     assert page_module.block_level_layout is footnote_areas._original
+
+
+def test_notes_with_a_table_are_laid_out_anew_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = '<span style="display: inline-table"><span style="display: table-cell">x</span></span>'
+    html = _body().replace('class="note">', f'class="note">{table}')
+    (kept, pages, kept_made), (own, own_pages, own_made) = _both(html, monkeypatch)
+    assert pages == own_pages
+    assert kept == own
+    assert kept_made == own_made  # none given again
+
+
+def test_no_page_holds_the_layouts_kept_for_it() -> None:
+    assert footnote_areas.install()
+    document = weasyprint.HTML(string=_body()).render(stylesheets=[weasyprint.CSS(string=CSS)])
+    areas = [
+        box
+        for page in document.pages
+        for box in page._page_box.descendants()
+        if isinstance(box, boxes.FootnoteAreaBox)
+    ]
+    assert len(areas) > len(document.pages) // 2
+    assert not [area for area in areas if set(area.__dict__) & {footnote_areas._KEPT}]

@@ -118,6 +118,15 @@ def source_digest(function: Callable[..., Any]) -> str | None:
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+def expect_sources(digests: dict[Any, str]) -> None:
+    """Each function is, to the letter, the one a patch was written against: its source's
+    sha256 is the one given."""
+    for function, digest in digests.items():
+        if source_digest(function) != digest:
+            label = f"{function.__module__}.{function.__qualname__}"
+            raise ShapeChanged(f"{label} is not WeasyPrint {WEASYPRINT_RELEASE}'s")
+
+
 class SharedHold:
     """Process-wide changes entered by the first thread to ask and left by the last to go
     (a layout worker lays out one piece while another waits for its folio)."""

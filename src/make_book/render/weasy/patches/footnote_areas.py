@@ -5,23 +5,27 @@ WeasyPrint 70 lays a page's footnote area out each time a footnote call is place
 page is finished (`make_page`), with the same footnotes, in the same place: the last
 of those layouts again. On the synthetic stress book (four notes an essay) the
 footnote areas took a sixth of the pagination, a quarter of it that last layout. Here
-each area keeps what each layout of it gave, under its footnotes and what else of the
-page the layout reads; a layout asked again with the same is given what was kept.
+the layouts of the page's area are kept while the page is laid out, under its footnotes,
+the page number and whether the page began with a forced break (the margins at its
+top), and a layout asked again with the same is given what was kept; the page's own
+last layout takes it and lets the rest go. They are kept beside the layout context,
+not on the area: WeasyPrint copies a box's attributes into its copies, and the page
+would then hold every layout of its area.
 
-What a footnote area's layout reads of the page, beside its footnotes and its own
-place and width (the same for every layout of one area): the page number, whether the
-page began with a forced break (margins at the top of a page), whether it is laid out
-in columns, and the floats of the current formatting context. They are part of the
-key. The footnotes are laid out from copies each time, so a kept layout shares nothing
-with the page's boxes; an area with a float, a positioned or a running box in a footnote (whose
-layout adds to the page's) is laid out anew each time, as WeasyPrint does.
+Only an area whose layout does nothing but lay out its boxes is kept: none in columns,
+on a page without floats, its footnotes all in the normal flow (no float, positioned or
+running box, whose layout adds to the page's), with no columns, table, flex or grid box
+(whose layout may keep state in the context or warn) and no footnote call. Any other is
+laid out anew each time, as WeasyPrint does. The footnotes are laid out from copies each
+time, so a kept layout shares nothing with the page's boxes.
 
 Replaces: `block_level_layout` as `weasyprint.layout` (for `_update_footnote_area`)
 and `weasyprint.layout.page` (for `make_page`) call it, with a function that passes
 every other box through to WeasyPrint's.
-Guarded: WeasyPrint 70.x, `block_level_layout` with the parameters written for, both
-callers calling it through their module's name, the layout context having the
-attributes read. Otherwise not installed, and every layout is WeasyPrint's.
+Guarded: WeasyPrint 70.0, `block_level_layout` with the parameters written for, both
+callers calling it through their module's name and being the ones this was written
+against (their source's sha256), the layout context having the attributes read.
+Otherwise not installed, and every layout is WeasyPrint's.
 Installed by `make_book.render.weasy.patches.install()`, for the process's life.
 """
 
@@ -37,9 +41,11 @@ import weasyprint.layout.page as page_module
 from weasyprint.formatting_structure import boxes
 
 from make_book.render.weasy.patches.fence import (
+    WEASYPRINT_RELEASE,
     ShapeChanged,
     expect_function,
     expect_global_calls,
+    expect_sources,
     expect_weasyprint,
 )
 
@@ -59,17 +65,27 @@ PARAMS = (
     "max_lines",
 )
 CALLERS = (layout_package, page_module)
+# The callers as WeasyPrint 70.0 has them (inspect.getsource), read against this code.
+CALLER_SHA256 = {
+    layout_package.LayoutContext._update_footnote_area: (
+        "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1"
+    ),
+    page_module.make_page: "656f183328e8b1b56311a342621442056c067422958dcaf6730acdfb6c7b8971",
+}
 _original = block.block_level_layout  # never replaced in `block` itself
-_KEPT = "_make_book_layouts"  # the attribute of a footnote area holding its layouts
-_IN_FLOW = "_make_book_in_flow"  # the attribute of a footnote saying _in_flow's verdict
+_KEPT = "_make_book_footnote_area"  # the context's attribute: (area, its kept layouts)
+_PLAIN = "_make_book_plain"  # the attribute of a footnote saying _plain_footnote's verdict
+# Boxes whose layout may warn or keep state in the context: laid out anew every time.
+_NOT_PLAIN = (boxes.TableBox, boxes.InlineTableBox, boxes.FlexContainerBox, boxes.GridContainerBox)
 _LOCK = threading.Lock()
 
 
 def shape_problem() -> str | None:
     """What in this WeasyPrint differs from what the patch was written for (None: nothing)."""
     try:
-        expect_weasyprint()
+        expect_weasyprint(WEASYPRINT_RELEASE)
         expect_function(block, "block_level_layout", PARAMS)
+        expect_sources(CALLER_SHA256)
         expect_global_calls(
             layout_package.LayoutContext._update_footnote_area, "block_level_layout"
         )
@@ -162,33 +178,60 @@ def _area_layout(
     absolute_boxes: list[Any] | None,
     fixed_boxes: list[Any] | None,
 ) -> Any:
-    """The layout of `box`, a copy of the page's footnote area `area`, kept on `area`."""
-    if not all(map(_in_flow, area.children)):  # the layout adds to the page's: done anew
+    """The layout of `box`, a copy of the page's footnote area `area`: kept while the page
+    is laid out (on the context, not on the area, whose copies would carry it into the
+    page), given again for the same, and let go once the page takes it."""
+    if not _plain(context, area):  # the layout has more effects than its boxes: anew
         return _original(
             context, box, -math.inf, None, area.page, True, absolute_boxes, fixed_boxes
         )
-    key = (
-        tuple(map(id, area.children)),  # the footnotes, alive while the area holds them
-        context.forced_break,
-        context.in_column,
-        context.current_page,
-        tuple(map(id, context.excluded_shapes)),  # floats, held by the context
+    held, kept = context.__dict__.get(_KEPT, (None, {}))
+    if held is not area:  # another page: what was kept for the last one goes
+        kept = {}
+        context.__dict__[_KEPT] = (area, kept)
+    key = (tuple(map(id, area.children)), context.forced_break, context.current_page)
+    final = absolute_boxes is not None  # make_page's call, which collects positioned boxes
+    laid_out = kept.pop(key, None) if final else kept.get(key)
+    if laid_out is None:
+        laid_out = _original(context, box, -math.inf, None, area.page, True, None, None)
+        if not final:
+            kept[key] = laid_out
+    if final:
+        context.__dict__.pop(_KEPT, None)
+    return laid_out
+
+
+def _plain(context: Any, area: Any) -> bool:
+    """Whether the area's layout does nothing but lay out its boxes: not in columns, no
+    float on the page, and every footnote plain (`_plain_footnote`)."""
+    return (
+        not context.in_column
+        and not context.excluded_shapes
+        and area.style["column_count"] == "auto"
+        and area.style["column_width"] == "auto"
+        and all(map(_plain_footnote, area.children))
     )
-    kept: dict[tuple[Any, ...], Any] = area.__dict__.setdefault(_KEPT, {})
-    if key not in kept:
-        kept[key] = _original(context, box, -math.inf, None, area.page, True, None, None)
-    return kept[key]
 
 
-def _in_flow(footnote: Any) -> bool:
-    """Whether all in the footnote is in the normal flow: no float, positioned or running
-    box, whose layout would add to the page's (its floats, the boxes it places last).
-    Remembered on the footnote."""
-    verdict: bool | None = footnote.__dict__.get(_IN_FLOW)
+def _plain_footnote(footnote: Any) -> bool:
+    """Whether all in the footnote is in the normal flow, with no columns, table, grid or
+    flex box and no footnote call: no float, positioned or running box whose layout adds
+    to the page's, no layout that changes the context or warns. Remembered per footnote."""
+    verdict: bool | None = footnote.__dict__.get(_PLAIN)
     if verdict is None:
         inside = footnote.descendants()
         next(inside)  # the footnote itself, out of the flow as footnotes are
-        verdict = footnote.__dict__[_IN_FLOW] = all(
-            not isinstance(b, boxes.Box) or b.is_in_normal_flow() for b in inside
-        )
+        verdict = footnote.__dict__[_PLAIN] = all(map(_plain_box, inside))
     return verdict
+
+
+def _plain_box(box: Any) -> bool:
+    if not isinstance(box, boxes.Box):
+        return True
+    return (
+        box.is_in_normal_flow()
+        and not isinstance(box, _NOT_PLAIN)
+        and getattr(box, "footnote", None) is None
+        and box.style["column_count"] == "auto"
+        and box.style["column_width"] == "auto"
+    )

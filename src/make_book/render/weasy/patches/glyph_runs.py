@@ -47,8 +47,9 @@ _original = getattr(
 )
 # draw_first_line as WeasyPrint 70.0 has it (inspect.getsource), read against this code.
 ORIGINAL_SHA256 = "1bb8eae6d88e71b17096a034656f3be17da8f1f513c78536c1c38d971927638b"
-# PangoGlyphInfo: glyph, geometry (width, x_offset, y_offset), attr bit field.
-_GLYPH_INFO = struct.Struct("=IiiiI")
+# PangoGlyphInfo: glyph, geometry (width, x_offset, y_offset), then its attr bit field,
+# skipped (Pango may leave its unused bits as they were: they would only miss the memo).
+_GLYPH_INFO = struct.Struct("=Iiii4x")
 _LOCK = threading.Lock()
 _KEPT = "_make_book_glyph_segments"  # the attribute of a WeasyPrint Font holding them
 
@@ -184,18 +185,19 @@ class _Segment:
     before (the spaces of a justified line, each line's own width), so it reads the run's
     clusters only when a glyph's text is wanted."""
 
-    __slots__ = ("font", "font_size", "glyph_item", "pango_font", "stream", "text")
+    __slots__ = ("font", "font_size", "glyph_item", "pango_font", "stream", "text", "utf8")
 
     def __init__(
         self, stream: Any, glyph_item: Any, pango_font: Any, font: Any, size: float, text: str
     ) -> None:
         self.stream, self.pango_font, self.font, self.font_size = stream, pango_font, font, size
         self.glyph_item, self.text = glyph_item, text
+        self.utf8: bytes | None = None
 
     def work_out(self, info: tuple[int, ...], i: int) -> str | None:
         """What glyph `i` (its `info`) adds; None for a glyph WeasyPrint writes another
         way: one the font lacks, or raised or lowered."""
-        glyph_id, width, x_offset, y_offset, _ = info
+        glyph_id, width, x_offset, y_offset = info
         font, font_size = self.font, self.font_size
         if glyph_id == pango.PANGO_GLYPH_EMPTY:
             return f">{-width / font_size}<"
@@ -225,7 +227,8 @@ class _Segment:
             end = item.length if i == 0 else clusters[i - 1]
         else:
             end = item.length if i == len(clusters) - 1 else clusters[i + 1]
-        text: str = self.text.encode()[item.offset + clusters[i] : item.offset + end].decode()
+        self.utf8 = self.utf8 or self.text.encode()
+        text: str = self.utf8[item.offset + clusters[i] : item.offset + end].decode()
         return text
 
     def _logical_width(self, glyph_id: int) -> int:

@@ -15,14 +15,21 @@ styles are made from those, the root element's style and the document's fonts an
 base URL, none of which depends on the page otherwise. The first page is always left
 to WeasyPrint: page-relative units read the page size it sets. What WeasyPrint writes
 into a page's styles afterwards (`overflow` from the root, the page counters' standard
-form) is the same for every page of a kind, and written the same way again.
+form) is the same for every page of a kind, and written the same way again. One thing
+differs: a warning WeasyPrint gives while working a page's style value out (an invalid
+math function, content it cannot compute) is given once per kind of page, not once per
+page. The kinds are kept for the document's layout: should the first page's size change
+between two of its passes, a value in page-relative units would keep the earlier size
+(make-book's page size is set by the profile and never changes).
 
 Replaces: `weasyprint.layout.page.set_page_type_computed_styles` (called by
 `remake_page` by that module's name), with a function that calls it for each new kind
 of page.
-Guarded: WeasyPrint 70.x, whose `set_page_type_computed_styles` is the one this was
-written against (its source's sha256), `remake_page` calling it by the module's name,
-the style lookup (`StyleFor`) having the style sheets, matching and lookups read here.
+Guarded: WeasyPrint 70.0, whose `set_page_type_computed_styles`, `StyleFor`'s
+`add_page_declarations` and `_page_type_match` and `ComputedStyle.__missing__` are the
+ones this was written against (their source's sha256), `remake_page` calling it by the
+module's name, the style lookup (`StyleFor`) having the style sheets, matching and
+lookups read here.
 Otherwise not installed, and every page's styles are computed as WeasyPrint does.
 Installed by `make_book.render.weasy.patches.install()`, for the process's life.
 """
@@ -37,8 +44,10 @@ import weasyprint.css
 import weasyprint.layout.page as page_module
 
 from make_book.render.weasy.patches.fence import (
+    WEASYPRINT_RELEASE,
     ShapeChanged,
     expect_global_calls,
+    expect_sources,
     expect_weasyprint,
     source_digest,
 )
@@ -46,6 +55,10 @@ from make_book.render.weasy.patches.fence import (
 NAME = "set_page_type_computed_styles"
 # set_page_type_computed_styles as WeasyPrint 70.0 has it (inspect.getsource).
 ORIGINAL_SHA256 = "4e68b396b35c4a0640453f413be69acdc81a82b37e0f806fd00999c937a126bb"
+# What the sharing's reasoning rests on, as WeasyPrint 70.0 has it.
+ADD_PAGE_DECLARATIONS_SHA256 = "78e388ade2325011754b44f2aedbff51b93a0789adb53fb70efb57fc46244f18"
+PAGE_TYPE_MATCH_SHA256 = "e81e6a05201f06436306e3dacce45b5737a6f13af25280429ffb2f7d86345933"
+COMPUTE_SHA256 = "b318d8efc8ac79d716f05cb81cc3abd65a32bd79601e363b218a32559bb3a5fb"
 _original = getattr(
     getattr(page_module, NAME, None), "__wrapped__", getattr(page_module, NAME, None)
 )
@@ -56,13 +69,20 @@ _LOCK = threading.Lock()
 def shape_problem() -> str | None:
     """What in this WeasyPrint differs from what the patch was written for (None: nothing)."""
     try:
-        expect_weasyprint()
+        expect_weasyprint(WEASYPRINT_RELEASE)
         if _original is None:
             raise ShapeChanged(f"weasyprint.layout.page.{NAME} is missing")
         if source_digest(_original) != ORIGINAL_SHA256:
             raise ShapeChanged(f"weasyprint.layout.page.{NAME} is not 70.0's")
         expect_global_calls(page_module.remake_page, NAME)
         style_for = weasyprint.css.StyleFor
+        expect_sources(
+            {
+                style_for.add_page_declarations: ADD_PAGE_DECLARATIONS_SHA256,
+                style_for._page_type_match: PAGE_TYPE_MATCH_SHA256,
+                weasyprint.css.ComputedStyle.__missing__: COMPUTE_SHA256,
+            }
+        )
         for name in ("_page_type_match", "get_cascaded_styles", "get_computed_styles"):
             if not callable(getattr(style_for, name, None)):
                 raise ShapeChanged(f"weasyprint.css.StyleFor.{name} is missing")
