@@ -3,6 +3,8 @@ same pages, byte for byte, with fewer layouts."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -26,13 +28,13 @@ def _note(n: int, words: int, extra: str = "") -> str:
     return f'<span class="note">{extra}Note {n}: {"a gloss on it " * words}</span>'
 
 
-def _body(extra: str = "") -> str:
+def _body(extra: str = "", every: int = 7) -> str:
     """Paragraphs with notes of every length: one alone on a page, several, one too
     long for the room left (WeasyPrint carries it to the next page), a forced break."""
     paragraphs = []
     for n in range(1, 25):
         words = (3, 40, 8, 120, 1, 15)[n % 6]
-        note = _note(n, words, extra if n % 7 == 0 else "")
+        note = _note(n, words, extra if n % every == 0 else "")
         heading = "<h2>Part</h2>" if n % 9 == 0 else ""
         paragraphs.append(f"{heading}<p lang='en'>{SENTENCE * (2 + n % 5)}{note} {SENTENCE}</p>")
     return f"<html><body>{''.join(paragraphs)}</body></html>"
@@ -84,6 +86,10 @@ def test_a_note_with_a_float_or_a_positioned_box_is_laid_out_anew(
     (kept, pages, _), (own, own_pages, _) = _both(_body(extra), monkeypatch)
     assert pages == own_pages
     assert kept == own
+    # Every note with one: then no area is given a kept layout.
+    (kept, pages, kept_made), (own, own_pages, own_made) = _both(_body(extra, 1), monkeypatch)
+    assert kept == own
+    assert kept_made == own_made
 
 
 def test_a_changed_layout_function_is_not_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,14 +114,30 @@ def test_notes_with_a_table_are_laid_out_anew_every_time(monkeypatch: pytest.Mon
     assert kept_made == own_made  # none given again
 
 
-def test_no_page_holds_the_layouts_kept_for_it() -> None:
+@pytest.mark.parametrize("extra", ["", '<span class="aside"></span>'])
+def test_no_layout_of_an_area_outlives_its_page(
+    extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert footnote_areas.install()
-    document = weasyprint.HTML(string=_body()).render(stylesheets=[weasyprint.CSS(string=CSS)])
-    areas = [
-        box
+    made: list[weakref.ref[Any]] = []
+    original = footnote_areas._original
+
+    def remembered(context: Any, box: Any, *args: Any, **kwargs: Any) -> Any:
+        laid_out = original(context, box, *args, **kwargs)
+        if isinstance(box, boxes.FootnoteAreaBox):
+            made.append(weakref.ref(laid_out[0]))
+        return laid_out
+
+    monkeypatch.setattr(footnote_areas, "_original", remembered)
+    html = _body(extra, 3)  # with a float in every third note: those areas laid out anew
+    document = weasyprint.HTML(string=html).render(stylesheets=[weasyprint.CSS(string=CSS)])
+    gc.collect()
+    alive = {id(area) for area in (made_one() for made_one in made) if area is not None}
+    in_pages = {
+        id(box)
         for page in document.pages
         for box in page._page_box.descendants()
         if isinstance(box, boxes.FootnoteAreaBox)
-    ]
-    assert len(areas) > len(document.pages) // 2
-    assert not [area for area in areas if set(area.__dict__) & {footnote_areas._KEPT}]
+    }
+    assert len(made) > len(in_pages)  # the layouts made for each note's height, too
+    assert alive == in_pages  # only the pages' own areas are left

@@ -13,9 +13,10 @@ not on the area: WeasyPrint copies a box's attributes into its copies, and the p
 would then hold every layout of its area.
 
 Only an area whose layout does nothing but lay out its boxes is kept: none in columns,
-on a page without floats, its footnotes all in the normal flow (no float, positioned or
-running box, whose layout adds to the page's), with no columns, table, flex or grid box
-(whose layout may keep state in the context or warn) and no footnote call. Any other is
+with no float in the current formatting context, its footnotes all in the normal flow
+(no float, positioned or running box, whose layout adds to the page's), with no
+columns, table, flex or grid box (whose layout may keep state in the context or warn)
+and no footnote call. Any other is
 laid out anew each time, as WeasyPrint does. The footnotes are laid out from copies each
 time, so a kept layout shares nothing with the page's boxes.
 
@@ -31,6 +32,7 @@ Installed by `make_book.render.weasy.patches.install()`, for the process's life.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from typing import Any
@@ -65,18 +67,11 @@ PARAMS = (
     "max_lines",
 )
 CALLERS = (layout_package, page_module)
-# The callers as WeasyPrint 70.0 has them (inspect.getsource), read against this code.
-CALLER_SHA256 = {
-    layout_package.LayoutContext._update_footnote_area: (
-        "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1"
-    ),
-    page_module.make_page: "656f183328e8b1b56311a342621442056c067422958dcaf6730acdfb6c7b8971",
-}
 _original = block.block_level_layout  # never replaced in `block` itself
 _KEPT = "_make_book_footnote_area"  # the context's attribute: (area, its kept layouts)
 _PLAIN = "_make_book_plain"  # the attribute of a footnote saying _plain_footnote's verdict
 # Boxes whose layout may warn or keep state in the context: laid out anew every time.
-_NOT_PLAIN = (boxes.TableBox, boxes.InlineTableBox, boxes.FlexContainerBox, boxes.GridContainerBox)
+NOT_PLAIN = ("TableBox", "InlineTableBox", "FlexContainerBox", "GridContainerBox")
 _LOCK = threading.Lock()
 
 
@@ -85,7 +80,10 @@ def shape_problem() -> str | None:
     try:
         expect_weasyprint(WEASYPRINT_RELEASE)
         expect_function(block, "block_level_layout", PARAMS)
-        expect_sources(CALLER_SHA256)
+        expect_sources(_callers_digests())
+        for name in NOT_PLAIN:
+            if not isinstance(getattr(boxes, name, None), type):
+                raise ShapeChanged(f"weasyprint.formatting_structure.boxes.{name} is missing")
         expect_global_calls(
             layout_package.LayoutContext._update_footnote_area, "block_level_layout"
         )
@@ -102,6 +100,20 @@ def shape_problem() -> str | None:
     except ShapeChanged as changed:
         return str(changed)
     return None
+
+
+def _callers_digests() -> dict[Any, str]:
+    """The callers as WeasyPrint 70.0 has them (inspect.getsource), read against this code
+    (looked up when checked: another WeasyPrint may lack them)."""
+    context = getattr(layout_package, "LayoutContext", None)
+    return {
+        getattr(context, "_update_footnote_area", None): (
+            "2e317e4b066fb80cb369a41cd6f054a127722f9961c18ef4d6e1eef93673c4c1"
+        ),
+        getattr(page_module, "make_page", None): (
+            "656f183328e8b1b56311a342621442056c067422958dcaf6730acdfb6c7b8971"
+        ),
+    }
 
 
 def install() -> bool:
@@ -181,29 +193,29 @@ def _area_layout(
     """The layout of `box`, a copy of the page's footnote area `area`: kept while the page
     is laid out (on the context, not on the area, whose copies would carry it into the
     page), given again for the same, and let go once the page takes it."""
+    final = absolute_boxes is not None  # make_page's call, which collects positioned boxes
+    take = context.__dict__.pop if final else context.__dict__.get  # the page's last: let go
+    held, kept = take(_KEPT, (None, {}))
     if not _plain(context, area):  # the layout has more effects than its boxes: anew
         return _original(
             context, box, -math.inf, None, area.page, True, absolute_boxes, fixed_boxes
         )
-    held, kept = context.__dict__.get(_KEPT, (None, {}))
     if held is not area:  # another page: what was kept for the last one goes
         kept = {}
-        context.__dict__[_KEPT] = (area, kept)
+        if not final:
+            context.__dict__[_KEPT] = (area, kept)
     key = (tuple(map(id, area.children)), context.forced_break, context.current_page)
-    final = absolute_boxes is not None  # make_page's call, which collects positioned boxes
-    laid_out = kept.pop(key, None) if final else kept.get(key)
+    laid_out = kept.get(key)
     if laid_out is None:
         laid_out = _original(context, box, -math.inf, None, area.page, True, None, None)
-        if not final:
-            kept[key] = laid_out
-    if final:
-        context.__dict__.pop(_KEPT, None)
+        kept[key] = laid_out
     return laid_out
 
 
 def _plain(context: Any, area: Any) -> bool:
     """Whether the area's layout does nothing but lay out its boxes: not in columns, no
-    float on the page, and every footnote plain (`_plain_footnote`)."""
+    float in the current formatting context, and every footnote plain
+    (`_plain_footnote`)."""
     return (
         not context.in_column
         and not context.excluded_shapes
@@ -225,12 +237,17 @@ def _plain_footnote(footnote: Any) -> bool:
     return verdict
 
 
+@functools.cache
+def _not_plain_types() -> tuple[type, ...]:
+    return tuple(getattr(boxes, name) for name in NOT_PLAIN)
+
+
 def _plain_box(box: Any) -> bool:
     if not isinstance(box, boxes.Box):
         return True
     return (
         box.is_in_normal_flow()
-        and not isinstance(box, _NOT_PLAIN)
+        and not isinstance(box, _not_plain_types())
         and getattr(box, "footnote", None) is None
         and box.style["column_count"] == "auto"
         and box.style["column_width"] == "auto"

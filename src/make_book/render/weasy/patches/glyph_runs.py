@@ -15,7 +15,7 @@ rise), bitmap faces and colour glyphs (SVG, PNG or COLR emojis), invisible lines
 Replaces: `weasyprint.draw.text.draw_first_line` (called by `draw_text` there and by
 the SVG text drawing, both by that module's name), with a function that calls the
 original for the lines above.
-Guarded: WeasyPrint 70.x, whose `draw_first_line` is the one this was written against
+Guarded: WeasyPrint 70.0, whose `draw_first_line` is the one this was written against
 (its source's sha256), a Pango from 1.48.2 (older ones take the style's font size,
 which the original handles), and `PangoGlyphInfo` laid out as five 32-bit integers.
 Otherwise not installed, and WeasyPrint draws as it does.
@@ -32,6 +32,7 @@ import weasyprint.draw.text as draw_text
 from weasyprint.text.ffi import FROM_UNITS, ffi, pango
 
 from make_book.render.weasy.patches.fence import (
+    WEASYPRINT_RELEASE,
     ShapeChanged,
     expect_function,
     expect_global_calls,
@@ -57,7 +58,7 @@ _KEPT = "_make_book_glyph_segments"  # the attribute of a WeasyPrint Font holdin
 def shape_problem() -> str | None:
     """What in this WeasyPrint differs from what the patch was written for (None: nothing)."""
     try:
-        expect_weasyprint()
+        expect_weasyprint(WEASYPRINT_RELEASE)
         if _original is None:
             raise ShapeChanged("weasyprint.draw.text.draw_first_line is missing")
         expect_function(
