@@ -124,7 +124,7 @@ def expect_sources(digests: dict[Any, str]) -> None:
     for function, digest in digests.items():
         if source_digest(function) != digest:
             label = f"{function.__module__}.{function.__qualname__}"
-            raise ShapeChanged(f"{label} is not WeasyPrint {WEASYPRINT_RELEASE}'s")
+            raise ShapeChanged(f"{label} is not {WEASYPRINT_RELEASE}'s")
 
 
 class SharedHold:

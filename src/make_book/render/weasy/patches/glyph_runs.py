@@ -36,8 +36,8 @@ from make_book.render.weasy.patches.fence import (
     ShapeChanged,
     expect_function,
     expect_global_calls,
+    expect_sources,
     expect_weasyprint,
-    source_digest,
 )
 
 # WeasyPrint's own, even if this module is imported again (then the current one is ours).
@@ -66,8 +66,7 @@ def shape_problem() -> str | None:
             "draw_first_line",
             ("stream", "textbox", "text_overflow", "block_ellipsis", "matrix"),
         )
-        if source_digest(_original) != ORIGINAL_SHA256:
-            raise ShapeChanged("weasyprint.draw.text.draw_first_line is not 70.0's")
+        expect_sources({_original: ORIGINAL_SHA256})
         expect_global_calls(draw_text.draw_text, "draw_first_line")
         if pango.pango_version() < 14802:
             raise ShapeChanged("Pango is older than 1.48.2")
@@ -99,16 +98,15 @@ def draw_first_line(
     stream: Any, textbox: Any, text_overflow: str, block_ellipsis: Any, matrix: Any
 ) -> list[Any]:
     """WeasyPrint's `draw_first_line`, the quick way where it can be taken."""
-    assert _original is not None
     if text_overflow == "ellipsis" or block_ellipsis != "none":
-        return list(_original(stream, textbox, text_overflow, block_ellipsis, matrix))
+        return _weasyprints(stream, textbox, text_overflow, block_ellipsis, matrix)
     if not textbox.text.strip() or textbox.style["font_size"] < 1e-6:
         return []
     pango.pango_layout_set_single_paragraph_mode(textbox.pango_layout.layout, True)
     first_line, _ = textbox.pango_layout.get_first_line()
     operators = _operators(stream, first_line, textbox.pango_layout.text)
     if operators is None:
-        return list(_original(stream, textbox, text_overflow, block_ellipsis, matrix))
+        return _weasyprints(stream, textbox, text_overflow, block_ellipsis, matrix)
     stream.set_text_matrix(*matrix.values)
     for font_size, array in operators:
         if font_size is None:
@@ -116,6 +114,13 @@ def draw_first_line(
         else:
             stream.set_font_size(*font_size)
     return []
+
+
+def _weasyprints(*args: Any) -> list[Any]:
+    """The line drawn by WeasyPrint's own function (the emojis it leaves to draw)."""
+    assert _original is not None
+    emojis: list[Any] = _original(*args)
+    return emojis
 
 
 Operator = tuple[tuple[str, float], None] | tuple[None, str]  # Tf's operands or a TJ array

@@ -49,7 +49,6 @@ from make_book.render.weasy.patches.fence import (
     expect_global_calls,
     expect_sources,
     expect_weasyprint,
-    source_digest,
 )
 
 NAME = "set_page_type_computed_styles"
@@ -72,12 +71,11 @@ def shape_problem() -> str | None:
         expect_weasyprint(WEASYPRINT_RELEASE)
         if _original is None:
             raise ShapeChanged(f"weasyprint.layout.page.{NAME} is missing")
-        if source_digest(_original) != ORIGINAL_SHA256:
-            raise ShapeChanged(f"weasyprint.layout.page.{NAME} is not 70.0's")
         expect_global_calls(page_module.remake_page, NAME)
         style_for = weasyprint.css.StyleFor
         expect_sources(
             {
+                _original: ORIGINAL_SHA256,
                 style_for.add_page_declarations: ADD_PAGE_DECLARATIONS_SHA256,
                 style_for._page_type_match: PAGE_TYPE_MATCH_SHA256,
                 weasyprint.css.ComputedStyle.__missing__: COMPUTE_SHA256,
@@ -120,7 +118,6 @@ def set_page_type_computed_styles(page_type: Any, html: Any, style_for: Any) -> 
     kinds: dict[tuple[Any, ...], tuple[Any, list[Any]]] = style_for.__dict__.setdefault(_KEPT, {})
     kind = (id(html), *_matches(page_type, style_for))
     earlier = kinds.get(kind)
-    computed = style_for.get_computed_styles()
     if earlier is None:
         _original(page_type, html, style_for)
         cascaded = style_for.get_cascaded_styles()
@@ -128,6 +125,7 @@ def set_page_type_computed_styles(page_type: Any, html: Any, style_for: Any) -> 
         kinds[kind] = (page_type, [None, *pseudo_types])
         return
     earlier_type, pseudo_types = earlier
+    computed = style_for.get_computed_styles()
     for pseudo_type in pseudo_types:
         computed[page_type, pseudo_type] = computed[earlier_type, pseudo_type]
 
