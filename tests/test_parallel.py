@@ -462,10 +462,63 @@ def test_a_worker_leaves_no_copies_of_the_fonts_behind(
         conn.send(Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1))
         assert isinstance(receive(conn), Paginated)
         receive(conn)  # done
-        assert [p.name[:11] for p in temporary.iterdir()] == ["weasyprint-"], "made"
+        (scratch,) = temporary.iterdir()  # the worker's own temporary folder
+        assert scratch.name.startswith(workers.SCRATCH) and scratch == pool.workers[0].scratch
+        assert [p.name[:11] for p in scratch.iterdir()] == ["weasyprint-"], "made"
     finally:
         pool.close()
     assert list(temporary.iterdir()) == []
+
+
+def test_a_worker_ended_by_a_signal_leaves_no_copies_of_the_fonts_behind(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed mid-piece (a build interrupted or failed ends its workers so), a worker
+    removes nothing: the build removes its temporary folder once it has gone."""
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    pool = workers.Pool(job, 1)
+    worker = pool.workers[0]
+    worker.send(workers.Task(0, main[0], "a", None), tmp_path / "a.pdf")
+    assert isinstance(receive(worker.conn), Paginated)  # it waits for its folio: killed
+    assert scratch_files(temporary), "WeasyPrint's copies of the fonts were made"
+    pool.close()
+    assert worker.process.returncode == -signal.SIGKILL
+    assert list(temporary.iterdir()) == []
+
+
+def test_the_folders_of_workers_whose_build_was_killed_are_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build killed with its workers (SIGKILL) removes nothing; the next build that
+    starts a worker removes their folders: those of processes gone, in this PID namespace."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    namespace = workers._pid_namespace()
+    left = tmp_path / f"{workers.SCRATCH}{namespace}-{gone.stdout.strip()}-abc"
+    running = tmp_path / f"{workers.SCRATCH}{namespace}-{os.getppid()}-abc"
+    elsewhere = tmp_path / f"{workers.SCRATCH}1{namespace}-{gone.stdout.strip()}-abc"
+    for folder in (left, running, elsewhere):
+        (folder / "weasyprint-x").mkdir(parents=True)
+    worker = workers.spawn()
+    try:
+        assert not left.exists()
+        assert running.exists() and elsewhere.exists()
+        assert worker.scratch is not None and worker.scratch.parent == tmp_path
+    finally:
+        workers.stop(worker)
+    assert worker.scratch is not None and not worker.scratch.exists()
+
+
+def scratch_files(parent: Path) -> list[Path]:
+    return [p for folder in parent.glob(f"{workers.SCRATCH}*") for p in folder.rglob("*")]
 
 
 def test_workers_replaced_after_each_piece_give_the_same_bytes(
@@ -699,7 +752,10 @@ def test_sigterm_stops_the_workers_and_keeps_the_outputs(book_copy: BookCopy) ->
     assert first.returncode == 0, first.stderr
     before = (folder / "dist" / "book.pdf").read_bytes()
     command = [sys.executable, "-m", "make_book", "build", "--format", "pdf", "--no-cache"]
-    build = psutil.Popen(command, cwd=folder, stderr=subprocess.PIPE, text=True)
+    temporary = folder.parent / "tmp"  # the build's and its workers' temporary files
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    build = psutil.Popen(command, cwd=folder, stderr=subprocess.PIPE, text=True, env=environment)
     deadline = time.monotonic() + 60
     while len(build.children(recursive=True)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)  # the workers have started
@@ -712,6 +768,7 @@ def test_sigterm_stops_the_workers_and_keeps_the_outputs(book_copy: BookCopy) ->
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     assert (folder / "dist" / "book.pdf").read_bytes() == before
     assert sorted(p.name for p in (folder / "dist").iterdir()) == ["book.pdf"]
+    assert list(temporary.iterdir()) == [], "the workers' copies of the fonts are removed"
 
 
 def _essay(slug: str, words: int) -> Any:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import multiprocessing.connection
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -46,6 +48,11 @@ WORKER_MEMORY_MB = 120
 # (the stress book's peak: 280 MB with it, 302 MB without).
 WORKER_HEAPS = {"MALLOC_ARENA_MAX": "1"}
 IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out meanwhile
+# A worker's temporary folder (its TMPDIR): WeasyPrint copies the book's @font-face files
+# into a folder of its own there (1.7 MB with the default theme), which a worker ended by
+# a signal (a build interrupted, failed or killed) cannot remove. The build removes the
+# whole folder once the worker is gone, and sweeps those of builds killed before.
+SCRATCH = "make-book-worker-"  # + the build's process id + "-" + mkdtemp's letters
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Worker:
     waiting: set[int] = field(default_factory=set)  # of those, counted and given no folio
     job: LayoutJob | None = None  # sent once, first (the handshake)
     told_to_stop: bool = False  # it leaves once its pieces are done (protocol.Stop)
+    scratch: Path | None = None  # its temporary folder, removed once it has gone (stop)
 
     @property
     def free(self) -> bool:
@@ -100,13 +108,60 @@ def spawn(pipes: dict[str, int] | None = None, cache: Path | None = None) -> Wor
     told = {k: str(v) for k, v in pipes.items()}
     if cache is not None:
         told[REMEMBERED] = str(cache.absolute())
+    scratch = _scratch_folder()
+    told["TMPDIR"] = str(scratch)
     with theirs:
-        process = subprocess.Popen(
-            worker_command(theirs.fileno()),
-            pass_fds=[theirs.fileno(), *pipes.values()],
-            env={**inherited, **WORKER_HEAPS, **told},
-        )
-    return Worker(process, Connection(ours.detach()))
+        try:
+            process = subprocess.Popen(
+                worker_command(theirs.fileno()),
+                pass_fds=[theirs.fileno(), *pipes.values()],
+                env={**inherited, **WORKER_HEAPS, **told},
+            )
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+    return Worker(process, Connection(ours.detach()), scratch=scratch)
+
+
+def _scratch_folder() -> Path:
+    """A new temporary folder for a worker, where this process's children would make
+    theirs (TMPDIR, if set); the folders of builds no longer running are removed first."""
+    parent = Path(os.environ.get("TMPDIR") or tempfile.gettempdir())
+    _sweep_scratch(parent)
+    owner = f"{SCRATCH}{_pid_namespace()}-{os.getpid()}-"
+    return Path(tempfile.mkdtemp(prefix=owner, dir=parent))
+
+
+def _sweep_scratch(parent: Path) -> None:
+    """Remove the workers' folders left by builds that were killed with their workers
+    (SIGKILL, the out-of-memory killer): those whose build's process is gone. Only this
+    process's PID namespace's: a container sharing the folder numbers its own processes.
+    One whose process cannot be asked about (another user's) is left."""
+    for folder in parent.glob(f"{SCRATCH}{_pid_namespace()}-*"):
+        pid = folder.name[len(SCRATCH) :].split("-")[1]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pid_namespace() -> str:
+    """The number of this process's PID namespace (Linux), else "0"."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return "0"
+    return "".join(c for c in link if c.isdigit()) or "0"
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":  # Windows' os.kill would end the process
+        return True
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists (POSIX)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, and is not ours
+        return True
+    return True
 
 
 def staggered(count: int, cache: Path | None = None) -> list[Worker]:
@@ -287,6 +342,8 @@ def stop(worker: Worker) -> None:
         worker.process.kill()
         worker.process.wait()
     worker.conn.close()
+    if worker.scratch is not None:  # gone: nothing of its is written there any more
+        shutil.rmtree(worker.scratch, ignore_errors=True)
 
 
 @contextmanager
