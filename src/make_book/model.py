@@ -8,8 +8,6 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stdnum import isbn as stdnum_isbn
-
 URN_ISBN = "urn:isbn:"  # the identifier of a book with an ISBN, as book.yaml's loader writes it
 
 
@@ -129,7 +127,13 @@ class BookMeta:
     @property
     def isbn_hyphenated(self) -> str:
         """The ISBN as it is printed, 978-0-306-40615-7 ("" without one)."""
-        return stdnum_isbn.format(self.isbn) if self.isbn else ""
+        if not self.isbn:
+            return ""
+        # Imported only for a book with an ISBN: python-stdnum brings pydoc and ssl with
+        # it, 0.015 s and 3 MB of every build's own process otherwise.
+        from stdnum import isbn as stdnum_isbn
+
+        return str(stdnum_isbn.format(self.isbn))
 
 
 @dataclass(frozen=True)

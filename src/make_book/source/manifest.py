@@ -11,8 +11,6 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import yaml
-from stdnum import ean
-from stdnum import isbn as stdnum_isbn
 from yaml.constructor import ConstructorError
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -557,6 +555,8 @@ class _Checker:
         if not ISBN_RE.fullmatch(text):
             self.wrong(v, ISBN.expected)
             return ""
+        from stdnum import isbn as stdnum_isbn  # only for a book with an ISBN (model.py)
+
         digits = stdnum_isbn.compact(text)
         expected = _check_digit(digits)
         if digits[-1] != expected:
@@ -821,6 +821,8 @@ class _Checker:
 def _check_digit(digits: str) -> str:
     """The check digit an ISBN of these 10 or 13 digits must end in."""
     if len(digits) == 13:
+        from stdnum import ean
+
         return str(ean.calc_check_digit(digits[:-1]))
     # ISBN-10: the weighted sum, 10 down to 2, plus the check digit is a multiple of 11.
     total = sum(
