@@ -489,6 +489,50 @@ def test_a_worker_ended_by_a_signal_leaves_no_copies_of_the_fonts_behind(
     assert list(temporary.iterdir()) == []
 
 
+def test_a_worker_frees_a_pieces_garbage_before_it_lays_out_the_next(
+    book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A piece's boxes are left in reference cycles: the worker collects them before its
+    next piece (worker.py's _collect_garbage), not after a piece (an edit's last)."""
+    import gc
+
+    from weasyprint.formatting_structure.boxes import Box
+
+    from make_book.render.pdf.layout import piece_layout
+
+    job, main = job_and_pieces(book_copy("mixed"), monkeypatch)
+    done: list[str] = []
+    laying_out = piece_layout.lay_out_piece
+
+    def lay_out_piece(*args: Any) -> Any:
+        done.append("piece")
+        return laying_out(*args)
+
+    def collect() -> None:
+        done.append("collect")
+        boxes = sum(isinstance(o, Box) for o in gc.get_objects())  # counted: a list holds them
+        assert boxes, "the piece before left boxes in reference cycles (gc is off)"
+        collect_garbage()
+        assert not any(isinstance(o, Box) for o in gc.get_objects()), "all of them freed"
+
+    collect_garbage = worker_module._collect_garbage
+    monkeypatch.setattr(piece_layout, "lay_out_piece", lay_out_piece)
+    monkeypatch.setattr(worker_module, "_collect_garbage", collect)
+    ours, theirs = multiprocessing.Pipe()
+    server = worker_module._Server(theirs, job)
+    gc.disable()  # Python's own collection would come round at a time of its choosing
+    try:
+        for index in (0, 1):
+            piece = main[index]
+            server.take(Lay(index, piece.html, piece.borrowed, tmp_path / f"{index}.pdf", 1))
+            while not isinstance(message := receive(ours), worker_module.Done):
+                assert not isinstance(message, worker_module.Failed), message
+        server.finish()
+    finally:
+        gc.enable()
+    assert done == ["piece", "collect", "piece"]
+
+
 def test_the_folders_of_workers_whose_build_was_killed_are_swept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

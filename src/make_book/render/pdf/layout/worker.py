@@ -11,6 +11,7 @@ and a `Folio` for each piece that asked for its first folio, `Stop` to end.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import queue
@@ -131,6 +132,7 @@ class _Server:
         self.sending, self.running = threading.Lock(), threading.Lock()
         self.folios: dict[int, queue.SimpleQueue[int]] = {}
         self.threads: list[threading.Thread] = []
+        self.laid_out = False  # whether a piece was laid out before: its garbage may be left
 
     def take(self, message: Lay | Folio) -> None:
         if isinstance(message, Folio):
@@ -169,6 +171,9 @@ class _Server:
 
         try:
             with self.running:  # measured here, before another piece runs
+                if self.laid_out:
+                    _collect_garbage()
+                self.laid_out = True
                 result = lay_out_piece(self.job, lay.html, lay.borrowed, ask, lay.out)
                 _give_back_free_memory()
                 held = memory_held_mb()
@@ -241,6 +246,16 @@ def _job(job: LayoutJob, remembered: LayoutJob | None) -> LayoutJob:
 
         forget_prepared()
     return _prepared(job)
+
+
+def _collect_garbage() -> None:
+    """Free what the pieces before left in reference cycles (WeasyPrint's boxes and
+    pages), then return it, before this piece allocates: else a worker carries 10 to 15 MB
+    of them into each piece until Python's own collection comes round (the stress book:
+    70-75 MB held between pieces, 59-60 MB collected; 0.01-0.02 s a piece). Not after a
+    piece: an edit's one piece would wait for it."""
+    gc.collect()
+    _give_back_free_memory()
 
 
 def _give_back_free_memory() -> None:
