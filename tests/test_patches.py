@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ctypes.util
 import datetime as dt
+import hashlib
 import inspect
 import io
 import os
+import sys
 import zlib
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -212,6 +214,13 @@ def test_a_weasyprint_that_frees_its_lists_is_not_freed_twice(
 # Source checks: fence.has_source.
 
 
+# Python 3.10's code objects have no end lines: there every check reads getsource.
+NEEDS_END_LINES = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="Python 3.11's co_positions"
+)
+
+
+@NEEDS_END_LINES
 def test_every_source_a_patch_rests_on_is_matched_without_tokenizing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -232,11 +241,13 @@ def test_every_source_a_patch_rests_on_is_matched_without_tokenizing(
         assert patch.shape_problem() is None, patch.__name__
 
 
+@NEEDS_END_LINES
 def test_a_source_check_reads_getsource_where_the_code_spans_fewer_lines(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Unreachable lines after a `return` are in getsource's text, not in the code's: the
-    digest of the whole source still matches, and a changed line does not."""
+    block goes on past the code, so getsource is read, whose digest matches; a changed
+    line does not."""
     module = tmp_path / "fenced_sample.py"
     module.write_text(
         "def sample(x):\n    return x + 1\n    x = 2\n\n\ndef changed(x):\n    return x + 2\n"
@@ -246,11 +257,35 @@ def test_a_source_check_reads_getsource_where_the_code_spans_fewer_lines(
 
     digest = fence.source_digest(fenced_sample.sample)
     assert digest is not None
-    assert fence._compiled_lines(fenced_sample.sample) == "def sample(x):\n    return x + 1\n"
+    assert fence._compiled_lines(fenced_sample.sample) == ""
+    assert fence._compiled_lines(fenced_sample.changed) == "def changed(x):\n    return x + 2\n"
     assert fence.has_source(fenced_sample.sample, digest)
     assert not fence.has_source(fenced_sample.changed, digest)
     with pytest.raises(fence.ShapeChanged, match="changed is not 70.0's"):
         fence.expect_sources({fenced_sample.changed: digest})
+
+
+@NEEDS_END_LINES
+def test_lines_past_a_functions_code_in_its_block_are_never_taken_for_its_end(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `yield` after the last `return` compiles to nothing but makes a generator: the
+    lines the code spans are not the function's, and only getsource's digest counts."""
+    module = tmp_path / "fenced_generator.py"
+    module.write_text(
+        "def plain(x):\n    return x\n\n\ndef generator(x):\n    return x\n    # why\n    yield\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fenced_generator
+
+    assert fence._compiled_lines(fenced_generator.plain) == "def plain(x):\n    return x\n"
+    assert fence._compiled_lines(fenced_generator.generator) == ""
+    # The digest a patch would hold for the function before the `yield` came.
+    before = hashlib.sha256(b"def generator(x):\n    return x\n").hexdigest()
+    assert not fence.has_source(fenced_generator.generator, before)
+    generator_digest = fence.source_digest(fenced_generator.generator)
+    assert generator_digest is not None
+    assert fence.has_source(fenced_generator.generator, generator_digest)
 
 
 # Compression: pydyf.zlib.

@@ -53,7 +53,7 @@ IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out 
 # into a folder of its own there (1.7 MB with the default theme), which a worker ended by
 # a signal (a build interrupted, failed or killed) cannot remove. The build removes the
 # whole folder once the worker is gone, and sweeps those of builds killed before.
-SCRATCH = "make-book-worker-"  # + the build's process id + "-" + mkdtemp's letters
+SCRATCH = "make-book-worker-"  # + host and PID namespace + "-" + build's PID + "-" + letters
 
 
 @dataclass
@@ -105,12 +105,13 @@ def spawn(pipes: dict[str, int] | None = None, cache: Path | None = None) -> Wor
     `cache`: the book's cache, whose last job the worker prepares meanwhile (last_job.py)."""
     pipes = pipes or {}
     inherited = {k: v for k, v in os.environ.items() if k not in (AFTER, READY, REMEMBERED)}
-    ours, theirs = socket.socketpair()
     told = {k: str(v) for k, v in pipes.items()}
     if cache is not None:
         told[REMEMBERED] = str(cache.absolute())
     scratch = _scratch_folder()
-    told["TMPDIR"] = str(scratch)
+    if scratch is not None:
+        told["TMPDIR"] = str(scratch)
+    ours, theirs = socket.socketpair()
     with theirs:
         try:
             process = subprocess.Popen(
@@ -119,38 +120,50 @@ def spawn(pipes: dict[str, int] | None = None, cache: Path | None = None) -> Wor
                 env={**inherited, **WORKER_HEAPS, **told},
             )
         except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
+            ours.close()
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
             raise
     return Worker(process, Connection(ours.detach()), scratch=scratch)
 
 
-def _scratch_folder() -> Path:
+def _scratch_folder() -> Path | None:
     """A new temporary folder for a worker, where this process's children would make
-    theirs (TMPDIR, if set); the folders of builds no longer running are removed first."""
+    theirs (TMPDIR, if set); the folders of builds no longer running are removed first.
+    None if it cannot be made there: the worker then uses the temporary directory as
+    it finds it, as WeasyPrint would."""
     parent = Path(os.environ.get("TMPDIR") or tempfile.gettempdir())
-    _sweep_scratch(parent)
-    owner = f"{SCRATCH}{_pid_namespace()}-{os.getpid()}-"
-    return Path(tempfile.mkdtemp(prefix=owner, dir=parent))
+    owner = _owner()
+    if owner is not None:
+        _sweep_scratch(parent, owner)
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{owner or 'x'}-{os.getpid()}-", dir=parent))
+    except OSError:
+        return None
 
 
-def _sweep_scratch(parent: Path) -> None:
+def _sweep_scratch(parent: Path, owner: str) -> None:
     """Remove the workers' folders left by builds that were killed with their workers
-    (SIGKILL, the out-of-memory killer): those whose build's process is gone. Only this
-    process's PID namespace's: a container sharing the folder numbers its own processes.
-    One whose process cannot be asked about (another user's) is left."""
-    for folder in parent.glob(f"{SCRATCH}{_pid_namespace()}-*"):
-        pid = folder.name[len(SCRATCH) :].split("-")[1]
+    (SIGKILL, the out-of-memory killer): those whose build's process is gone. Only those
+    of this host and PID namespace (`owner`): a container or another machine sharing the
+    folder numbers its own processes. One whose process cannot be asked about (another
+    user's) is left."""
+    for folder in parent.glob(f"{SCRATCH}{owner}-*"):
+        pid = folder.name[len(SCRATCH) + len(owner) + 1 :].partition("-")[0]
         if pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _pid_namespace() -> str:
-    """The number of this process's PID namespace (Linux), else "0"."""
+def _owner() -> str | None:
+    """This host's name and the number of this process's PID namespace, which the PIDs
+    in folder names are read in; None where either is unknown (no sweeping then)."""
     try:
         link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
     except OSError:
-        return "0"
-    return "".join(c for c in link if c.isdigit()) or "0"
+        return None
+    namespace = "".join(c for c in link if c.isdigit())
+    host = "".join(c for c in socket.gethostname() if c.isalnum())
+    return f"{host}.{namespace}" if namespace and host else None
 
 
 def _running(pid: int) -> bool:
@@ -175,14 +188,20 @@ def staggered(count: int, cache: Path | None = None) -> list[Worker]:
     if count < 2:
         return [spawn(cache=cache) for _ in range(count)]
     after, ready = os.pipe()
+    started: list[Worker] = []
     try:
-        first = spawn({READY: ready}, cache)
-        middle = [spawn(cache=cache) for _ in range(count - 2)]
-        last = spawn({AFTER: after}, cache)
+        started.append(spawn({READY: ready}, cache))
+        for _ in range(count - 2):
+            started.append(spawn(cache=cache))
+        started.append(spawn({AFTER: after}, cache))
+    except BaseException:
+        for worker in started:  # none of them is anyone's to stop yet
+            stop(worker)
+        raise
     finally:  # the workers hold their ends: the pipe ends when they do
         os.close(after)
         os.close(ready)
-    return [first, *middle, last]
+    return started
 
 
 class EarlyWorkers:
@@ -232,7 +251,8 @@ class Pool:
             for stale in [w for w in self.workers if w.job not in (None, job)]:
                 stop(stale)  # prepared for another job: a worker takes only one
                 self.workers.remove(stale)
-            self.workers += [spawn() for _ in range(size - len(self.workers))]
+            for _ in range(size - len(self.workers)):  # each the pool's once started
+                self.workers.append(spawn())
             for worker in self.workers:
                 if worker.job is None:
                     give_job(worker, job)
@@ -328,23 +348,26 @@ def give_job(worker: Worker, job: LayoutJob) -> None:
 
 def stop(worker: Worker) -> None:
     """Tell a worker to stop and wait for it (it removes its copies of the book's fonts
-    as it leaves). One never given a job has nothing to finish (it may still be
-    importing), and one still holding pieces would finish them first (protocol.Stop),
-    or wait for a folio forever: either is ended at once. One given its job but no
-    piece reads the Stop once it has prepared that job: up to a second or two for the
-    last of a staggered start (`Pool.retire_idle` does not wait for it)."""
-    if worker.job is None or worker.tasks:
-        worker.process.kill()
-    with suppress(OSError):
-        worker.conn.send(Stop())
+    as it leaves; its temporary folder is removed once it has gone, whatever ended it).
+    One never given a job has nothing to finish (it may still be importing), and one
+    still holding pieces would finish them first (protocol.Stop), or wait for a folio
+    forever: either is ended at once. One given its job but no piece reads the Stop
+    once it has prepared that job: up to a second or two for the last of a staggered
+    start (`Pool.retire_idle` does not wait for it)."""
     try:
-        worker.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        worker.process.kill()
-        worker.process.wait()
-    worker.conn.close()
-    if worker.scratch is not None:  # gone: nothing of its is written there any more
-        shutil.rmtree(worker.scratch, ignore_errors=True)
+        if worker.job is None or worker.tasks:
+            worker.process.kill()
+        with suppress(OSError):
+            worker.conn.send(Stop())
+        try:
+            worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        worker.conn.close()
+    finally:  # the worker's temporary folder, once nothing of its can write there
+        if worker.scratch is not None and worker.process.poll() is not None:
+            shutil.rmtree(worker.scratch, ignore_errors=True)
 
 
 @contextmanager

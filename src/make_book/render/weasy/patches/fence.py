@@ -124,22 +124,38 @@ def has_source(function: Callable[..., Any], digest: str) -> bool:
 
     Asked first of the lines its compiled code spans, read without tokenizing: the
     digests of inspect.getsource tokenize 0.03 s of WeasyPrint in every process that
-    installs the patches, a layout worker's start among them. Those lines can differ from
-    getsource's only by what nothing runs (code after a last `return`, comments), so a
-    match there is a function that behaves as the one the patch was written against;
-    anything else is asked of getsource."""
+    installs the patches, a layout worker's start among them. Those lines are
+    getsource's when the function's block ends with them; where the block goes on past
+    them (code after a last `return`, which Python compiles to nothing but which can
+    still make a name local or the function a generator), getsource is asked."""
     return _sha256(_compiled_lines(function)) == digest or source_digest(function) == digest
 
 
 def _compiled_lines(function: Callable[..., Any]) -> str:
     """The lines of `function`'s file from its first (decorators included, as getsource's)
-    to the last any of its code, nested code too, comes from; "" if unknown (Python 3.10
-    has no end lines: getsource is asked)."""
+    to the last any of its code, nested code too, comes from, if its block ends there: the
+    next line that is not blank nor a comment is indented no deeper than its first. ""
+    otherwise, or if unknown (Python 3.10 has no end lines)."""
     code = getattr(inspect.unwrap(function), "__code__", None)
     if not isinstance(code, CodeType) or not hasattr(code, "co_positions"):
         return ""
     lines = linecache.getlines(code.co_filename)
-    return "".join(lines[code.co_firstlineno - 1 : _last_line(code)])
+    first, last = code.co_firstlineno - 1, _last_line(code)
+    if not lines[first:last] or not _block_ends(lines, _indent(lines[first]), last):
+        return ""
+    return "".join(lines[first:last])
+
+
+def _block_ends(lines: list[str], indent: int, after: int) -> bool:
+    """Whether the first line from `after` on with code is indented `indent` or less."""
+    for line in lines[after:]:
+        if line.strip() and not line.lstrip().startswith("#"):
+            return _indent(line) <= indent
+    return True
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _last_line(code: CodeType) -> int:
