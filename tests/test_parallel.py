@@ -492,8 +492,9 @@ def test_a_worker_ended_by_a_signal_leaves_no_copies_of_the_fonts_behind(
 def test_a_worker_frees_a_pieces_garbage_before_it_lays_out_the_next(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A piece's boxes are left in reference cycles: the worker collects them before its
-    next piece (worker.py's _collect_garbage), not after a piece (an edit's last)."""
+    """A piece's boxes are left in reference cycles: the worker collects them before
+    every other piece (worker.py's _collect_garbage), never after a piece (an edit's
+    only one)."""
     import gc
 
     from weasyprint.formatting_structure.boxes import Box
@@ -526,15 +527,15 @@ def test_a_worker_frees_a_pieces_garbage_before_it_lays_out_the_next(
     gc.disable()  # Python's own collection would come round at a time of its choosing
     before = boxes()  # those other tests left alive, if any
     try:
-        for index in (0, 1):
-            piece = main[index]
+        for index in (0, 1, 2):
+            piece = main[index % len(main)]
             server.take(Lay(index, piece.html, piece.borrowed, tmp_path / f"{index}.pdf", 1))
             while not isinstance(message := receive(ours), worker_module.Done):
                 assert not isinstance(message, worker_module.Failed), message
         server.finish()
     finally:
         gc.enable()
-    assert done == ["piece", "collect", "piece"]
+    assert done == ["piece", "collect", "piece", "piece"]
 
 
 def test_the_folders_of_workers_whose_build_was_killed_are_swept(

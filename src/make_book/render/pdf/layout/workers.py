@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # this module stays light: the command line starts a worker b
 # fonts, caches) comes to about 50 MB after its first piece and 75 MB after ten, then
 # stays there: on the stress book, 74-78 MB through 45 pieces a worker, once Pango's
 # attribute lists are freed (attr_lists.py; before, it grew by 0.3-0.5 MB a piece).
-# 10 to 15 MB of that is the last piece's garbage, freed before the next (worker.py).
+# 10 to 15 MB a piece of that is garbage, freed before every other piece (worker.py).
 # One that grows past this anyway is replaced after its piece, when a piece is left
 # for it. (A worker's peak is its biggest piece's size, which a new worker reaches too.)
 WORKER_MEMORY_MB = 120
