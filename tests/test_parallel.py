@@ -552,7 +552,8 @@ def test_the_folders_of_workers_whose_build_was_killed_are_swept(
         text=True,
     ).stdout.strip()
     owner = workers._owner()
-    assert owner is not None, "Linux: this host's name and PID namespace"
+    if owner is None:
+        pytest.skip("no PID namespace to read (not Linux): nothing is swept")
     left = tmp_path / f"{workers.SCRATCH}{owner}-{gone}-abc"
     running = tmp_path / f"{workers.SCRATCH}{owner}-{os.getppid()}-abc"
     elsewhere = tmp_path / f"{workers.SCRATCH}other{owner}-{gone}-abc"
@@ -577,9 +578,9 @@ def test_a_temporary_directory_that_cannot_be_written_leaves_the_worker_its_own(
     worker = workers.spawn()
     try:
         assert worker.scratch is None
+        assert worker.process.poll() is None, "the worker started"
     finally:
         workers.stop(worker)
-    assert worker.process.returncode is not None
 
 
 def scratch_files(parent: Path) -> list[Path]:

@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # this module stays light: the command line starts a worker b
 # fonts, caches) comes to about 50 MB after its first piece and 75 MB after ten, then
 # stays there: on the stress book, 74-78 MB through 45 pieces a worker, once Pango's
 # attribute lists are freed (attr_lists.py; before, it grew by 0.3-0.5 MB a piece).
-# 10 to 15 MB a piece of that is garbage, freed before every other piece (worker.py).
+# 10 to 15 MB a piece of that is garbage, freed before every other piece (worker.py):
+# after a piece that was not preceded by a collection, two pieces' garbage is counted.
 # One that grows past this anyway is replaced after its piece, when a piece is left
 # for it. (A worker's peak is its biggest piece's size, which a new worker reaches too.)
 WORKER_MEMORY_MB = 120
@@ -111,19 +112,22 @@ def spawn(pipes: dict[str, int] | None = None, cache: Path | None = None) -> Wor
     scratch = _scratch_folder()
     if scratch is not None:
         told["TMPDIR"] = str(scratch)
-    ours, theirs = socket.socketpair()
-    with theirs:
-        try:
-            process = subprocess.Popen(
-                worker_command(theirs.fileno()),
-                pass_fds=[theirs.fileno(), *pipes.values()],
-                env={**inherited, **WORKER_HEAPS, **told},
-            )
-        except BaseException:
-            ours.close()
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
-            raise
+    try:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            try:
+                process = subprocess.Popen(
+                    worker_command(theirs.fileno()),
+                    pass_fds=[theirs.fileno(), *pipes.values()],
+                    env={**inherited, **WORKER_HEAPS, **told},
+                )
+            except BaseException:
+                ours.close()
+                raise
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
     return Worker(process, Connection(ours.detach()), scratch=scratch)
 
 
@@ -150,7 +154,7 @@ def _sweep_scratch(parent: Path, owner: str) -> None:
     user's) is left."""
     for folder in parent.glob(f"{SCRATCH}{owner}-*"):
         pid = folder.name[len(SCRATCH) + len(owner) + 1 :].partition("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isascii() and pid.isdigit() and len(pid) <= 10 and not _running(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -161,8 +165,8 @@ def _owner() -> str | None:
         link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
     except OSError:
         return None
-    namespace = "".join(c for c in link if c.isdigit())
-    host = "".join(c for c in socket.gethostname() if c.isalnum())
+    namespace = "".join(c for c in link if c.isascii() and c.isdigit())
+    host = socket.gethostname().encode().hex()  # every host its own, no glob's characters
     return f"{host}.{namespace}" if namespace and host else None
 
 
@@ -173,7 +177,7 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)  # no signal sent: only whether the process exists (POSIX)
     except ProcessLookupError:
         return False
-    except OSError:  # PermissionError: it exists, and is not ours
+    except (OSError, OverflowError):  # PermissionError: it exists, and is not ours
         return True
     return True
 

@@ -124,10 +124,12 @@ def has_source(function: Callable[..., Any], digest: str) -> bool:
 
     Asked first of the lines its compiled code spans, read without tokenizing: the
     digests of inspect.getsource tokenize 0.03 s of WeasyPrint in every process that
-    installs the patches, a layout worker's start among them. Those lines are
-    getsource's when the function's block ends with them; where the block goes on past
-    them (code after a last `return`, which Python compiles to nothing but which can
-    still make a name local or the function a generator), getsource is asked."""
+    installs the patches, a layout worker's start among them. Where the function's block
+    ends with those lines, they are all of it that can act, and a match is the function
+    the patch was written against. Where the block goes on past them (code after a last
+    `return`, which Python compiles to nothing but which can still make a name local or
+    the function a generator), or where they differ from getsource's (a comment at the
+    end of the body), getsource is read."""
     return _sha256(_compiled_lines(function)) == digest or source_digest(function) == digest
 
 
