@@ -12,6 +12,7 @@ second of a core, which the build's own process spends reading.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing.connection
 import os
 import shutil
@@ -146,6 +147,7 @@ def _scratch_folder() -> Path | None:
         return None
 
 
+@functools.cache  # once a process: a build that replaces workers spawns many
 def _sweep_scratch(parent: Path, owner: str) -> None:
     """Remove the workers' folders left by builds that were killed with their workers
     (SIGKILL, the out-of-memory killer): those whose build's process is gone. Only those
@@ -158,6 +160,7 @@ def _sweep_scratch(parent: Path, owner: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@functools.cache
 def _owner() -> str | None:
     """This host's name and the number of this process's PID namespace, which the PIDs
     in folder names are read in; None where either is unknown (no sweeping then)."""
