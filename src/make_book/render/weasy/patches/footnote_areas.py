@@ -16,8 +16,9 @@ Only an area whose layout does nothing but lay out its boxes is kept: none in co
 with no float in the current formatting context, its footnotes all in the normal flow
 (no float, positioned or running box, whose layout adds to the page's), with no
 columns, table, flex or grid box (whose layout may keep state in the context or warn)
-and no footnote call. Any other is laid out anew each time, as WeasyPrint does. The footnotes are laid out from copies each
-time, so a kept layout shares nothing with the page's boxes.
+and no footnote call. Any other is laid out anew each time, as WeasyPrint does. The
+footnotes are laid out from copies each time, so a kept layout shares nothing with the
+page's boxes.
 
 Replaces: `block_level_layout` as `weasyprint.layout` (for `_update_footnote_area`)
 and `weasyprint.layout.page` (for `make_page`) call it, with a function that passes
