@@ -538,6 +538,54 @@ def test_a_worker_frees_a_pieces_garbage_before_it_lays_out_the_next(
     assert done == ["piece", "collect", "piece", "piece"]
 
 
+def test_a_worker_sets_aside_what_it_keeps_before_its_first_piece(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """What a worker holds once WeasyPrint is imported and warmed up is frozen, never
+    scanned by a collection again, and its youngest generation is collected less often
+    (worker.py's _freeze_what_lasts). Asked of a real worker as it leaves."""
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    says = (  # printed as the worker leaves, through os._exit (worker.main)
+        "import gc, os; leave = os._exit; os._exit = lambda code: ("
+        "print('frozen', gc.get_freeze_count() > 0, 'young', gc.get_threshold()[0],"
+        " flush=True), leave(code)); "
+    )
+    boot = [sys.executable, "-c", says + worker_module.BOOT]
+    path = json.dumps(sys.path)
+    monkeypatch.setattr(workers, "worker_command", lambda fd: [*boot, str(fd), path])
+    worker = workers.spawn()
+    workers.give_job(worker, job)
+    workers.stop(worker)
+    assert worker.process.returncode == 0
+    young = worker_module.YOUNG_OBJECTS
+    assert f"frozen True young {young}" in capfd.readouterr().out
+
+
+def test_a_job_that_replaces_the_prepared_one_unfreezes_it(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remembered job, prepared and frozen, is dropped when the build sends another
+    (a changed theme): its fonts and stylesheet must be collectable again."""
+    import gc
+
+    from make_book.render.pdf.layout import piece_layout
+
+    job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
+    other = replace(job, language="fr")
+    monkeypatch.setattr(worker_module, "_prepared", lambda sent: sent)
+    monkeypatch.setattr(piece_layout, "forget_prepared", lambda: None)
+    threshold = gc.get_threshold()
+    try:
+        worker_module._freeze_what_lasts()
+        assert worker_module._job(job, job) is job
+        assert gc.get_freeze_count() > 0, "the same job: what was prepared stays frozen"
+        assert worker_module._job(other, job) is other
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
 def test_the_folders_of_workers_whose_build_was_killed_are_swept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

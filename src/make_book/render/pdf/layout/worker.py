@@ -78,6 +78,7 @@ def main(fd: int) -> None:
     with suppress(EOFError, BrokenPipeError, ConnectionResetError):
         _warm_up()
         remembered = _prepare_remembered()  # before the next worker takes a core
+        _freeze_what_lasts()
         _signal(ready, lambda pipe: os.write(pipe, b"1"))
         server = _Server(conn, _job(conn.recv(), remembered))
         while not isinstance(message := conn.recv(), Stop):
@@ -245,7 +246,30 @@ def _job(job: LayoutJob, remembered: LayoutJob | None) -> LayoutJob:
         from make_book.render.pdf.layout.piece_layout import forget_prepared
 
         forget_prepared()
+        gc.unfreeze()  # the dropped job's fonts and stylesheet may now be collected
     return _prepared(job)
+
+
+# Objects made before Python's youngest-generation collection runs (700 by default).
+# A piece makes millions of short-lived objects (boxes, styles, text runs): collected
+# less often, fewer survivors are scanned again and again. On the synthetic stress
+# book, a worker's collections of the two younger generations took 0.14 s instead of
+# 0.27 s, and its peak was no higher (206-210 MiB against 212-215).
+YOUNG_OBJECTS = 10_000
+
+
+def _freeze_what_lasts() -> None:
+    """Set aside what the worker keeps to the end (WeasyPrint's modules, the user-agent
+    stylesheets, cffi's types, the prepared job), so that no collection scans it again.
+
+    Every full collection (Python's own, and _collect_garbage's before every other
+    piece) went through all of it: on the synthetic stress book a worker's took 0.56 to
+    0.65 s, and 0.27 to 0.37 s once it is set aside. Collected first: the warm-up's
+    garbage is not kept for ever. A job that replaces the prepared one unfreezes it
+    (_job)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS)
 
 
 def _collect_garbage() -> None:
