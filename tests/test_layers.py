@@ -34,6 +34,15 @@ def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) 
     assert _loaded([module], HEAVY, tmp_path) == []
 
 
+def test_the_build_imports_the_join_and_the_preflight_while_its_first_piece_is_laid_out(
+    tmp_path: Path,
+) -> None:
+    """pikepdf, the join and the preflight (30 to 40 ms) are imported once the first piece
+    is sent to a worker (print_layout.py's _Joining, the PDF renderer's later_imports):
+    an edit's piece is sent sooner."""
+    assert _loaded(["make_book.build.driver"], ("pikepdf",), tmp_path) == []
+
+
 # What a layout worker has no use for: 6 MB each (jinja2 and yaml came in through the
 # theme package once, by an import of the piece cache's).
 WORKER_LEAVES_OUT = ("jinja2", "yaml", "pikepdf", "ebooklib", "markdown_it", "nh3")

@@ -36,7 +36,7 @@ from make_book.profiles import PROFILES
 from make_book.progress import LineProgress, Progress
 from make_book.render.base import LayoutOptions, RenderContext
 from make_book.render.epub import package as epub
-from make_book.render.pdf import page_css, print_layout
+from make_book.render.pdf import page_css, preflight_gate, print_layout
 from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout import pool, workers
 from make_book.render.pdf.layout import worker as worker_module
@@ -374,7 +374,7 @@ def test_a_pdf_that_fails_publishes_nothing_made_meanwhile(
     def fails(*_args: Any, **_kwargs: Any) -> None:
         raise RenderError("pdf (screen profile) fails its preflight: as this test wants")
 
-    monkeypatch.setattr(print_layout, "preflight_or_fail", fails)
+    monkeypatch.setattr(preflight_gate, "preflight_or_fail", fails)  # imported when used
     with pytest.raises(RenderError, match="as this test wants"):
         run_build(manifest, out, ["pdf", "cover", "epub", "html"], layout=in_pool)
     assert sorted(p.name for p in out.iterdir()) == ["cover.pdf"]

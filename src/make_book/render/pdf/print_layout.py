@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from make_book.errors import RenderError
 from make_book.model import Book
@@ -30,7 +31,6 @@ from make_book.profiles import Profile
 from make_book.publish.atomic import create_empty, temporary_name
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext
 from make_book.render.pdf.footnotes import footnoted_body
-from make_book.render.pdf.join.book_join import BookJoin
 from make_book.render.pdf.layout.page_refs import (
     folios_of,
     placeholder_folios,
@@ -55,16 +55,14 @@ from make_book.render.pdf.layout.pool import (
 )
 from make_book.render.pdf.layout.protocol import LayoutJob, PiecePages, PieceResult
 from make_book.render.pdf.page_css import print_settings, safe_margin, settings_css
-from make_book.render.pdf.preflight_gate import (
-    DrawingCheck,
-    font_names,
-    preflight_or_fail,
-    warn_fallback_fonts,
-)
 from make_book.render.weasy.patches.font_dates import dated_as_the_book
 from make_book.render.weasy.session import captured_weasyprint_log
 from make_book.source.manifest_types import PdfSettings
 from make_book.theme import find_file, search_path
+
+if TYPE_CHECKING:
+    from make_book.render.pdf.join.book_join import BookJoin
+    from make_book.render.pdf.preflight_gate import DrawingCheck
 
 # A wider gutter can only add pages, and page references print their folios from the
 # second round on: this settles in two or three rounds, rarely more.
@@ -160,19 +158,18 @@ class PrintLayout:
         chosen = print_settings(manifest_pdf, self.profile, pages=0)
         folios = placeholder_folios(self._referenced)
         for round_number in range(ROUNDS):
-            with self._joined(chosen) as (join, check):
-                sink = check.then(join.add) if join is not None else None
+            with self._joined(chosen) as joining:
+                sink = joining.add if joining.writes else None
                 first = round_number == 0
                 laid = yield from self._round(chosen, folios, cache, sink, first)
                 # A piece a later round takes again is marked passed in memory already.
-                self._fresh_passes |= check.fresh
+                self._fresh_passes |= joining.fresh
                 wanted = print_settings(manifest_pdf, self.profile, self._padded(laid))
                 main = [piece.paged for piece in laid.main]
                 printed = folios_of(self._referenced, laid.front.pages, main)
                 if wanted == chosen and printed == folios:
-                    if join is not None:
-                        join.finish(check(laid.front))
-                    self._fresh_passes |= check.fresh  # the front matter's, too
+                    joining.finish(laid.front)
+                    self._fresh_passes |= joining.fresh  # the front matter's, too
                     break
             chosen, folios = wanted, printed
         else:  # cannot happen with KDP's table, whose gutter only grows: say so if it does
@@ -186,14 +183,13 @@ class PrintLayout:
         return laid, chosen
 
     @contextlib.contextmanager
-    def _joined(self, chosen: PdfSettings) -> Iterator[tuple[BookJoin | None, DrawingCheck]]:
-        """A round's join into the interior (None when not written) and drawing check."""
-        check = DrawingCheck(self.profile, chosen)
+    def _joined(self, chosen: PdfSettings) -> Iterator[_Joining]:
+        """A round's join into the interior (if written) and drawing check."""
         if self.interior is None:
-            yield None, check
+            yield _Joining(self.profile, chosen)
             return
         with self.interior.open("wb") as file:  # its copies kept in the cache, if any
-            yield BookJoin(file, self.ctx.layout.cache_dir), check
+            yield _Joining(self.profile, chosen, file, self.ctx.layout.cache_dir)
 
     def _round(
         self,
@@ -252,6 +248,12 @@ class PrintLayout:
     def _finish(self, laid: LaidOutBook, settings: PdfSettings, cache: PieceCache) -> None:
         """Finish the joined interior for its profile, preflight it, say which glyphs fell back."""
         assert self.interior is not None
+        from make_book.render.pdf.preflight_gate import (
+            font_names,
+            preflight_or_fail,
+            warn_fallback_fonts,
+        )
+
         profile = self.profile
         if profile.is_print:
             from make_book.render.pdf.print_finish import (
@@ -296,6 +298,55 @@ class PrintLayout:
             source=f"{self.book.meta.title}, print edition ({width:g} x {height:g} in)",
             interior=interior,
         )
+
+
+class _Joining:
+    """A round's drawing check of each piece and join into the interior (when `out` is
+    given), both made when the first piece comes: their modules (pikepdf, the preflight,
+    30 to 40 ms to import) load while an edit's piece is laid out, not before it is
+    sent (the PDF renderer's `later_imports`)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        chosen: PdfSettings,
+        out: BinaryIO | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.profile, self.chosen, self.out, self.cache_dir = profile, chosen, out, cache_dir
+        self._check: DrawingCheck | None = None
+        self._join: BookJoin | None = None
+
+    @property
+    def writes(self) -> bool:
+        return self.out is not None
+
+    @property
+    def fresh(self) -> set[Path]:
+        """The pieces that passed their drawing check here, not yet so in the cache."""
+        return self._check.fresh if self._check is not None else set()
+
+    def add(self, piece: PieceResult) -> None:
+        self._joined().add(self._checked(piece))
+
+    def finish(self, front: PieceResult) -> None:
+        if self.writes:
+            self._joined().finish(self._checked(front))
+
+    def _checked(self, piece: PieceResult) -> PieceResult:
+        if self._check is None:
+            from make_book.render.pdf.preflight_gate import DrawingCheck
+
+            self._check = DrawingCheck(self.profile, self.chosen)
+        return self._check(piece)
+
+    def _joined(self) -> BookJoin:
+        assert self.out is not None, "a join only where the interior is written"
+        if self._join is None:
+            from make_book.render.pdf.join.book_join import BookJoin
+
+            self._join = BookJoin(self.out, self.cache_dir)
+        return self._join
 
 
 def lay_out(

@@ -15,8 +15,15 @@ class PdfRenderer(Renderer):
     suffix = ".pdf"
     needs = Needs.INTERIOR
     per_profile = True
-    # The fallback-glyph warning reads the faces' cmaps; the join cuts them with HarfBuzz.
-    later_imports = ("fontTools.ttLib", "uharfbuzz")
+    # The join (pikepdf) and the preflight, made once the first piece is laid out (an
+    # edit's piece is sent first: print_layout.py's _Joining); the fallback-glyph warning
+    # reads the faces' cmaps; the join cuts them with HarfBuzz.
+    later_imports = (
+        "make_book.render.pdf.join.book_join",
+        "make_book.render.pdf.preflight_gate",
+        "fontTools.ttLib",
+        "uharfbuzz",
+    )
 
     def meanwhile(self, book: Book, ctx: RenderContext) -> None:
         """What the fallback-glyph warning reads (preflight_gate.py): the book's
