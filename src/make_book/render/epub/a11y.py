@@ -13,14 +13,17 @@ _XHTML = "http://www.w3.org/1999/xhtml"
 _LEVELS = {f"{{{_XHTML}}}h{n}": n for n in range(1, 7)}
 
 
-def heading_faults(xhtml: bytes | str) -> list[str]:
-    """What is wrong with a content document's heading outline; empty when nothing is.
+def heading_faults(xhtml: bytes | str | etree._Element) -> list[str]:
+    """What is wrong with a content document's heading outline (given as text or as its
+    parsed root); empty when nothing is.
 
     The first heading must be an h1 (each document is a page of its own to a reader);
     after it a heading may go up any number of levels but down only one at a time.
     """
-    data = xhtml.encode("utf-8") if isinstance(xhtml, str) else xhtml
-    root = etree.fromstring(data)
+    if isinstance(xhtml, (bytes, str)):
+        root = etree.fromstring(xhtml.encode("utf-8") if isinstance(xhtml, str) else xhtml)
+    else:
+        root = xhtml
     faults: list[str] = []
     previous = 0
     for element in root.iter(*_LEVELS):

@@ -399,14 +399,22 @@ class _Spine:
         self.toc: list[object] = []
         self.page_list: list[tuple[str, str]] = []  # (href, label) in reading order
 
-    def add(self, file_name: str, content: bytes, linear: bool = True) -> epub.EpubItem:
+    def add(
+        self,
+        file_name: str,
+        content: bytes,
+        linear: bool = True,
+        parsed: etree._Element | None = None,
+    ) -> epub.EpubItem:
+        """Add a content document to the package and the spine; `parsed`: its root, if
+        the caller parsed it already (an essay's, for its headings)."""
         uid = "x-" + re.sub(r"[^A-Za-z0-9-]", "-", Path(file_name).stem)
         item = epub.EpubItem(uid, file_name, "application/xhtml+xml", content)
         item.properties = []
         self.package.add_item(item)
         self.package.spine.append((item, "yes" if linear else "no"))
         if content:  # the nav is written last; its markers are listed in nav()
-            self.list_pages(file_name, pagebreaks(content))
+            self.list_pages(file_name, pagebreaks(content if parsed is None else parsed))
         return item
 
     def list_pages(self, file_name: str, found: list[tuple[str, str]]) -> None:
@@ -516,9 +524,10 @@ class _Spine:
 
     def essay(self, essay: Essay, matter: str) -> epub.Link:
         content = self.pages.essay(essay, matter)
-        for fault in heading_faults(content):  # screen readers move by headings
+        parsed = etree.fromstring(content)  # once for both (see Speed)
+        for fault in heading_faults(parsed):  # screen readers move by headings
             log.warning("%s: heading %s", essay.source_path, fault)
-        self.add(f"{essay.slug}.xhtml", content)
+        self.add(f"{essay.slug}.xhtml", content, parsed=parsed)
         if matter == "bodymatter" and not any(k == "bodymatter" for k, _, _ in self.landmarks):
             self.landmarks.append(("bodymatter", f"{essay.slug}.xhtml", "Start of Content"))
         link = epub.Link(f"{essay.slug}.xhtml", essay.title, essay.slug)

@@ -175,8 +175,9 @@ def _local(element: etree._Element) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def pagebreaks(document: bytes) -> list[tuple[str, str]]:
-    """(id, label) of every page-break marker in a content document, in document order."""
-    root = etree.fromstring(document)
+def pagebreaks(document: bytes | etree._Element) -> list[tuple[str, str]]:
+    """(id, label) of every page-break marker in a content document (or its parsed root),
+    in document order."""
+    root = etree.fromstring(document) if isinstance(document, bytes) else document
     found = root.xpath("//*[@role=$role][@id]", role=PAGEBREAK_ROLE)
     return [(el.get("id") or "", el.get("aria-label") or "") for el in found]
