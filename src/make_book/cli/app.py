@@ -14,6 +14,7 @@ import click
 
 from make_book import __version__
 from make_book.build.interrupt import exit_cleanly_on_signals
+from make_book.errors import BookError
 from make_book.profiles import PROFILES
 
 # The output formats in build order: build/driver.py's RENDERERS (test_cli keeps them
@@ -74,10 +75,17 @@ class MakeBook(click.Group):
         return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the command with the signal handlers set."""
+        """Run the command with the signal handlers set; make-book's own errors said in
+        one line per problem, without a traceback, with their exit code (errors.py)."""
         Verbosity.set(logging.WARNING)  # until -v or -q says otherwise
         with exit_cleanly_on_signals():
-            return super().main(*args, **kwargs)
+            try:
+                return super().main(*args, **kwargs)
+            except BookError as error:  # not a ClickException: click lets it through
+                if not kwargs.get("standalone_mode", True):
+                    raise
+                error.show()
+                sys.exit(error.exit_code)
 
 
 class _WarningFormatter(logging.Formatter):
