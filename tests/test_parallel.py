@@ -1241,6 +1241,20 @@ def test_one_piece_at_a_time_goes_ahead_of_pieces_not_made() -> None:
     assert cold.order == list(range(6))
 
 
+@pytest.mark.parametrize(
+    "counts", [[], [3], [3, 5, 2], [3, None, 2], [None, 4], [4, 2, None], [None, None]]
+)
+def test_every_pieces_folio_is_summed_in_one_pass(counts: list[int | None]) -> None:
+    """`ready()` and the front matter take each piece's folio from one pass over the
+    counts (a pass per piece made a 300-piece book's build spend 0.9 s in `ready`)."""
+    specs = [PieceSpec(f"p{i}", "essays") for i in range(len(counts))]
+    cache: Any = _NothingCached()
+    plan = pool._Plan(specs, lambda spec: Piece(spec, ""), "a job", cache)
+    plan.counts = list(counts)
+    assert plan._folios() == [plan.folio(i) for i in range(len(counts))]
+    assert plan.folios() == [plan.folio(i) or 0 for i in range(len(counts))]
+
+
 def test_an_edited_piece_paginated_before_the_rest_are_made_gets_its_folio(
     book_copy: BookCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

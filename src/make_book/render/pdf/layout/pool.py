@@ -151,6 +151,15 @@ class _Plan:
         before = self.counts[:index]
         return None if None in before else 1 + sum(c for c in before if c is not None)
 
+    def _folios(self) -> list[int | None]:
+        """Every piece's `folio`, in one pass (None from the first piece not counted)."""
+        folios: list[int | None] = []
+        next_folio: int | None = 1
+        for count in self.counts:
+            folios.append(next_folio)
+            next_folio = None if next_folio is None or count is None else next_folio + count
+        return folios
+
     def ready(self) -> Iterator[Task]:
         """Tasks that can go now; cache hits are taken on the way.
 
@@ -161,10 +170,11 @@ class _Plan:
         nothing would ever count (a restyled book: no page count in the cache)."""
         made_up_to = self._made_up_to()
         ahead = any(index >= made_up_to for index in self.queued)
+        folios = self._folios()  # once a turn: each piece's, one by one, summed every count
         for index, piece in sorted(self.pieces.items()):
             if index in self.results or index in self.queued:
                 continue
-            folio = self.folio(index)
+            folio = folios[index]
             if self.counts[index] is not None and folio is None:
                 continue  # counted before; its folio is not known yet
             if folio is not None and self.counts[index] is not None:
@@ -197,7 +207,7 @@ class _Plan:
         return front.paged if front is not None else self.front_paged
 
     def folios(self) -> list[int]:
-        return [self.folio(i) or 0 for i in range(len(self.specs))]
+        return [folio or 0 for folio in self._folios()]
 
 
 FrontMaker = Callable[[dict[str, int]], Piece]
@@ -330,8 +340,9 @@ def _job_digest(job: LayoutJob) -> str:
 
 def _front_task(job: LayoutJob, plan: _Plan, make_front: FrontMaker) -> Task | None:
     """The front matter, once every piece is placed; None when the cache has it."""
+    firsts = plan.folios()
     folios = {
-        anchor: (plan.folio(i) or 0) + page
+        anchor: firsts[i] + page
         for i in range(len(plan.specs))
         for anchor, page in plan.paged_of(i).anchors.items()
     }
