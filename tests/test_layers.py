@@ -34,18 +34,23 @@ def test_importing_loads_no_weasyprint_or_ebooklib(module: str, tmp_path: Path) 
     assert _loaded([module], HEAVY, tmp_path) == []
 
 
-def test_the_build_imports_the_join_and_the_preflight_while_its_first_piece_is_laid_out(
+def test_the_build_imports_the_join_and_the_preflight_once_it_has_a_piece(
     tmp_path: Path,
 ) -> None:
-    """pikepdf, the join and the preflight (30 to 40 ms) are imported once the first piece
-    is sent to a worker (print_layout.py's _Joining, the PDF renderer's later_imports):
-    an edit's piece is sent sooner."""
+    """pikepdf, the join and the preflight (30 to 40 ms) are imported when the first piece
+    comes (print_layout.py's _Joining), or in the layout's first wait (the PDF renderer's
+    later_imports), not before the build sends an edit's piece."""
+    from make_book.render.pdf.renderer import PdfRenderer
+
     assert _loaded(["make_book.build.driver"], ("pikepdf",), tmp_path) == []
+    wanted = {"make_book.render.pdf.join.book_join", "make_book.render.pdf.preflight_gate"}
+    assert wanted <= set(PdfRenderer.later_imports)
 
 
 # What a layout worker has no use for: 6 MB each (jinja2 and yaml came in through the
 # theme package once, by an import of the piece cache's).
-WORKER_LEAVES_OUT = ("jinja2", "yaml", "pikepdf", "ebooklib", "markdown_it", "nh3")
+# click: a worker's errors are make-book's own, said by the command line (errors.py).
+WORKER_LEAVES_OUT = ("jinja2", "yaml", "pikepdf", "ebooklib", "markdown_it", "nh3", "click")
 # And what neither a worker nor the command line needs to start (50 ms: email's parsers).
 SLOW_TO_IMPORT = ("importlib.metadata",)
 

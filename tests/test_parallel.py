@@ -538,17 +538,20 @@ def test_a_worker_frees_a_pieces_garbage_before_it_lays_out_the_next(
     assert done == ["piece", "collect", "piece", "piece"]
 
 
-def test_a_worker_sets_aside_what_it_keeps_before_its_first_piece(
+def test_a_worker_sets_aside_what_it_keeps_from_its_collections(
     book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """What a worker holds once WeasyPrint is imported and warmed up is frozen, never
-    scanned by a collection again, and its youngest generation is collected less often
-    (worker.py's _freeze_what_lasts). Asked of a real worker as it leaves."""
+    """What a worker holds once WeasyPrint is imported, warmed up and its job prepared is
+    frozen, never scanned by a collection again, and its youngest generation is
+    collected less often (worker.py's _freeze_what_lasts). Asked of a real worker as it
+    leaves."""
     job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
     says = (  # printed as the worker leaves, through os._exit (worker.main)
         "import gc, os; leave = os._exit; os._exit = lambda code: ("
         "print('frozen', gc.get_freeze_count() > 0, 'young', gc.get_threshold()[0],"
-        " flush=True), leave(code)); "
+        " 'job frozen', not any(o is css for o in gc.get_objects() for css in ["
+        "s.css for s in __import__('make_book.render.pdf.layout.piece_layout',"
+        " fromlist=['x'])._STYLESHEETS.values()]), flush=True), leave(code)); "
     )
     boot = [sys.executable, "-c", says + worker_module.BOOT]
     path = json.dumps(sys.path)
@@ -558,32 +561,46 @@ def test_a_worker_sets_aside_what_it_keeps_before_its_first_piece(
     workers.stop(worker)
     assert worker.process.returncode == 0
     young = worker_module.YOUNG_OBJECTS
-    assert f"frozen True young {young}" in capfd.readouterr().out
+    assert f"frozen True young {young} job frozen True" in capfd.readouterr().out
 
 
-def test_a_job_that_replaces_the_prepared_one_unfreezes_it(
+def test_a_worker_freezes_its_job_and_no_garbage(
     book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The remembered job, prepared and frozen, is dropped when the build sends another
-    (a changed theme): its fonts and stylesheet must be collectable again."""
+    """The freeze that follows the job (worker.main) keeps the job sent, frees a
+    remembered job the build replaced (a changed theme, another profile), and collects
+    garbage in cycles (the warm-up's) first rather than keeping it for the worker's life."""
     import gc
+    import weakref
 
     from make_book.render.pdf.layout import piece_layout
 
+    class Cycle:
+        me: object
+
     job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
     other = replace(job, language="fr")
-    monkeypatch.setattr(worker_module, "_prepared", lambda sent: sent)
-    monkeypatch.setattr(piece_layout, "forget_prepared", lambda: None)
     threshold = gc.get_threshold()
+    gc.collect()
+    gc.disable()  # Python's own collection would free the garbage at a time of its choosing
     try:
-        worker_module._freeze_what_lasts()
-        assert worker_module._job(job, job) is job
-        assert gc.get_freeze_count() > 0, "the same job: what was prepared stays frozen"
+        garbage = Cycle()
+        garbage.me = garbage
+        gone = weakref.ref(garbage)
+        del garbage
+        worker_module._prepared(job)
+        dropped = weakref.ref(piece_layout._stylesheet(job).css)
         assert worker_module._job(other, job) is other
-        assert gc.get_freeze_count() == 0
+        worker_module._freeze_what_lasts()
+        assert gone() is None, "garbage in a cycle is collected, not frozen"
+        assert dropped() is None, "the replaced job's stylesheet is freed"
+        kept = piece_layout._stylesheet(other).css
+        assert not any(o is kept for o in gc.get_objects()), "the job sent is frozen"
     finally:
+        gc.enable()
         gc.unfreeze()
         gc.set_threshold(*threshold)
+        piece_layout.forget_prepared()
 
 
 def test_the_folders_of_workers_whose_build_was_killed_are_swept(

@@ -74,15 +74,22 @@ class MakeBook(click.Group):
             _name_options(command, _prefix(cmd_name))
         return command
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(  # click's own parameters, so that standalone_mode is seen however given
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run the command with the signal handlers set; make-book's own errors said in
         one line per problem, without a traceback, with their exit code (errors.py)."""
         Verbosity.set(logging.WARNING)  # until -v or -q says otherwise
         with exit_cleanly_on_signals():
             try:
-                return super().main(*args, **kwargs)
+                return super().main(args, prog_name, complete_var, standalone_mode, **extra)
             except BookError as error:  # not a ClickException: click lets it through
-                if not kwargs.get("standalone_mode", True):
+                if not standalone_mode:
                     raise
                 error.show()
                 sys.exit(error.exit_code)

@@ -20,10 +20,10 @@ def heading_faults(xhtml: bytes | str | etree._Element) -> list[str]:
     The first heading must be an h1 (each document is a page of its own to a reader);
     after it a heading may go up any number of levels but down only one at a time.
     """
-    if isinstance(xhtml, (bytes, str)):
-        root = etree.fromstring(xhtml.encode("utf-8") if isinstance(xhtml, str) else xhtml)
-    else:
+    if isinstance(xhtml, etree._Element):
         root = xhtml
+    else:
+        root = etree.fromstring(xhtml.encode("utf-8") if isinstance(xhtml, str) else xhtml)
     faults: list[str] = []
     previous = 0
     for element in root.iter(*_LEVELS):

@@ -178,6 +178,6 @@ def _local(element: etree._Element) -> str:
 def pagebreaks(document: bytes | etree._Element) -> list[tuple[str, str]]:
     """(id, label) of every page-break marker in a content document (or its parsed root),
     in document order."""
-    root = etree.fromstring(document) if isinstance(document, bytes) else document
+    root = document if isinstance(document, etree._Element) else etree.fromstring(document)
     found = root.xpath("//*[@role=$role][@id]", role=PAGEBREAK_ROLE)
     return [(el.get("id") or "", el.get("aria-label") or "") for el in found]

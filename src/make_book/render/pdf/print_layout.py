@@ -303,8 +303,8 @@ class PrintLayout:
 class _Joining:
     """A round's drawing check of each piece and join into the interior (when `out` is
     given), both made when the first piece comes: their modules (pikepdf, the preflight,
-    30 to 40 ms to import) load while an edit's piece is laid out, not before it is
-    sent (the PDF renderer's `later_imports`)."""
+    30 to 40 ms to import) load after an edit's piece is sent, then or in the layout's
+    first wait (the PDF renderer's `later_imports`), whichever comes first."""
 
     def __init__(
         self,

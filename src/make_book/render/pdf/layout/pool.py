@@ -152,7 +152,7 @@ class _Plan:
         return None if None in before else 1 + sum(c for c in before if c is not None)
 
     def _folios(self) -> list[int | None]:
-        """Every piece's `folio`, in one pass (None from the first piece not counted)."""
+        """Every piece's `folio`, in one pass (None for those after a piece not counted)."""
         folios: list[int | None] = []
         next_folio: int | None = 1
         for count in self.counts:
@@ -170,7 +170,7 @@ class _Plan:
         nothing would ever count (a restyled book: no page count in the cache)."""
         made_up_to = self._made_up_to()
         ahead = any(index >= made_up_to for index in self.queued)
-        folios = self._folios()  # once a turn: each piece's, one by one, summed every count
+        folios = self._folios()  # once a call, not a sum over the counts for each piece
         for index, piece in sorted(self.pieces.items()):
             if index in self.results or index in self.queued:
                 continue
