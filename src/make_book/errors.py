@@ -44,10 +44,7 @@ class BookError(Exception):
         else:
             self.problems = list(problems)
             self.message = "\n".join(str(p) for p in self.problems)
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return self.message
+        super().__init__(self.message)  # str() gives it, as Exception's does its one argument
 
     def format_message(self) -> str:
         return self.message
