@@ -154,10 +154,10 @@ class _Pages:
         self.meta = replace(book.meta, modified="")  # the date is the package's, not a page's
         self.theme = theme_fingerprint(book)
         # Links go to other essays' files: which texts and parts the book has.
-        self.structure = (
-            tuple(e.slug for e in book.all_texts),
-            tuple(p.slug for p in book.contents),
-        )
+        structure = (tuple(e.slug for e in book.all_texts), tuple(p.slug for p in book.contents))
+        # What every page's key takes, hashed once: its repr (300 slugs) made for each of
+        # 300 essays twice a build took 0.015 s of an edit.
+        self.same_for_all = key_of(self.meta, self.theme, structure)
 
     def page(
         self, title: str, content: str, matter: str, lang: str = "", section: str = ""
@@ -171,14 +171,7 @@ class _Pages:
 
     def essay(self, essay: Essay, matter: str) -> bytes:
         """The essay's page; the same page as a build before is taken from the memo."""
-        key = key_of(
-            essay.fingerprint,
-            matter,
-            self.meta,
-            self.marks.of(essay.slug),
-            self.theme,
-            self.structure,
-        )
+        key = key_of(essay.fingerprint, matter, self.marks.of(essay.slug), self.same_for_all)
         page = self.memo.get(key)
         if page is None:
             page = self._essay(essay, matter)
