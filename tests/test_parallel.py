@@ -38,7 +38,7 @@ from make_book.render.base import LayoutOptions, RenderContext
 from make_book.render.epub import package as epub
 from make_book.render.pdf import page_css, preflight_gate, print_layout
 from make_book.render.pdf.join.book_join import BookJoin
-from make_book.render.pdf.layout import pool, workers
+from make_book.render.pdf.layout import launch, pool, workers
 from make_book.render.pdf.layout import worker as worker_module
 from make_book.render.pdf.layout.piece_cache import CACHE_FOLDER, PieceCache
 from make_book.render.pdf.layout.pieces import Piece, PieceSpec
@@ -463,7 +463,7 @@ def test_a_worker_leaves_no_copies_of_the_fonts_behind(
         assert isinstance(receive(conn), Paginated)
         receive(conn)  # done
         (scratch,) = temporary.iterdir()  # the worker's own temporary folder
-        assert scratch.name.startswith(workers.SCRATCH) and scratch == pool.workers[0].scratch
+        assert scratch.name.startswith(launch.SCRATCH) and scratch == pool.workers[0].scratch
         assert [p.name[:11] for p in scratch.iterdir()] == ["weasyprint-"], "made"
     finally:
         pool.close()
@@ -553,7 +553,7 @@ def test_a_worker_sets_aside_what_it_keeps_from_its_collections(
         "s.css for s in __import__('make_book.render.pdf.layout.piece_layout',"
         " fromlist=['x'])._STYLESHEETS.values()]), flush=True), leave(code)); "
     )
-    boot = [sys.executable, "-c", says + worker_module.BOOT]
+    boot = [sys.executable, "-c", says + launch.BOOT]
     path = json.dumps(sys.path)
     monkeypatch.setattr(workers, "worker_command", lambda fd: [*boot, str(fd), path])
     worker = workers.spawn()
@@ -616,12 +616,12 @@ def test_the_folders_of_workers_whose_build_was_killed_are_swept(
         capture_output=True,
         text=True,
     ).stdout.strip()
-    owner = workers._owner()
+    owner = launch._owner()
     if owner is None:
         pytest.skip("no PID namespace to read (not Linux): nothing is swept")
-    left = tmp_path / f"{workers.SCRATCH}{owner}-{gone}-abc"
-    running = tmp_path / f"{workers.SCRATCH}{owner}-{os.getppid()}-abc"
-    elsewhere = tmp_path / f"{workers.SCRATCH}other{owner}-{gone}-abc"
+    left = tmp_path / f"{launch.SCRATCH}{owner}-{gone}-abc"
+    running = tmp_path / f"{launch.SCRATCH}{owner}-{os.getppid()}-abc"
+    elsewhere = tmp_path / f"{launch.SCRATCH}other{owner}-{gone}-abc"
     for folder in (left, running, elsewhere):
         (folder / "weasyprint-x").mkdir(parents=True)
     worker = workers.spawn()
@@ -649,7 +649,7 @@ def test_a_temporary_directory_that_cannot_be_written_leaves_the_worker_its_own(
 
 
 def scratch_files(parent: Path) -> list[Path]:
-    return [p for folder in parent.glob(f"{workers.SCRATCH}*") for p in folder.rglob("*")]
+    return [p for folder in parent.glob(f"{launch.SCRATCH}*") for p in folder.rglob("*")]
 
 
 def test_workers_replaced_after_each_piece_give_the_same_bytes(
@@ -1089,22 +1089,26 @@ def test_a_worker_started_early_prepares_the_books_last_job(
         prepared.append(job)
         return job
 
+    def remembered() -> Any:
+        return worker_module._prepare_remembered(worker_module._cache_folder(never_read))
+
+    never_read: Any = None  # a worker not briefed takes its folder from the environment
     monkeypatch.setattr(worker_module, "_prepared", prepare)
-    monkeypatch.setenv(worker_module.REMEMBERED, str(root))
-    assert worker_module._prepare_remembered() is None and prepared == [], "none kept yet"
+    monkeypatch.setenv(launch.REMEMBERED, str(root))
+    assert remembered() is None and prepared == [], "none kept yet"
     last_job.remember(CacheFolder.open(root), job)
-    monkeypatch.setenv(worker_module.REMEMBERED, str(root))
-    assert worker_module._prepare_remembered() == job and prepared == [job]
-    assert worker_module.REMEMBERED not in os.environ, "not passed on"
-    assert worker_module._prepare_remembered() is None
+    monkeypatch.setenv(launch.REMEMBERED, str(root))
+    assert remembered() == job and prepared == [job]
+    assert launch.REMEMBERED not in os.environ, "not passed on"
+    assert remembered() is None
     assert prepared == [job], "a worker not told the cache prepares nothing"
     if sys.platform.startswith("linux"):  # a process's environment, as Linux shows it
         told, untold = workers.spawn(cache=root), workers.spawn()
         try:
-            said = f"{worker_module.REMEMBERED}={root}".encode()
+            said = f"{launch.REMEMBERED}={root}".encode()
             assert said in Path(f"/proc/{told.process.pid}/environ").read_bytes().split(b"\0")
             assert (
-                worker_module.REMEMBERED.encode()
+                launch.REMEMBERED.encode()
                 not in Path(f"/proc/{untold.process.pid}/environ").read_bytes()
             )
         finally:
@@ -1164,7 +1168,8 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     reaches it: in a cold build the first piece goes to a worker before the last is
     made; in a rebuild with a worker started early, the edited piece is made first and
     goes before the others are made. Either way the book is the one laid out in one
-    process."""
+    process. The rebuild's worker is the one the command line starts as it begins
+    (launch.py): it waits for its brief before it imports WeasyPrint."""
     events: list[str] = []
     make_next, send = pool._Plan.make_next, workers.Worker.send
 
@@ -1187,9 +1192,18 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     essay = manifest.parent / "chapters" / "gamma.txt"
     essay.write_text(essay.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
     events.clear()
-    with workers.EarlyWorkers(1) as spares:
+    monkeypatch.setattr(launch, "cores", lambda: 2)
+    launch.start_early(["--quiet", "build", str(manifest)])
+    early = launch.take_early()
+    assert early is not None
+    if sys.platform.startswith("linux"):
+        time.sleep(1.5)  # WeasyPrint takes 0.2 s to import, were it not waiting
+        assert b"libpango" not in Path(f"/proc/{early.process.pid}/maps").read_bytes()
+    with workers.EarlyWorkers(1, cache, early) as spares:
+        assert [w.process for w in spares.workers] == [early.process]
         options = LayoutOptions(jobs=2, cache_dir=cache, spares=spares)
         edited = pieces_pdf(manifest, tmp_path / "b", options)
+    assert early.process.returncode == 0, "told to stop once the build was done"
     sends = [e for e in events if e.startswith("sent") and e != "sent -1"]
     assert len(sends) == 1, events
     index = int(sends[0].split()[1])
@@ -1400,7 +1414,7 @@ def test_a_worker_started_with_as_many_as_the_cores_waits_for_the_first(
     lay = Lay(0, main[0].html, main[0].borrowed, tmp_path / "a.pdf", 1)
     after, ready = os.pipe()
     try:
-        waiting = workers.spawn({worker_module.AFTER: after})
+        waiting = workers.spawn({launch.AFTER: after})
     finally:
         os.close(after)
     try:
@@ -1458,7 +1472,7 @@ def test_early_workers_are_staggered_with_as_many_as_the_cores(
     job, _ = job_and_pieces(book_copy("mixed"), monkeypatch)
     after, ready = os.pipe()
     try:
-        waiting = workers.spawn({worker_module.AFTER: after})
+        waiting = workers.spawn({launch.AFTER: after})
     finally:
         os.close(after)
     monkeypatch.setattr(workers, "spawn", lambda: waiting)
@@ -1478,7 +1492,7 @@ def test_a_workers_ctrl_c_says_nothing() -> None:
     import here), and prints no traceback; it leaves when the build goes away."""
     import socket
 
-    from make_book.render.pdf.layout.worker import command
+    from make_book.render.pdf.layout.launch import command
 
     ours, theirs = socket.socketpair()
     with theirs:

@@ -235,3 +235,8 @@ def option_value(parse: Callable[[str], list[str]], value: str, hint: str) -> li
     except click.BadParameter as exc:
         exc.param_hint = hint
         raise
+
+
+# The group's options named in the environment once it is made; each command's as the
+# group looks it up (MakeBook.get_command).
+name_environment(main)

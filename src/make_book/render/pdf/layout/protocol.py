@@ -110,6 +110,14 @@ AskFolio = Callable[[PiecePages], int]
 
 
 @dataclass(frozen=True)
+class Brief:
+    """The first message to a worker started before its build knew its book (launch.py's
+    BRIEFED): the book's cache folder, whose last job it prepares (None: none to use)."""
+
+    cache: Path | None
+
+
+@dataclass(frozen=True)
 class Lay:
     """Lay out this piece and write its PDF to `out`; `folio` None: ask for it."""
 

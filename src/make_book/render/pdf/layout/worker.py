@@ -1,10 +1,11 @@
 """A layout worker: a process of its own that lays out the pieces it is sent.
 
-Started by workers.py as `python -c …` with one end of a socket pair, rather
+Started by launch.py as `python -c …` with one end of a socket pair, rather
 than through multiprocessing: it imports only what laying out needs (not the
 whole command line, as a spawned child re-importing `__main__` does), and no
 resource-tracker process comes with it. Messages are pickled (multiprocessing's
-Connection), the classes of protocol.py: first the LayoutJob, then a `Lay` per piece
+Connection), the classes of protocol.py: first a Brief (to a worker started before
+its build knew its book, launch.py), then the LayoutJob, then a `Lay` per piece
 and a `Folio` for each piece that asked for its first folio, `Stop` to end.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import json
 import os
 import queue
 import resource
@@ -25,7 +25,9 @@ from pathlib import Path
 
 from make_book.errors import RenderError
 from make_book.frame_room import call_with_room
+from make_book.render.pdf.layout.launch import AFTER, BRIEFED, READY, REMEMBERED
 from make_book.render.pdf.layout.protocol import (
+    Brief,
     Done,
     Failed,
     Folio,
@@ -37,47 +39,24 @@ from make_book.render.pdf.layout.protocol import (
     Stop,
 )
 
-# Environment variables naming a pipe's file descriptor: read one byte (or its end) from
-# AFTER before importing WeasyPrint; write one to READY once warmed up (workers.py's
-# EarlyWorkers: a worker that would take a core from the build's reading waits).
-AFTER, READY = "MAKE_BOOK_WORKER_AFTER", "MAKE_BOOK_WORKER_READY"
-# The book's cache folder, whose last job a worker started early prepares (last_job.py).
-REMEMBERED = "MAKE_BOOK_WORKER_CACHE"
-
-# What `python -c` runs: Ctrl-C ignored first, then the parent's import path, then `main`
-# (from a roomy frame, frame_room.py: its import and warm-up recurse too).
-# The terminal sends Ctrl-C to the whole process group: the build handles it (exit 130,
-# one line) and ends its workers, which must not each print a KeyboardInterrupt's
-# traceback from wherever their import or layout happened to be.
-BOOT = (
-    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-    "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
-    "from make_book.frame_room import call_with_room; "
-    "from make_book.render.pdf.layout.worker import main; "
-    "call_with_room(main, int(sys.argv[1]))"
-)
-
-
-def command(fd: int) -> list[str]:
-    """The command line of a worker talking over file descriptor `fd`."""
-    return [sys.executable, "-c", BOOT, str(fd), json.dumps(sys.path)]
-
 
 def main(fd: int) -> None:
     """Lay out each piece sent until told to stop (`Stop`)."""
     after, ready = _pipe(AFTER), _pipe(READY)
-    _signal(after, lambda pipe: os.read(pipe, 1))  # before its first core-second
-    # WeasyPrint is imported here, not by the build that imports this module for `command`,
-    # the quick way, with make-book's patches (render/weasy/patches/).
-    from make_book.render.weasy import patches
-
-    patches.install()
     conn = Connection(fd)
-    # The build went away (failed, interrupted or killed): stop without a word. (Ctrl-C
-    # is ignored from the start, BOOT: the build ends its workers.)
+    # The build went away (failed, interrupted or killed) or wants no worker after all:
+    # stop without a word. (Ctrl-C is ignored from the start, launch.BOOT: the build ends
+    # its workers.)
     with suppress(EOFError, BrokenPipeError, ConnectionResetError):
+        cache = _cache_folder(conn)  # a briefed worker's waits for its build to say
+        _signal(after, lambda pipe: os.read(pipe, 1))  # before its first core-second
+        # WeasyPrint is imported here, the quick way, with make-book's patches
+        # (render/weasy/patches/).
+        from make_book.render.weasy import patches
+
+        patches.install()
         _warm_up()
-        remembered = _prepare_remembered()  # before the next worker takes a core
+        remembered = _prepare_remembered(cache)  # before the next worker takes a core
         _signal(ready, lambda pipe: os.write(pipe, b"1"))
         job = _job(conn.recv(), remembered)
         _freeze_what_lasts()  # the job too, before any piece
@@ -224,17 +203,28 @@ def _prepared(job: LayoutJob) -> LayoutJob:
     return job
 
 
-def _prepare_remembered() -> LayoutJob | None:
-    """The book's last job, prepared while the build still reads the book: an edit sends
-    the same job, which is then ready (a stylesheet parsed once per job: piece_layout.py).
-    Taken out of the environment: nothing this process starts inherits it."""
+def _cache_folder(conn: Connection) -> Path | None:
+    """The book's cache folder, whose last job is prepared: from the environment, or for
+    a briefed worker (launch.BRIEFED) its first message. Taken out of the environment:
+    nothing this process starts inherits it."""
     folder = os.environ.pop(REMEMBERED, "")
-    if not folder:
+    if os.environ.pop(BRIEFED, ""):
+        brief = conn.recv()
+        if not isinstance(brief, Brief):
+            raise RenderError(f"pdf: a layout worker was sent {type(brief).__name__} first")
+        return brief.cache
+    return Path(folder) if folder else None
+
+
+def _prepare_remembered(folder: Path | None) -> LayoutJob | None:
+    """The book's last job, prepared while the build still reads the book: an edit sends
+    the same job, which is then ready (a stylesheet parsed once per job: piece_layout.py)."""
+    if folder is None:
         return None
     from make_book.render.pdf.layout.last_job import remembered
 
     with suppress(Exception):  # at worst the job sent is prepared when it comes
-        job = remembered(Path(folder))
+        job = remembered(folder)
         if job is not None:
             return _prepared(job)
     return None

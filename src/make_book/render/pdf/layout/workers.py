@@ -12,13 +12,10 @@ second of a core, which the build's own process spends reading.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing.connection
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -27,9 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from make_book.errors import RenderError
-from make_book.render.pdf.layout.protocol import FromWorker, Lay, LayoutJob, Stop
-from make_book.render.pdf.layout.worker import AFTER, READY, REMEMBERED
-from make_book.render.pdf.layout.worker import command as worker_command
+from make_book.render.pdf.layout import launch
+from make_book.render.pdf.layout.launch import AFTER, READY, REMEMBERED, cores
+from make_book.render.pdf.layout.launch import command as worker_command
+from make_book.render.pdf.layout.protocol import Brief, FromWorker, Lay, LayoutJob, Stop
 
 if TYPE_CHECKING:  # this module stays light: the command line starts a worker before
     # it imports the build (cli/build.py), so that the worker's WeasyPrint loads meanwhile
@@ -46,16 +44,7 @@ if TYPE_CHECKING:  # this module stays light: the command line starts a worker b
 # One that grows past this anyway is replaced after its piece, when a piece is left
 # for it. (A worker's peak is its biggest piece's size, which a new worker reaches too.)
 WORKER_MEMORY_MB = 120
-# glibc gives each thread that allocates a heap of its own, and a worker's pieces run in
-# threads (worker.py): one heap for all keeps a worker at one piece's high-water mark
-# (the stress book's peak: 280 MB with it, 302 MB without).
-WORKER_HEAPS = {"MALLOC_ARENA_MAX": "1"}
 IN_FLIGHT = 2  # pieces a worker holds: one waiting for its folio, one laid out meanwhile
-# A worker's temporary folder (its TMPDIR): WeasyPrint copies the book's @font-face files
-# into a folder of its own there (1.7 MB with the default theme), which a worker ended by
-# a signal (a build interrupted, failed or killed) cannot remove. The build removes the
-# whole folder once the worker is gone, and sweeps those of builds killed before.
-SCRATCH = "make-book-worker-"  # + host and PID namespace + "-" + build's PID + "-" + letters
 
 
 @dataclass
@@ -103,86 +92,32 @@ class Worker:
 
 def spawn(pipes: dict[str, int] | None = None, cache: Path | None = None) -> Worker:
     """A worker process, importing WeasyPrint until it is sent its job. `pipes`: the
-    ends of a pipe it waits on or signals (worker.AFTER, worker.READY), by variable.
+    ends of a pipe it waits on or signals (launch.AFTER, launch.READY), by variable.
     `cache`: the book's cache, whose last job the worker prepares meanwhile (last_job.py)."""
     pipes = pipes or {}
-    inherited = {k: v for k, v in os.environ.items() if k not in (AFTER, READY, REMEMBERED)}
     told = {k: str(v) for k, v in pipes.items()}
     if cache is not None:
         told[REMEMBERED] = str(cache.absolute())
-    scratch = _scratch_folder()
-    if scratch is not None:
-        told["TMPDIR"] = str(scratch)
-    try:
-        ours, theirs = socket.socketpair()
-        with theirs:
-            try:
-                process = subprocess.Popen(
-                    worker_command(theirs.fileno()),
-                    pass_fds=[theirs.fileno(), *pipes.values()],
-                    env={**inherited, **WORKER_HEAPS, **told},
-                )
-            except BaseException:
-                ours.close()
-                raise
-    except BaseException:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    return Worker(process, Connection(ours.detach()), scratch=scratch)
+    started = launch.start(told, pipes.values(), worker_command)
+    return _worker(started)
 
 
-def _scratch_folder() -> Path | None:
-    """A new temporary folder for a worker, where this process's children would make
-    theirs (TMPDIR, if set); the folders of builds no longer running are removed first.
-    None if it cannot be made there: the worker then uses the temporary directory as
-    it finds it, as WeasyPrint would."""
-    parent = Path(os.environ.get("TMPDIR") or tempfile.gettempdir())
-    owner = _owner()
-    if owner is not None:
-        _sweep_scratch(parent, owner)
+def briefed(started: launch.Started, cache: Path | None) -> Worker:
+    """A worker `launch.start_early` started, told the book's cache folder: it goes on to
+    import WeasyPrint and prepare the last job found there. One that cannot be told (it
+    died) is ended, and another started."""
+    worker = _worker(started)
     try:
-        return Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{owner or 'x'}-{os.getpid()}-", dir=parent))
+        worker.conn.send(Brief(cache.absolute() if cache is not None else None))
     except OSError:
-        return None
+        stop(worker)
+        return spawn(cache=cache)
+    return worker
 
 
-@functools.cache  # once a process: a build that replaces workers spawns many
-def _sweep_scratch(parent: Path, owner: str) -> None:
-    """Remove the workers' folders left by builds that were killed with their workers
-    (SIGKILL, the out-of-memory killer): those whose build's process is gone. Only those
-    of this host and PID namespace (`owner`): a container or another machine sharing the
-    folder numbers its own processes. One whose process cannot be asked about (another
-    user's) is left."""
-    for folder in parent.glob(f"{SCRATCH}{owner}-*"):
-        pid = folder.name[len(SCRATCH) + len(owner) + 1 :].partition("-")[0]
-        if pid.isascii() and pid.isdigit() and len(pid) <= 10 and not _running(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-@functools.cache
-def _owner() -> str | None:
-    """This host's name and the number of this process's PID namespace, which the PIDs
-    in folder names are read in; None where either is unknown (no sweeping then)."""
-    try:
-        link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
-    except OSError:
-        return None
-    namespace = "".join(c for c in link if c.isascii() and c.isdigit())
-    host = socket.gethostname().encode().hex()  # every host its own, no glob's characters
-    return f"{host}.{namespace}" if namespace and host else None
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid() or os.name != "posix":  # Windows' os.kill would end the process
-        return True
-    try:
-        os.kill(pid, 0)  # no signal sent: only whether the process exists (POSIX)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):  # PermissionError: it exists, and is not ours
-        return True
-    return True
+def _worker(started: launch.Started) -> Worker:
+    conn = Connection(started.sock.detach())
+    return Worker(started.process, conn, scratch=started.scratch)
 
 
 def staggered(count: int, cache: Path | None = None) -> list[Worker]:
@@ -217,12 +152,18 @@ class EarlyWorkers:
     as many as this process may use cores, the last waits for the first (`staggered`).
     `cache`: the book's cache folder, whose last job they prepare while they wait."""
 
-    def __init__(self, count: int, cache: Path | None = None) -> None:
-        self.workers = (
-            staggered(count, cache)
-            if count >= cores()
-            else [spawn(cache=cache) for _ in range(count)]
-        )
+    def __init__(
+        self, count: int, cache: Path | None = None, early: launch.Started | None = None
+    ) -> None:
+        if early is not None:  # started as the command line began: the first
+            rest = [spawn(cache=cache) for _ in range(count - 1)]
+            self.workers = [briefed(early, cache), *rest]
+        else:
+            self.workers = (
+                staggered(count, cache)
+                if count >= cores()
+                else [spawn(cache=cache) for _ in range(count)]
+            )
 
     def take(self, count: int) -> list[Worker]:
         taken, self.workers = self.workers[:count], self.workers[count:]
@@ -338,13 +279,6 @@ class Pool:
     def close(self) -> None:
         for worker in [*self.leaving, *self.workers]:
             stop(worker)
-
-
-def cores() -> int:
-    """The cores this process may run on (its affinity, where the system says)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def give_job(worker: Worker, job: LayoutJob) -> None:
