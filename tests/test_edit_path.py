@@ -108,3 +108,32 @@ def test_an_edit_deflates_only_what_changed_and_gives_a_fresh_builds_bytes(
     assert run("build", fresh, "--format", "epub", "--no-cache").exit_code == 0
     made = [m.parent / "dist" / "book.epub" for m in (incremental, fresh)]
     assert made[0].read_bytes() == made[1].read_bytes()
+
+
+def test_an_edit_compresses_only_the_object_streams_that_changed(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join remembers what each object stream compressed to (cache/compressed.py): an
+    edit that leaves the objects' count as it was compresses only the streams holding
+    the edited piece's objects, and the PDF is a fresh build's, byte for byte."""
+    incremental, fresh = book_copy("sample"), book_copy("sample")
+    compressed: list[int] = []
+    counting = types.SimpleNamespace(
+        compress=lambda data, *a: compressed.append(len(data)) or zlib.compress(data, *a)
+    )
+    monkeypatch.setattr("make_book.render.pdf.join.object_writer.zlib", counting)
+    assert run("build", incremental, *PDF).exit_code == 0
+    streams = len(compressed) - 1  # and the cross-reference stream
+    assert streams >= 2, compressed
+    # A title its bookmark (a packed object) says otherwise: as many objects as before.
+    essay = incremental.parent / "chapters" / "02-the-anora-ending.md"
+    text = essay.read_text("utf-8")
+    assert "What We Think Happened" in text
+    essay.write_text(text.replace("What We Think Happened", "What We Thought Happened"), "utf-8")
+    shutil.copy2(essay, fresh.parent / "chapters" / essay.name)
+    compressed.clear()
+    assert run("build", incremental, *PDF).exit_code == 0
+    assert 1 <= len(compressed) - 1 < streams, compressed
+    assert run("build", fresh, *PDF, "--no-cache").exit_code == 0
+    made = [m.parent / "dist" / "book.pdf" for m in (incremental, fresh)]
+    assert made[0].read_bytes() == made[1].read_bytes()

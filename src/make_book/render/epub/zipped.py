@@ -5,21 +5,19 @@ of its 600 entries).
 The format is the one Python's zipfile writes for `writestr` with a fixed date (no
 extra fields, no data descriptors, Unix permissions 0644), which the EPUBs built before
 this module had: the bytes are the same. Deflating is at level 9, as before; what an
-entry deflates to is remembered by the sha256 of its bytes, in one sealed cache entry
-(cache/memo.py) holding the entries of the last build, so a fresh build and an
-incremental one give the same file.
+entry deflates to is remembered by the sha256 of its bytes (cache/compressed.py), so
+a fresh build and an incremental one give the same file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import marshal
 import struct
 import zlib
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from make_book.cache.compressed import Compressed, digest_of
 from make_book.cache.memo import BlobMemo
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
@@ -40,37 +38,19 @@ class Deflated:
     else deflated now. `keep()` writes what this build used, when it changed."""
 
     def __init__(self, memo: BlobMemo | None) -> None:
-        self.memo = memo
-        self.known = _loaded(memo.get(_KEY)) if memo is not None else {}
-        self.used: dict[bytes, bytes] = {}
+        self.remembered = Compressed(memo, _KEY)
 
     def __call__(self, data: bytes) -> bytes:
-        digest = hashlib.sha256(data).digest()
-        deflated = self.known.get(digest)
+        digest = digest_of(data)
+        deflated = self.remembered.get(digest)
         if deflated is None:
             packer = zlib.compressobj(9, zlib.DEFLATED, -15)
             deflated = packer.compress(data) + packer.flush()
-        self.used[digest] = deflated
+            self.remembered.put(digest, deflated)
         return deflated
 
     def keep(self) -> None:
-        if self.memo is not None and self.used.keys() != self.known.keys():
-            self.memo.put(_KEY, marshal.dumps(self.used))
-
-
-def _loaded(data: bytes | None) -> dict[bytes, bytes]:
-    """The remembered entries (the cache entry is sealed: it is what this machine wrote)."""
-    if data is None:
-        return {}
-    try:
-        known = marshal.loads(data)
-    except (EOFError, ValueError, TypeError):
-        return {}
-    if not isinstance(known, dict) or not all(
-        isinstance(k, bytes) and isinstance(v, bytes) for k, v in known.items()
-    ):
-        return {}
-    return known
+        self.remembered.keep()
 
 
 def write_zip(

@@ -345,7 +345,7 @@ class _Joining:
         if self._join is None:
             from make_book.render.pdf.join.book_join import BookJoin
 
-            self._join = BookJoin(self.out, self.cache_dir)
+            self._join = BookJoin(self.out, self.cache_dir, self.profile.name)
         return self._join
 
 

@@ -15,6 +15,7 @@ compressed object streams when the pieces are PDF 1.5 or later (object_writer.py
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,7 @@ from typing import BinaryIO
 import pikepdf
 from pikepdf import NameTree
 
+from make_book.cache.compressed import Compressed
 from make_book.cache.memo import BlobMemo
 from make_book.render.pdf.join.font_faces import BookFaces
 from make_book.render.pdf.join.object_writer import (
@@ -42,6 +44,8 @@ from make_book.render.pdf.join.piece_copy import Copied, FrontEntries, keep_copy
 from make_book.render.pdf.layout.piece_cache import FACES_PLACE, faces_folder
 from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 
+# The object streams' entry in the cache (cache/compressed.py): zlib's default level.
+OBJECT_STREAMS = f"object streams, zlib {zlib.ZLIB_RUNTIME_VERSION}"
 # Catalog entries the join writes itself; the front matter's others are copied.
 _REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}
 
@@ -81,11 +85,15 @@ class BookJoin:
     """The book's PDF, written piece by piece: `add` the main matter in page order,
     then `finish` with the front matter (laid out last, placed first)."""
 
-    def __init__(self, out: BinaryIO, cache_dir: Path | None = None) -> None:
+    def __init__(self, out: BinaryIO, cache_dir: Path | None = None, name: str = "") -> None:
         # The build's cache (None: none kept): each piece's copy is kept beside it there
-        # (piece_copy.py), and the faces' cuts are remembered in it.
+        # (piece_copy.py), and the faces' cuts and the object streams (of the PDF `name`,
+        # its profile's) are remembered in it.
         self.cache_dir = cache_dir
-        self.writer = PdfWriter(out)
+        self.memo = BlobMemo(cache_dir, FACES_PLACE) if cache_dir is not None else None
+        memo = self.memo
+        self.streams = Compressed(memo, f"{OBJECT_STREAMS}, {name}") if memo is not None else None
+        self.writer = PdfWriter(out, remembered=self.streams)
         self.catalog = self.writer.reserve()
         self.page_tree = self.writer.reserve()
         self.structure: tuple[int, int] | None = None  # (root, document), once tagged
@@ -133,10 +141,11 @@ class BookJoin:
         entries += found.printed(found.catalog)
         # The cuts are remembered in the build's cache (never where its pieces went
         # when that failed: a throwaway folder).
-        cache = self.cache_dir
-        self.faces.write(BlobMemo(cache, FACES_PLACE) if cache is not None else None)
+        self.faces.write(self.memo)
         self.writer.write(self.catalog, dictionary(entries))
         self.writer.finish(self.catalog, found.info_number())
+        if self.streams is not None:
+            self.streams.keep()
 
     def _settle_version(self, piece: PieceResult) -> None:
         """The book is of its pieces' PDF version (all alike): from 1.5 on, its objects are
