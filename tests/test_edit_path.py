@@ -18,7 +18,9 @@ from click.testing import CliRunner, Result
 from helpers import BookCopy
 from make_book.cli import main
 from make_book.preflight import checks
+from make_book.render.epub import package as epub_package
 from make_book.render.epub.zipped import Deflated, write_zip
+from make_book.render.pdf import footnotes
 
 PDF = ["--format", "pdf"]
 
@@ -137,3 +139,49 @@ def test_an_edit_compresses_only_the_object_streams_that_changed(
     assert run("build", fresh, *PDF, "--no-cache").exit_code == 0
     made = [m.parent / "dist" / "book.pdf" for m in (incremental, fresh)]
     assert made[0].read_bytes() == made[1].read_bytes()
+
+
+def test_an_edit_parses_the_changed_epub_page_alone_and_warns_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EPUB page's heading faults and page breaks are remembered by its sha256: the
+    build after an edit reads the edited page's, and says the other page's faults as
+    the first build did."""
+    (tmp_path / "book.yaml").write_text(
+        "title: Headings\neditor: Ed\nlanguage: en\ncontents:\n  - deep.md\n  - plain.md\n",
+        "utf-8",
+    )
+    deep = "---\ntitle: Deep\n---\n\n## Fine\n\nText.\n\n#### Too deep\n\nText.\n"
+    (tmp_path / "deep.md").write_text(deep, "utf-8")
+    plain = tmp_path / "plain.md"
+    plain.write_text("---\ntitle: Plain\n---\n\nText.\n", "utf-8")
+    first = run("build", tmp_path / "book.yaml", "--format", "epub")
+    assert first.exit_code == 0, first.output
+    fault = "deep.md: heading h4 'Too deep' after an h2 (a skipped level)"
+    assert any(line.endswith(fault) for line in first.stderr.splitlines()), first.stderr
+    read: list[object] = []
+    real = epub_package.heading_faults
+    monkeypatch.setattr(epub_package, "heading_faults", lambda doc: read.append(doc) or real(doc))
+    plain.write_text(plain.read_text("utf-8") + "\nMore text.\n", "utf-8")
+    again = run("build", tmp_path / "book.yaml", "--format", "epub")
+    assert again.exit_code == 0, again.output
+    assert len(read) == 1, "the edited essay's page"
+    assert [w for w in again.stderr.splitlines() if "heading" in w] == [
+        w for w in first.stderr.splitlines() if "heading" in w
+    ]
+
+
+def test_an_edit_places_the_notes_of_the_edited_essay_alone(
+    book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each essay's body with its notes at their calls (print's footnotes) is remembered
+    by the essay's fingerprint: the build after an edit makes the edited essay's."""
+    manifest = book_copy("sample")
+    assert run("build", manifest, *PDF).exit_code == 0
+    placed: list[str] = []
+    real = footnotes.footnoted_body
+    monkeypatch.setattr(footnotes, "footnoted_body", lambda e: placed.append(e.slug) or real(e))
+    essay = manifest.parent / "chapters" / "02-the-anora-ending.md"
+    essay.write_text(essay.read_text("utf-8") + "\nOne paragraph more.\n", "utf-8")
+    assert run("build", manifest, *PDF).exit_code == 0
+    assert placed == ["the-anora-ending"], placed

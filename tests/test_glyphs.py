@@ -293,3 +293,24 @@ def test_the_pdf_reads_the_books_characters_and_faces_once_and_meanwhile(
     _, again = load(built.manifest)
     with pytest.raises(AssertionError, match="read again"):
         glyphs.missing_glyphs(again, built.manifest, covered)
+
+
+def test_an_edit_reads_the_characters_of_the_edited_essay_alone(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each essay's characters are remembered in the cache by its fingerprint: a build
+    after an edit reads book.yaml's and the edited essay's, and warns of the others'
+    characters as the first build did."""
+    root = tmp_path / "book"
+    shutil.copytree(built.manifest.parent, root, ignore=shutil.ignore_patterns(".*", "dist"))
+    first = run("build", root / "book.yaml", "--format", "pdf")
+    assert first.exit_code == 0, first.output
+    read: list[int] = []
+    real = glyphs._chars
+    monkeypatch.setattr(glyphs, "_chars", lambda texts: read.append(1) or real(texts))
+    two = root / "essays" / "two.md"
+    two.write_text(two.read_text("utf-8") + "\nOne sentence more.\n", "utf-8")
+    again = Built(root / "book.yaml", run("build", root / "book.yaml", "--format", "pdf"))
+    assert again.result.exit_code == 0, again.result.output
+    assert len(read) == 2, "book.yaml's and two.md's"
+    assert again.warnings == built.warnings

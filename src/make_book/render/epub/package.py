@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import gc
+import json
 import logging
 import re
 import sys
@@ -30,6 +31,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from make_book.cache.memo import BlobMemo, key_of
+from make_book.cache.remembered import Remembered, digest_of
 from make_book.cache.templates import CompiledTemplates
 from make_book.errors import RenderError
 from make_book.model import Book, Essay, Part
@@ -300,6 +302,7 @@ def _package(book: Book, print_pages: PrintPages, memo: BlobMemo) -> epub.EpubBo
     package = epub.EpubBook()
     builder = _Spine(book, package, _PageMarks(book, list(print_pages.starts)), memo)
     builder.build()
+    builder.facts.keep()
     pages = bool(builder.page_list)
     _metadata(package, book, pages)
     if pages:
@@ -378,6 +381,33 @@ def _page_source(package: epub.EpubBook, source: str) -> None:
     package.add_metadata(None, "meta", source, {"property": "pageBreakSource"})
 
 
+# The page facts' cache entry; their shape: [[fault, …], [[id, label], …]].
+_FACTS = "essay pages' heading faults and page breaks, 1"
+
+
+class _PageFacts:
+    """An essay page's heading faults and page-break markers: read from the page parsed
+    once, and remembered by its sha256 (cache/remembered.py), so an edit parses only the
+    pages that changed (the rest took 0.02 s of a 300-essay book's EPUB)."""
+
+    def __init__(self, memo: BlobMemo) -> None:
+        self.remembered = Remembered(memo, _FACTS)
+
+    def of(self, page: bytes) -> tuple[list[str], list[tuple[str, str]]]:
+        digest = digest_of(page)
+        known = self.remembered.get(digest)
+        if known is not None:
+            faults, breaks = json.loads(known)
+            return faults, [(ident, label) for ident, label in breaks]
+        parsed = etree.fromstring(page)
+        faults, breaks = heading_faults(parsed), pagebreaks(parsed)
+        self.remembered.put(digest, json.dumps([faults, breaks]).encode("utf-8"))
+        return faults, breaks
+
+    def keep(self) -> None:
+        self.remembered.keep()
+
+
 class _Spine:
     """Adds every document to the package, in reading order, with nav and NCX."""
 
@@ -388,6 +418,7 @@ class _Spine:
         self.package = package
         self.marks = marks
         self.pages = _Pages(book, marks, memo)
+        self.facts = _PageFacts(memo)
         self.landmarks: list[tuple[str, str, str]] = []
         self.toc: list[object] = []
         self.page_list: list[tuple[str, str]] = []  # (href, label) in reading order
@@ -397,17 +428,17 @@ class _Spine:
         file_name: str,
         content: bytes,
         linear: bool = True,
-        parsed: etree._Element | None = None,
+        breaks: list[tuple[str, str]] | None = None,
     ) -> epub.EpubItem:
-        """Add a content document to the package and the spine; `parsed`: its root, if
-        the caller parsed it already (an essay's, for its headings)."""
+        """Add a content document to the package and the spine; `breaks`: its page-break
+        markers, if the caller has them (an essay's: _PageFacts)."""
         uid = "x-" + re.sub(r"[^A-Za-z0-9-]", "-", Path(file_name).stem)
         item = epub.EpubItem(uid, file_name, "application/xhtml+xml", content)
         item.properties = []
         self.package.add_item(item)
         self.package.spine.append((item, "yes" if linear else "no"))
         if content:  # the nav is written last; its markers are listed in nav()
-            self.list_pages(file_name, pagebreaks(content if parsed is None else parsed))
+            self.list_pages(file_name, pagebreaks(content) if breaks is None else breaks)
         return item
 
     def list_pages(self, file_name: str, found: list[tuple[str, str]]) -> None:
@@ -517,10 +548,10 @@ class _Spine:
 
     def essay(self, essay: Essay, matter: str) -> epub.Link:
         content = self.pages.essay(essay, matter)
-        parsed = etree.fromstring(content)  # once for both (see Speed)
-        for fault in heading_faults(parsed):  # screen readers move by headings
+        faults, breaks = self.facts.of(content)
+        for fault in faults:  # screen readers move by headings
             log.warning("%s: heading %s", essay.source_path, fault)
-        self.add(f"{essay.slug}.xhtml", content, parsed=parsed)
+        self.add(f"{essay.slug}.xhtml", content, breaks=breaks)
         if matter == "bodymatter" and not any(k == "bodymatter" for k, _, _ in self.landmarks):
             self.landmarks.append(("bodymatter", f"{essay.slug}.xhtml", "Start of Content"))
         link = epub.Link(f"{essay.slug}.xhtml", essay.title, essay.slug)

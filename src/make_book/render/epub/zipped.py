@@ -5,7 +5,7 @@ of its 600 entries).
 The format is the one Python's zipfile writes for `writestr` with a fixed date (no
 extra fields, no data descriptors, Unix permissions 0644), which the EPUBs built before
 this module had: the bytes are the same. Deflating is at level 9, as before; what an
-entry deflates to is remembered by the sha256 of its bytes (cache/compressed.py), so
+entry deflates to is remembered by the sha256 of its bytes (cache/remembered.py), so
 a fresh build and an incremental one give the same file.
 """
 
@@ -17,8 +17,8 @@ import zlib
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from make_book.cache.compressed import Compressed, digest_of
 from make_book.cache.memo import BlobMemo
+from make_book.cache.remembered import Remembered, digest_of
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
@@ -38,7 +38,7 @@ class Deflated:
     else deflated now. `keep()` writes what this build used, when it changed."""
 
     def __init__(self, memo: BlobMemo | None) -> None:
-        self.remembered = Compressed(memo, _KEY)
+        self.remembered = Remembered(memo, _KEY)
 
     def __call__(self, data: bytes) -> bytes:
         digest = digest_of(data)

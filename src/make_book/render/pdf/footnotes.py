@@ -4,7 +4,9 @@ CSS's `float: footnote`."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from make_book.cache.memo import BlobMemo, key_of
 from make_book.model import Essay
 from make_book.pagemap import mark_blocks
 from make_book.source.fragment import replace_noterefs
@@ -31,3 +33,23 @@ def _inline_blocks(note_html: str) -> str:
     note_html = re.sub(r"<p(\s[^>]*)?>", '<span class="fn-p">', note_html)
     note_html = note_html.replace("</p>", "</span>")
     return re.sub(r"<(/?)(div|blockquote|ul|ol|li|h[1-6])\b[^>]*>", r"<\1span>", note_html)
+
+
+class FootnotedBodies:
+    """`footnoted_body` of each essay, remembered in the cache at `cache_dir` by the
+    essay's fingerprint: an edit makes the edited essay's alone (a 300-essay book's took
+    0.05 s of the build's own process, before its edited piece's folio was known)."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.memo = BlobMemo(cache_dir, "bodies") if cache_dir is not None else None
+
+    def __call__(self, essay: Essay) -> str:
+        if self.memo is None:
+            return footnoted_body(essay)
+        key = key_of("footnoted body", essay.fingerprint)
+        known = self.memo.get(key)
+        if known is not None:
+            return known.decode("utf-8", "surrogatepass")
+        body = footnoted_body(essay)
+        self.memo.put(key, body.encode("utf-8", "surrogatepass"))
+        return body

@@ -27,6 +27,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import tinycss2
 from tinycss2 import ast
 
+from make_book.cache.memo import BlobMemo
+from make_book.cache.remembered import Remembered
 from make_book.model import Book, EpigraphText, Essay, Part
 from make_book.render.weasy.session import font_faces_css
 from make_book.render.weasy.urls import BOOK_URL, FONTS_URL
@@ -269,13 +271,17 @@ class _Text:
 
 
 def missing_glyphs(
-    book: Book, manifest_path: Path, covered: frozenset[int], located: int = CHARACTERS_SHOWN
+    book: Book,
+    manifest_path: Path,
+    covered: frozenset[int],
+    located: int = CHARACTERS_SHOWN,
+    cache_dir: Path | None = None,
 ) -> list[MissingGlyph]:
     """Every character the book prints that no code point of `covered` sets, by code
     point, each with the files it is in and, for the first `located` (those with a
     warning of their own), the lines. A character not found in its essay's file (a
-    title given in book.yaml) is looked for in book.yaml."""
-    manifest, *essays = printed_texts(book, manifest_path)
+    title given in book.yaml) is looked for in book.yaml. `cache_dir`: printed_texts'."""
+    manifest, *essays = printed_texts(book, manifest_path, cache_dir)
     every = manifest.chars.union(*(t.chars for t in essays))
     missing = sorted(ch for ch in every if not _covered(ch, covered))
     if not missing:
@@ -303,18 +309,38 @@ def missing_glyphs(
     return [MissingGlyph(ch, tuple(places[ch])) for ch in missing]
 
 
-def printed_texts(book: Book, manifest_path: Path) -> list[_Text]:
+def printed_texts(book: Book, manifest_path: Path, cache_dir: Path | None = None) -> list[_Text]:
     """What the book prints, file by file, book.yaml's first: read once per book (the
-    build reads it in a thread while the layout waits for its workers)."""
+    build reads it in a thread while the layout waits for its workers). An essay's
+    characters are remembered in the cache at `cache_dir` by its fingerprint: an edit
+    reads the one essay that changed (the rest took 0.025 s of a 300-essay book's)."""
 
     def read() -> list[_Text]:
         manifest = _Text(_display(book, manifest_path), manifest_path, _chars(_book_texts(book)))
-        return [manifest] + [
-            _Text(_display(book, e.source_path), e.source_path, _chars(_essay_texts(e)))
+        memo = BlobMemo(cache_dir, "essays") if cache_dir is not None else None
+        remembered = Remembered(memo, _CHARACTERS)
+        texts = [manifest] + [
+            _Text(_display(book, e.source_path), e.source_path, _essay_chars(e, remembered))
             for e in book.all_texts
         ]
+        remembered.keep()
+        return texts
 
     return list(per_book(book, ("texts", manifest_path), read))
+
+
+# The cache entry of the essays' characters: composed as this Python's Unicode composes.
+_CHARACTERS = f"printed characters, NFC, Unicode {unicodedata.unidata_version}"
+
+
+def _essay_chars(essay: Essay, remembered: Remembered) -> frozenset[str]:
+    digest = bytes.fromhex(essay.fingerprint)
+    known = remembered.get(digest)
+    if known is not None:
+        return frozenset(known.decode("utf-8", "surrogatepass"))
+    chars = _chars(_essay_texts(essay))
+    remembered.put(digest, "".join(sorted(chars)).encode("utf-8", "surrogatepass"))
+    return chars
 
 
 class _PerBook:

@@ -102,6 +102,7 @@ def warn_fallback_fonts(
     book: Book,
     manifest_path: Path,
     names: set[str] | None = None,
+    cache_dir: Path | None = None,
 ) -> None:
     """Characters the book's faces lack are set in a fallback face: say which, where
     they are written and how to set them, once per build (glyphs.py).
@@ -110,7 +111,8 @@ def warn_fallback_fonts(
     of them the PDF at `path` sets text in (`names`, when its preflight read them:
     `font_names`); what they have is read from their files. When that finds nothing
     but the PDF names a face of none of them (a template's character), the warning
-    names that face."""
+    names that face. `cache_dir`: the build's cache, where the essays' characters are
+    remembered (glyphs.printed_texts)."""
     if names is None:
         with pikepdf.open(path) as pdf:
             names = font_names(pdf)
@@ -127,7 +129,8 @@ def warn_fallback_fonts(
     if all(used.values()):  # every face in use read from its files
         covered = coverage(file for files in used.values() for file in files)
         if covered not in said.missing:
-            said.missing[covered] = warning_lines(missing_glyphs(book, manifest_path, covered))
+            missing = missing_glyphs(book, manifest_path, covered, cache_dir=cache_dir)
+            said.missing[covered] = warning_lines(missing)
         lines = said.missing[covered]
     wanted = {font_key(face) for face in {BOOK_FONT, *faces}}
     fallbacks = sorted(n for n in names if not any(font_key(n).startswith(w) for w in wanted))

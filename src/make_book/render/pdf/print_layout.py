@@ -30,7 +30,7 @@ from make_book.pagemap import PageStart, page_label
 from make_book.profiles import Profile
 from make_book.publish.atomic import create_empty, temporary_name
 from make_book.render.base import LayoutOptions, PrintPages, RenderContext
-from make_book.render.pdf.footnotes import footnoted_body
+from make_book.render.pdf.footnotes import FootnotedBodies
 from make_book.render.pdf.layout.page_refs import (
     folios_of,
     placeholder_folios,
@@ -278,7 +278,8 @@ class PrintLayout:
                     cache.store(key, folio, piece)
                 else:
                     cache.passed(key, folio, piece, profile.name)
-        warn_fallback_fonts(self.interior, settings, self.book, self.ctx.manifest.path, names)
+        manifest, cache_dir = self.ctx.manifest.path, self.ctx.layout.cache_dir
+        warn_fallback_fonts(self.interior, settings, self.book, manifest, names, cache_dir)
 
     def _padded(self, laid: LaidOutBook) -> int:
         return self.profile.padded(laid.page_count)
@@ -366,7 +367,8 @@ def lay_out(
     if options.spares is not None:  # before the pieces' HTML: see EarlyWorkers.prepare
         options.spares.prepare(job)
     template = piece_template(book, options.cache_dir)
-    context = template_context(book, settings.font_family or "Linux Libertine", footnoted_body)
+    notes = FootnotedBodies(options.cache_dir)
+    context = template_context(book, settings.font_family or "Linux Libertine", notes)
     specs = main_specs(book, bool(book.contributors_page), bool(book.sources_page))
     # The book's date is the front matter's (the joined PDF's metadata): without it a
     # piece does not change when the date follows the newest essay (see piece_layout.py).

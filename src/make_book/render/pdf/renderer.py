@@ -30,7 +30,7 @@ class PdfRenderer(Renderer):
         characters, and the cmaps of the faces it declares."""
         from make_book.render.pdf.glyphs import book_faces, coverage, printed_texts
 
-        printed_texts(book, ctx.manifest.path)
+        printed_texts(book, ctx.manifest.path, ctx.layout.cache_dir)
         for files in book_faces(book, ctx.manifest.pdf.font_family).values():
             coverage(files)
 

@@ -23,8 +23,8 @@ from typing import BinaryIO
 import pikepdf
 from pikepdf import NameTree
 
-from make_book.cache.compressed import Compressed
 from make_book.cache.memo import BlobMemo
+from make_book.cache.remembered import Remembered
 from make_book.render.pdf.join.font_faces import BookFaces
 from make_book.render.pdf.join.object_writer import (
     AS_COPIED,
@@ -44,7 +44,7 @@ from make_book.render.pdf.join.piece_copy import Copied, FrontEntries, keep_copy
 from make_book.render.pdf.layout.piece_cache import FACES_PLACE, faces_folder
 from make_book.render.pdf.layout.protocol import Bookmark, PieceResult
 
-# The object streams' entry in the cache (cache/compressed.py): zlib's default level.
+# The object streams' entry in the cache (cache/remembered.py): zlib's default level.
 OBJECT_STREAMS = f"object streams, zlib {zlib.ZLIB_RUNTIME_VERSION}"
 # Catalog entries the join writes itself; the front matter's others are copied.
 _REBUILT = {"/Type", "/Pages", "/Outlines", "/Names", "/StructTreeRoot", "/PageLabels"}
@@ -92,7 +92,7 @@ class BookJoin:
         self.cache_dir = cache_dir
         self.memo = BlobMemo(cache_dir, FACES_PLACE) if cache_dir is not None else None
         memo = self.memo
-        self.streams = Compressed(memo, f"{OBJECT_STREAMS}, {name}") if memo is not None else None
+        self.streams = Remembered(memo, f"{OBJECT_STREAMS}, {name}") if memo is not None else None
         self.writer = PdfWriter(out, remembered=self.streams)
         self.catalog = self.writer.reserve()
         self.page_tree = self.writer.reserve()

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import pikepdf
 
-from make_book.cache.compressed import Compressed, digest_of
+from make_book.cache.remembered import Remembered, digest_of
 from make_book.render.weasy.patches.font_faces import MARK
 
 ObjGen = tuple[int, int]
@@ -61,7 +61,7 @@ class PdfWriter:
     """
 
     def __init__(
-        self, out: BinaryIO, version: str = "1.7", remembered: Compressed | None = None
+        self, out: BinaryIO, version: str = "1.7", remembered: Remembered | None = None
     ) -> None:
         self.out = out
         # What object streams compressed to in the last build (an edit's are mostly the

@@ -1,11 +1,12 @@
-"""What bytes compressed to in the last build, by the sha256 of the bytes: an edit of a
-300-essay book changes a few of the EPUB's 600 entries and of the PDF's object streams,
-and compressing the rest again took most of writing them.
+"""What the last build made of some bytes, by their sha256 (`digest_of`): what an EPUB
+entry or a PDF object stream compressed to, the characters an essay prints, what an
+EPUB page's headings and page breaks are. An edit of a 300-essay book changes a few of
+them, and making the rest again took a good part of its second.
 
 Kept in one sealed cache entry (memo.py) per use, holding what the last build used, so
-that the memo does not grow with every edit and a fresh build and an incremental one
-write the same bytes. The entry's key names the compression and zlib's version: another
-zlib (zlib-ng) compresses otherwise.
+that the memo does not grow with every edit, and a fresh build and an incremental one
+give the same results. The entry's key names how the results were made (zlib's version
+for what it compresses: zlib-ng compresses otherwise).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import marshal
 from make_book.cache.memo import BlobMemo
 
 
-class Compressed:
-    """`get` what a digest's bytes compressed to before (None: compress them and `put`
-    it); `keep()` stores what this build used, when that changed."""
+class Remembered:
+    """`get` what was made of a digest's bytes before (None: make it and `put` it);
+    `keep()` stores what this build used, when that changed."""
 
     def __init__(self, memo: BlobMemo | None, key: str) -> None:
         self.memo, self.key = memo, key
@@ -31,11 +32,11 @@ class Compressed:
             self.used[digest] = found
         return found
 
-    def put(self, digest: bytes, compressed: bytes) -> None:
-        self.used[digest] = compressed
+    def put(self, digest: bytes, made: bytes) -> None:
+        self.used[digest] = made
 
     def keep(self) -> None:
-        if self.memo is not None and self.used.keys() != self.known.keys():
+        if self.memo is not None and self.used != self.known:
             self.memo.put(self.key, marshal.dumps(self.used))
 
 
