@@ -29,7 +29,7 @@ import pikepdf
 from make_book.errors import InputError
 from make_book.preflight.expectations import Expectations
 from make_book.preflight.findings import Finding, Problem, collapse
-from make_book.preflight.geometry import BoxReader, page_boxes
+from make_book.preflight.geometry import BoxReader, PageBoxes, is_recto, page_boxes
 from make_book.preflight.interpreter import Interpreter
 from make_book.preflight.rules.annotations import annotation_problems
 from make_book.preflight.rules.colour import colour_problems
@@ -131,6 +131,9 @@ class _Preflight:
         self.expected = Expectations.of(profile, self.boxes, trim, bleed)
         self.interpreter = Interpreter(self.expected.measures_text)
         self.fonts = FontRules(profile)
+        # A book's pages repeat a few boxes: each set checked once for a right-hand page
+        # and once for a left-hand one (its gutter), not for each of 1,200 pages.
+        self._box_problems: dict[tuple[PageBoxes, bool], list[Problem]] = {}
 
     def run(self, drawn_before: frozenset[int], drawing_only: bool) -> list[Finding]:
         whole = [] if drawing_only else document_problems(self.pdf, self.expected)
@@ -147,7 +150,11 @@ class _Preflight:
 
     def _page(self, index: int, page: pikepdf.Page) -> Iterator[Problem]:
         """The page itself, whatever it draws: its boxes and its annotations."""
-        yield from box_problems(index, self.boxes[index], self.expected)
+        boxes = self.boxes[index]
+        known = (boxes, is_recto(index))
+        if known not in self._box_problems:
+            self._box_problems[known] = list(box_problems(index, boxes, self.expected))
+        yield from self._box_problems[known]
         yield from annotation_problems(page, self.expected.profile)
 
     def _drawing(self, index: int, page: pikepdf.Page) -> Iterator[Problem]:

@@ -88,12 +88,19 @@ class DrawingCheck:
 
 
 def font_names(pdf: pikepdf.Pdf) -> set[str]:
-    """The names of the fonts the pages of `pdf` set text in, without subset tags."""
-    return {
-        str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1]
-        for page in pdf.pages
-        for font in page.Resources.get("/Font", pikepdf.Dictionary()).values()
-    }
+    """The names of the fonts the pages of `pdf` set text in, without subset tags. The
+    pages of a piece share their resources: each dictionary is read once."""
+    names: set[str] = set()
+    read: set[tuple[int, int]] = set()
+    for page in pdf.pages:
+        resources = page.Resources
+        if resources.is_indirect:
+            if resources.objgen in read:
+                continue
+            read.add(resources.objgen)
+        fonts = resources.get("/Font", pikepdf.Dictionary()).values()
+        names.update(str(font.get("/BaseFont", "")).lstrip("/").split("+")[-1] for font in fonts)
+    return names
 
 
 def warn_fallback_fonts(
