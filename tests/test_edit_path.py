@@ -115,7 +115,7 @@ def test_an_edit_deflates_only_what_changed_and_gives_a_fresh_builds_bytes(
 def test_an_edit_compresses_only_the_object_streams_that_changed(
     book_copy: BookCopy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The join remembers what each object stream compressed to (cache/compressed.py): an
+    """The join remembers what each object stream compressed to (cache/remembered.py): an
     edit that leaves the objects' count as it was compresses only the streams holding
     the edited piece's objects, and the PDF is a fresh build's, byte for byte."""
     incremental, fresh = book_copy("sample"), book_copy("sample")

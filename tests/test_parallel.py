@@ -1169,7 +1169,7 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     made; in a rebuild with a worker started early, the edited piece is made first and
     goes before the others are made. Either way the book is the one laid out in one
     process. The rebuild's worker is the one the command line starts as it begins
-    (launch.py): it waits for its brief before it imports WeasyPrint."""
+    (launch.py)."""
     events: list[str] = []
     make_next, send = pool._Plan.make_next, workers.Worker.send
 
@@ -1194,15 +1194,15 @@ def test_the_first_pieces_go_to_workers_while_the_rest_are_made(
     events.clear()
     monkeypatch.setattr(launch, "cores", lambda: 2)
     launch.start_early(["--quiet", "build", str(manifest)])
-    early = launch.take_early()
-    assert early is not None
-    if sys.platform.startswith("linux"):
-        time.sleep(1.5)  # WeasyPrint takes 0.2 s to import, were it not waiting
-        assert b"libpango" not in Path(f"/proc/{early.process.pid}/maps").read_bytes()
-    with workers.EarlyWorkers(1, cache, early) as spares:
-        assert [w.process for w in spares.workers] == [early.process]
-        options = LayoutOptions(jobs=2, cache_dir=cache, spares=spares)
-        edited = pieces_pdf(manifest, tmp_path / "b", options)
+    (early,) = launch._EARLY
+    try:
+        with workers.EarlyWorkers(1, cache, early=True) as spares:
+            assert [w.process for w in spares.workers] == [early.process]
+            assert launch._EARLY == [], "taken"
+            options = LayoutOptions(jobs=2, cache_dir=cache, spares=spares)
+            edited = pieces_pdf(manifest, tmp_path / "b", options)
+    finally:
+        launch.discard_early()
     assert early.process.returncode == 0, "told to stop once the build was done"
     sends = [e for e in events if e.startswith("sent") and e != "sent -1"]
     assert len(sends) == 1, events

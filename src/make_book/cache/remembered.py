@@ -6,7 +6,7 @@ them, and making the rest again took a good part of its second.
 Kept in one sealed cache entry (memo.py) per use, holding what the last build used, so
 that the memo does not grow with every edit, and a fresh build and an incremental one
 give the same results. The entry's key names how the results were made (zlib's version
-for what it compresses: zlib-ng compresses otherwise).
+for what it compresses: zlib-ng compresses otherwise), and make-book's version.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 
-from make_book.cache.memo import BlobMemo
+from make_book.cache.memo import BlobMemo, key_of
 
 
 class Remembered:
@@ -22,8 +22,9 @@ class Remembered:
     `keep()` stores what this build used, when that changed."""
 
     def __init__(self, memo: BlobMemo | None, key: str) -> None:
-        self.memo, self.key = memo, key
-        self.known = _loaded(memo.get(key)) if memo is not None else {}
+        # make-book's version too (key_of): another release may make them otherwise.
+        self.memo, self.key = memo, key_of(key)
+        self.known = _loaded(memo.get(self.key)) if memo is not None else {}
         self.used: dict[bytes, bytes] = {}
 
     def get(self, digest: bytes) -> bytes | None:

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 def run() -> None:
     """`make-book`: the console script, and `python -m make_book` (the tests call `main`)."""
-    # Before click and the build are imported: a build's layout worker loads WeasyPrint
-    # meanwhile, ready sooner for an edit's piece (render/pdf/layout/launch.py).
-    launch.start_early(sys.argv[1:])
     try:
+        # Before click and the build are imported: a build's layout worker loads
+        # WeasyPrint meanwhile, ready sooner for an edit's piece (launch.py); Ctrl-C
+        # meanwhile stops make-book as it does mid-build.
+        with exit_cleanly_on_signals():
+            launch.start_early(sys.argv[1:])
         # Its recursion (Markdown, templates, an in-process layout) kept in one chunk of
         # the frame stack, not mapping one at every turn (frame_room.py).
         call_with_room(_group())

@@ -234,21 +234,20 @@ def _spare_workers(
     worker loads and warms WeasyPrint meanwhile, then prepares the book's last layout job
     (render/pdf/layout/last_job.py), which an edit would otherwise wait for.
     The driver starts its own otherwise (render/pdf/layout/pool.py's `early_workers`)."""
-    from make_book.render.pdf.layout.launch import take_early
+    from make_book.render.pdf.layout.launch import discard_early
     from make_book.render.pdf.layout.protocol import POOL_FROM_WORDS  # not when up to date
 
-    early = take_early()  # started as the command line began (cli/__init__.py), if it was
     last = record.get("report", {})
     words = last.get("book", {}).get("words", 0) if isinstance(last, dict) else 0
     laid_out = isinstance(last, dict) and bool(last.get("page_counts"))
     if jobs < 2 or not laid_out or not isinstance(words, int) or words < POOL_FROM_WORDS:
-        if early is not None:
-            early.end()  # before the build takes the cores
+        discard_early()  # before the build takes the cores
         yield None
         return
     from make_book.render.pdf.layout.workers import EarlyWorkers  # processes, sockets
 
-    with EarlyWorkers(1, cache, early) as spares:
+    # Taken only now: until EarlyWorkers owns it, `discard_early` ends it if this fails.
+    with EarlyWorkers(1, cache, early=True) as spares:
         yield spares
 
 

@@ -11,6 +11,7 @@ in the text (render/epub/pagelist.py) and listed in the nav's page-list.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import gc
@@ -397,8 +398,9 @@ class _PageFacts:
         digest = digest_of(page)
         known = self.remembered.get(digest)
         if known is not None:
-            faults, breaks = json.loads(known)
-            return faults, [(ident, label) for ident, label in breaks]
+            with contextlib.suppress(ValueError, TypeError):  # another shape: read again
+                faults, breaks = json.loads(known)
+                return [str(f) for f in faults], [(str(i), str(label)) for i, label in breaks]
         parsed = etree.fromstring(page)
         faults, breaks = heading_faults(parsed), pagebreaks(parsed)
         self.remembered.put(digest, json.dumps([faults, breaks]).encode("utf-8"))

@@ -49,7 +49,8 @@ class PdfWriter:
     that are not streams are packed into compressed object streams of `PACKED` objects
     each, and the cross-reference is a stream: a tagged book is mostly small
     dictionaries (structure elements, annotations, pages), a tenth of the room
-    compressed. The structure tree's objects fill streams of their own, so that a reader
+    compressed. The structure tree's objects (those written as such: its elements, the
+    parent tree; its root goes with the catalog) fill streams of their own, so that a reader
     showing the pages unpacks only theirs (qpdf opening the book reads the catalog's and
     the page tree's stream whole). A stream takes the objects in the order written, sorted
     by number when full, and is compressed then (by another thread), held until `finish`,
@@ -172,8 +173,8 @@ class PdfWriter:
         packed = header + b"\n".join(bodies)
         digest = digest_of(packed) if self.remembered is not None else b""
         known = self.remembered.get(digest) if self.remembered is not None else None
-        data: Future[bytes] = Future()
         if known is not None:
+            data: Future[bytes] = Future()
             data.set_result(known)
         else:  # zlib lets go of the interpreter while it compresses: the join goes on
             data = _compressing().submit(zlib.compress, packed)

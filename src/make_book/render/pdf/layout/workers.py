@@ -29,8 +29,9 @@ from make_book.render.pdf.layout.launch import AFTER, READY, REMEMBERED, cores
 from make_book.render.pdf.layout.launch import command as worker_command
 from make_book.render.pdf.layout.protocol import Brief, FromWorker, Lay, LayoutJob, Stop
 
-if TYPE_CHECKING:  # this module stays light: the command line starts a worker before
-    # it imports the build (cli/build.py), so that the worker's WeasyPrint loads meanwhile
+if TYPE_CHECKING:  # this module stays light: the command line takes its early worker
+    # before it imports the build (cli/build.py), so that the worker's WeasyPrint loads
+    # meanwhile
     from make_book.render.base import SpareWorkers
     from make_book.render.pdf.layout.pieces import Piece
 
@@ -112,6 +113,9 @@ def briefed(started: launch.Started, cache: Path | None) -> Worker:
     except OSError:
         stop(worker)
         return spawn(cache=cache)
+    except BaseException:  # Ctrl-C: never left running
+        stop(worker)
+        raise
     return worker
 
 
@@ -150,14 +154,20 @@ class EarlyWorkers:
     """Workers started before the book is loaded; the first pool takes them, and those
     left are stopped with the build (`with EarlyWorkers(n) as spares:`). With at least
     as many as this process may use cores, the last waits for the first (`staggered`).
-    `cache`: the book's cache folder, whose last job they prepare while they wait."""
+    `cache`: the book's cache folder, whose last job they prepare while they wait.
+    `early`: the first is the worker the command line started as it began (launch.py),
+    if it did."""
 
-    def __init__(
-        self, count: int, cache: Path | None = None, early: launch.Started | None = None
-    ) -> None:
-        if early is not None:  # started as the command line began: the first
-            rest = [spawn(cache=cache) for _ in range(count - 1)]
-            self.workers = [briefed(early, cache), *rest]
+    def __init__(self, count: int, cache: Path | None = None, early: bool = False) -> None:
+        started = launch.take_early() if early else None
+        if started is not None:  # started as the command line began: the first
+            self.workers = [briefed(started, cache)]
+            try:
+                self.workers += [spawn(cache=cache) for _ in range(count - 1)]
+            except BaseException:
+                for worker in self.workers:
+                    stop(worker)
+                raise
         else:
             self.workers = (
                 staggered(count, cache)
