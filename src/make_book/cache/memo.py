@@ -215,6 +215,14 @@ class BlobMemo:
             with contextlib.suppress(OSError):  # an entry not kept is only made again
                 self.cache.write(self._place(key), data)
 
+    def made(self, key: str, make: Callable[[], bytes]) -> bytes:
+        """What is kept under `key`, or else what `make()` gives, kept there."""
+        data = self.get(key)
+        if data is None:
+            data = make()
+            self.put(key, data)
+        return data
+
     def _place(self, key: str) -> str:
         assert self.cache is not None
         return f"{self.namespace}/{self.cache.name(key)}"

@@ -26,7 +26,7 @@ def run() -> None:
             launch.start_early(sys.argv[1:])
         # Its recursion (Markdown, templates, an in-process layout) kept in one chunk of
         # the frame stack, not mapping one at every turn (frame_room.py).
-        call_with_room(_group())
+        call_with_room(_app().main)
     finally:
         launch.discard_early()  # not taken: the build was up to date, or failed first
         # Leaving: the interpreter's last collection would walk every object the command
@@ -41,10 +41,6 @@ def __getattr__(name: str) -> Any:
     if name in ("main", "FORMATS"):
         return getattr(_app(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _group() -> Any:
-    return _app().main
 
 
 def _app() -> Any:

@@ -175,20 +175,12 @@ class _Pages:
     def essay(self, essay: Essay, matter: str) -> bytes:
         """The essay's page; the same page as a build before is taken from the memo."""
         key = key_of(essay.fingerprint, matter, self.marks.of(essay.slug), self.same_for_all)
-        page = self.memo.get(key)
-        if page is None:
-            page = self._essay(essay, matter)
-            self.memo.put(key, page)
-        return page
+        return self.memo.made(key, lambda: self._essay(essay, matter))
 
     def cover_png(self) -> bytes:
         """The typographic cover (PNG compression takes a while): from the memo if made before."""
         key = key_of("cover", self.meta, self.theme)
-        png = self.memo.get(key)
-        if png is None:
-            png = cover_png(self.book.meta)
-            self.memo.put(key, png)
-        return png
+        return self.memo.made(key, lambda: cover_png(self.book.meta))
 
     def _essay(self, essay: Essay, matter: str) -> bytes:
         body, notes = noterefs_with_backlinks(essay, self.links, epub=True)

@@ -47,9 +47,5 @@ class FootnotedBodies:
         if self.memo is None:
             return footnoted_body(essay)
         key = key_of("footnoted body", essay.fingerprint)
-        known = self.memo.get(key)
-        if known is not None:
-            return known.decode("utf-8", "surrogatepass")
-        body = footnoted_body(essay)
-        self.memo.put(key, body.encode("utf-8", "surrogatepass"))
-        return body
+        body = self.memo.made(key, lambda: footnoted_body(essay).encode("utf-8", "surrogatepass"))
+        return body.decode("utf-8", "surrogatepass")

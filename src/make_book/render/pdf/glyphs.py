@@ -317,8 +317,7 @@ def printed_texts(book: Book, manifest_path: Path, cache_dir: Path | None = None
 
     def read() -> list[_Text]:
         manifest = _Text(_display(book, manifest_path), manifest_path, _chars(_book_texts(book)))
-        memo = BlobMemo(cache_dir, "essays") if cache_dir is not None else None
-        remembered = Remembered(memo, _CHARACTERS)
+        remembered = Remembered(BlobMemo(cache_dir, "essays"), _CHARACTERS)  # None: none kept
         texts = [manifest] + [
             _Text(_display(book, e.source_path), e.source_path, _essay_chars(e, remembered))
             for e in book.all_texts
